@@ -1,0 +1,369 @@
+//! The command line: every clap type, and the help text that becomes `--help` and the man
+//! pages. Parsing and validation of single values happen here; behaviour lives in `cmd`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::input::{
+    parse_claim, parse_job_id, parse_job_type, parse_priority, parse_queue, parse_worker,
+};
+use crate::time::{parse_duration, parse_positive_duration, parse_timestamp, Millis};
+
+/// A durable work queue on a single SQLite file.
+///
+/// Producers enqueue JSON jobs; workers dequeue them with a visibility timeout, then complete
+/// or fail them. Jobs survive restarts, run highest priority first, retry on failure and end
+/// dead when they cannot succeed. Every command opens the database, runs one transaction,
+/// prints its result and exits; any number may run at once on one file.
+///
+/// Output: JSON when stdout is not a terminal, a table when it is (see --format). Errors are
+/// one line on stderr; with --format json, one JSON object: {"error":{"kind":..,"message":..}}.
+///
+/// Exit status: 0 success (an empty dequeue too); 1 runtime error (database, I/O); 2 bad
+/// usage or bad input; 3 no such job; 4 conflict (the job's state does not allow it, or the
+/// claim is no longer yours); 130 or 143 interrupted by SIGINT or SIGTERM while waiting.
+/// A closed output pipe is not an error.
+///
+/// Environment: QUEUEPRIM_DB (--db), QUEUEPRIM_FORMAT (--format), QUEUEPRIM_SYNCHRONOUS
+/// (--synchronous).
+#[derive(Debug, Parser)]
+#[command(
+    name = "queueprim",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Database file [default: queueprim.db in the user data folder, e.g.
+    /// ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]
+    #[arg(long, global = true, env = "QUEUEPRIM_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Output format [default: table on a terminal, json otherwise]
+    #[arg(long, global = true, env = "QUEUEPRIM_FORMAT", value_enum)]
+    pub format: Option<Format>,
+
+    /// Durability of each commit: full fsyncs every commit, so a command that exited 0
+    /// survives power loss; normal survives a crash of queueprim but not of the machine
+    #[arg(
+        long,
+        global = true,
+        env = "QUEUEPRIM_SYNCHRONOUS",
+        value_enum,
+        default_value_t = SyncMode::Full
+    )]
+    pub synchronous: SyncMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people, with relative times and long payloads cut
+    Table,
+    /// One JSON document: an object, or an array for lists
+    Json,
+    /// One JSON object per line
+    Jsonl,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SyncMode {
+    Full,
+    Normal,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Enqueue(EnqueueArgs),
+    Dequeue(DequeueArgs),
+    Complete(CompleteArgs),
+    Fail(FailArgs),
+    Extend(ExtendArgs),
+    Get(GetArgs),
+    List(ListArgs),
+    /// Count jobs by status over every queue.
+    ///
+    /// Example: queueprim stats
+    Stats,
+    /// Count jobs by status for each queue.
+    ///
+    /// Example: queueprim queues
+    Queues,
+    Purge(PurgeArgs),
+    Sweep(SweepArgs),
+}
+
+/// A queue, given either as the first argument or with --queue.
+#[derive(Debug, Args)]
+pub struct QueueArg {
+    /// Queue name: 1-128 characters of A-Z a-z 0-9 - _ . / : (slashes namespace, e.g. tenant/acme)
+    #[arg(value_name = "QUEUE", value_parser = parse_queue)]
+    pub positional: Option<String>,
+
+    /// Queue name, instead of the positional QUEUE
+    #[arg(long = "queue", value_name = "QUEUE", value_parser = parse_queue, conflicts_with = "positional")]
+    pub flag: Option<String>,
+}
+
+impl QueueArg {
+    pub fn name(&self) -> Option<&str> {
+        self.positional.as_deref().or(self.flag.as_deref())
+    }
+}
+
+/// Add a job to a queue and print it.
+///
+/// The payload is any JSON value up to 1 MiB (compacted). --batch reads one JSON payload per
+/// line from stdin and adds them all in one transaction: all or nothing, and a bad line is
+/// named by its number; blank lines are skipped. It prints the new jobs as an array.
+///
+/// Example: queueprim enqueue emails --payload '{"to":"a@example.com"}' --priority high
+#[derive(Debug, Args)]
+pub struct EnqueueArgs {
+    #[command(flatten)]
+    pub queue: QueueArg,
+
+    /// The job's payload: JSON, @FILE to read it from a file, or - to read stdin
+    #[arg(long, value_name = "JSON|@FILE|-", required_unless_present = "batch")]
+    pub payload: Option<String>,
+
+    /// Read newline-delimited JSON payloads from stdin, enqueue all in one transaction
+    #[arg(long, conflicts_with = "payload")]
+    pub batch: bool,
+
+    /// Higher runs first: an integer, or high (10), normal (0), low (-10)
+    #[arg(long, value_parser = parse_priority, default_value = "normal", allow_negative_numbers = true)]
+    pub priority: i64,
+
+    /// Retries after the first failure; the job is tried at most N + 1 times
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_retries: u32,
+
+    /// Make the job visible only after this long (e.g. 90s, 1h 30m)
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, conflicts_with = "at")]
+    pub delay: Option<Millis>,
+
+    /// Make the job visible only from this time (RFC 3339, e.g. 2026-12-01T09:00:00Z)
+    #[arg(long, value_name = "TIME", value_parser = parse_timestamp)]
+    pub at: Option<Millis>,
+
+    /// Job type, so specialised workers can claim only theirs (dequeue --type)
+    #[arg(long = "type", value_name = "TYPE", value_parser = parse_job_type)]
+    pub job_type: Option<String>,
+}
+
+/// Claim the next visible job and print it.
+///
+/// Jobs come highest priority first, then oldest first. The claim lasts --timeout; complete,
+/// fail or extend it before then, or the job is released and counts a failed attempt. An
+/// empty queue prints nothing and exits 0 ([] with --count). --wait blocks until a job
+/// comes (at most DUR if given); SIGINT or SIGTERM while waiting claims nothing and exits
+/// 130 or 143.
+///
+/// Example: JOB=$(queueprim dequeue emails --worker mailer-1 --wait 20s)
+#[derive(Debug, Args)]
+pub struct DequeueArgs {
+    #[command(flatten)]
+    pub queue: QueueArg,
+
+    /// Name this worker; stored on the job for debugging
+    #[arg(long, value_name = "NAME", value_parser = parse_worker)]
+    pub worker: Option<String>,
+
+    /// Claim only jobs of this type
+    #[arg(long = "type", value_name = "TYPE", value_parser = parse_job_type)]
+    pub job_type: Option<String>,
+
+    /// How long the claim lasts before the job is handed out again
+    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration, default_value = "30m")]
+    pub timeout: Millis,
+
+    /// Block until a job is available; with DUR, at most that long (write --wait=DUR or put
+    /// the queue first when the queue is positional)
+    #[arg(long, value_name = "DUR", num_args = 0..=1, default_missing_value = "forever", value_parser = parse_wait)]
+    pub wait: Option<Wait>,
+
+    /// Claim up to N jobs at once and print them as an array
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub count: Option<u32>,
+}
+
+/// How long `dequeue --wait` may block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    Forever,
+    For(Millis),
+}
+
+fn parse_wait(s: &str) -> Result<Wait, String> {
+    if s == "forever" {
+        return Ok(Wait::Forever);
+    }
+    parse_duration(s)
+        .map(Wait::For)
+        .map_err(|e| format!("{e}; if '{s}' is a queue, put it before --wait or write --wait=DUR"))
+}
+
+/// Mark a claimed job done.
+///
+/// A late complete, after the claim expired but before anyone else claimed the job, is
+/// accepted when --claim gives that claim's token.
+///
+/// Example: queueprim complete q_7f3k2m9x4c --output '{"sent":true}'
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    /// The job's id
+    #[arg(value_parser = parse_job_id)]
+    pub id: String,
+
+    /// Result to store on the job: JSON, @FILE, or - for stdin
+    #[arg(long, value_name = "JSON|@FILE|-")]
+    pub output: Option<String>,
+
+    /// Act only if this is still the job's claim (the "claim" field printed by dequeue)
+    #[arg(long, value_name = "TOKEN", value_parser = parse_claim)]
+    pub claim: Option<String>,
+}
+
+/// Record a failed attempt on a claimed job.
+///
+/// While attempt_count < max_retries the job goes back to pending for another try; otherwise,
+/// or with --dead, it becomes dead. The reason is kept in the job's errors.
+///
+/// Example: queueprim fail q_7f3k2m9x4c --reason "smtp timeout"
+#[derive(Debug, Args)]
+pub struct FailArgs {
+    /// The job's id
+    #[arg(value_parser = parse_job_id)]
+    pub id: String,
+
+    /// Why it failed (kept in the job's errors; cut at 4096 characters)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+
+    /// Make the job dead now, whatever retries it has left
+    #[arg(long)]
+    pub dead: bool,
+
+    /// Act only if this is still the job's claim
+    #[arg(long, value_name = "TOKEN", value_parser = parse_claim)]
+    pub claim: Option<String>,
+}
+
+/// Push a claim's deadline further (a heartbeat for long jobs).
+///
+/// The new deadline is the old one plus DUR, or now plus DUR if the old one has passed and
+/// nobody has taken the job yet.
+///
+/// Example: queueprim extend q_7f3k2m9x4c --by 30m
+#[derive(Debug, Args)]
+pub struct ExtendArgs {
+    /// The job's id
+    #[arg(value_parser = parse_job_id)]
+    pub id: String,
+
+    /// How much longer the claim should last
+    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration)]
+    pub by: Millis,
+
+    /// Act only if this is still the job's claim
+    #[arg(long, value_name = "TOKEN", value_parser = parse_claim)]
+    pub claim: Option<String>,
+}
+
+/// Print one job.
+///
+/// Example: queueprim get q_7f3k2m9x4c
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The job's id
+    #[arg(value_parser = parse_job_id)]
+    pub id: String,
+}
+
+/// List jobs, newest first.
+///
+/// Example: queueprim list emails --status dead --limit 20
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub queue: QueueArg,
+
+    /// Only jobs with this status: pending, claimed, done or dead
+    #[arg(long, value_name = "STATUS", value_parser = parse_status)]
+    pub status: Option<crate::job::Status>,
+
+    /// Only jobs of this type
+    #[arg(long = "type", value_name = "TYPE", value_parser = parse_job_type)]
+    pub job_type: Option<String>,
+
+    /// Only jobs last claimed by this worker
+    #[arg(long, value_name = "NAME", value_parser = parse_worker)]
+    pub worker: Option<String>,
+
+    /// At most N jobs; 0 lists them all
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub limit: u64,
+}
+
+fn parse_status(s: &str) -> Result<crate::job::Status, String> {
+    crate::job::Status::parse(s)
+}
+
+/// Delete jobs matching filters and print how many.
+///
+/// At least one filter is required, or --all. --older-than matches jobs last updated more
+/// than DUR ago (for done and dead jobs, when they finished). Large purges run in batches of
+/// 5000, each its own transaction, so workers keep running meanwhile.
+///
+/// Example: queueprim purge --status dead --older-than 7d
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Only jobs in this queue
+    #[arg(long, value_name = "QUEUE", value_parser = parse_queue)]
+    pub queue: Option<String>,
+
+    /// Only jobs with this status
+    #[arg(long, value_name = "STATUS", value_parser = parse_status)]
+    pub status: Option<crate::job::Status>,
+
+    /// Only jobs last updated more than DUR ago
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub older_than: Option<Millis>,
+
+    /// Count what would be deleted, delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Allow a purge with no filter: delete every job
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// Release expired claims, now and then, until stopped.
+///
+/// Dequeue already releases expired claims of its own queue, so sweep is optional: it keeps
+/// list, stats and queues current and turns jobs that kept crashing their workers dead
+/// without waiting for the next dequeue. Prints a line for each pass that released
+/// something; exits 0 on SIGINT or SIGTERM.
+///
+/// Example: queueprim sweep --interval 30s
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Time between passes
+    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration, default_value = "10s")]
+    pub interval: Millis,
+
+    /// Make one pass, print what it did, and exit
+    #[arg(long)]
+    pub once: bool,
+}

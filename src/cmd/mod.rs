@@ -1,0 +1,91 @@
+//! One module per subcommand. Each validates its input, opens the store, runs one operation
+//! and hands the result to the printer.
+
+mod complete;
+mod dequeue;
+mod enqueue;
+mod extend;
+mod fail;
+mod get;
+mod list;
+mod purge;
+mod queues;
+mod stats;
+mod sweep;
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+
+use crate::cli::{Cli, Command, GlobalArgs, QueueArg, SyncMode};
+use crate::error::Error;
+use crate::output::Printer;
+use crate::store::{OpenOptions, Store, Synchronous};
+
+/// What every command may need besides its own arguments.
+pub struct Context {
+    db: PathBuf,
+    options: OpenOptions,
+}
+
+impl Context {
+    fn new(global: &GlobalArgs) -> Result<Context> {
+        let (db, create_dir) = match &global.db {
+            Some(path) => (path.clone(), false),
+            None => (default_db_path()?, true),
+        };
+        let synchronous = match global.synchronous {
+            SyncMode::Full => Synchronous::Full,
+            SyncMode::Normal => Synchronous::Normal,
+        };
+        Ok(Context {
+            db,
+            options: OpenOptions {
+                synchronous,
+                create_dir,
+            },
+        })
+    }
+
+    /// Opens the database. Commands call this only after their input has been checked, so
+    /// bad input never creates or touches a database.
+    pub fn open_store(&self) -> Result<Store> {
+        Store::open(&self.db, &self.options)
+    }
+}
+
+/// `queueprim.db` in the user data folder, e.g. `~/.local/share/queueprim/queueprim.db`.
+fn default_db_path() -> Result<PathBuf> {
+    let dirs = directories::ProjectDirs::from("", "", "queueprim").context(
+        "cannot find a home folder for the default database; pass --db or set QUEUEPRIM_DB",
+    )?;
+    Ok(dirs.data_dir().join("queueprim.db"))
+}
+
+/// The queue a command must have, whichever way it was given.
+fn required_queue(queue: &QueueArg) -> Result<String> {
+    match queue.name() {
+        Some(name) => Ok(name.to_string()),
+        None => Err(Error::usage(
+            "a queue is required: give it as the first argument or with --queue",
+        )
+        .into()),
+    }
+}
+
+pub fn run(cli: Cli, out: &mut Printer) -> Result<()> {
+    let ctx = Context::new(&cli.global)?;
+    match cli.command {
+        Command::Enqueue(args) => enqueue::run(args, &ctx, out),
+        Command::Dequeue(args) => dequeue::run(args, &ctx, out),
+        Command::Complete(args) => complete::run(args, &ctx, out),
+        Command::Fail(args) => fail::run(args, &ctx, out),
+        Command::Extend(args) => extend::run(args, &ctx, out),
+        Command::Get(args) => get::run(args, &ctx, out),
+        Command::List(args) => list::run(args, &ctx, out),
+        Command::Stats => stats::run(&ctx, out),
+        Command::Queues => queues::run(&ctx, out),
+        Command::Purge(args) => purge::run(args, &ctx, out),
+        Command::Sweep(args) => sweep::run(args, &ctx, out),
+    }
+}

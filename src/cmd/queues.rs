@@ -1,0 +1,11 @@
+//! `queues`: job counts by status for each queue.
+
+use anyhow::Result;
+
+use super::Context;
+use crate::output::Printer;
+
+pub fn run(ctx: &Context, out: &mut Printer) -> Result<()> {
+    let queues = ctx.open_store()?.queues()?;
+    out.queues(&queues)
+}

@@ -1,0 +1,226 @@
+//! Checking what users type: names, priorities, worker names and JSON documents. Every
+//! function here either returns a clean value or a message naming what was wrong.
+
+use std::io::Read;
+
+use crate::error::Error;
+
+/// The largest payload or output accepted, measured as the stored compact JSON.
+pub const MAX_JSON_BYTES: usize = 1024 * 1024;
+/// Names of queues and job types: 1–128 characters from a shell- and URL-safe set.
+pub const MAX_NAME_CHARS: usize = 128;
+
+/// Checks a queue name: 1–128 characters of `A-Z a-z 0-9 - _ . / :`.
+pub fn parse_queue(s: &str) -> Result<String, String> {
+    parse_name("queue name", s)
+}
+
+/// Checks a job type, which follows the same rules as queue names.
+pub fn parse_job_type(s: &str) -> Result<String, String> {
+    parse_name("job type", s)
+}
+
+fn parse_name(what: &str, s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err(format!("{what} must not be empty"));
+    }
+    if s.chars().count() > MAX_NAME_CHARS {
+        return Err(format!("{what} is longer than {MAX_NAME_CHARS} characters"));
+    }
+    if let Some(bad) = s.chars().find(|c| !is_name_char(*c)) {
+        return Err(format!(
+            "{what} '{}' contains {}: use only letters, digits and - _ . / :",
+            printable(s),
+            describe_char(bad)
+        ));
+    }
+    Ok(s.to_string())
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':')
+}
+
+/// Checks a worker name: 1–128 characters with no control characters.
+pub fn parse_worker(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err("worker name must not be empty".into());
+    }
+    if s.chars().count() > MAX_NAME_CHARS {
+        return Err(format!(
+            "worker name is longer than {MAX_NAME_CHARS} characters"
+        ));
+    }
+    if let Some(bad) = s.chars().find(|c| c.is_control()) {
+        return Err(format!("worker name contains {}", describe_char(bad)));
+    }
+    Ok(s.to_string())
+}
+
+/// Checks a claim token as printed by `dequeue`.
+pub fn parse_claim(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.len() > 64 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(format!(
+            "invalid claim token '{}': expected the \"claim\" value printed by dequeue, like c_8k2m4x7q9r1t",
+            printable(s)
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// Checks a job id as printed by `enqueue`.
+pub fn parse_job_id(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.len() > 64 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(format!(
+            "invalid job id '{}': expected an id like q_7f3k2m9x4c",
+            printable(s)
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// Parses a priority: an integer (higher runs first) or `high`, `normal`, `low`.
+pub fn parse_priority(s: &str) -> Result<i64, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "high" => Ok(10),
+        "normal" => Ok(0),
+        "low" => Ok(-10),
+        other => other.parse::<i32>().map(i64::from).map_err(|_| {
+            format!(
+                "invalid priority '{}': use high, normal, low or an integer between {} and {}",
+                printable(s),
+                i32::MIN,
+                i32::MAX
+            )
+        }),
+    }
+}
+
+/// Where a JSON document comes from on the command line: inline, `@FILE`, or `-` for stdin.
+pub fn read_json_arg(flag: &str, value: &str) -> anyhow::Result<String> {
+    let (text, origin) = if value == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Error::invalid(format!("cannot read {flag} from stdin: {e}")))?;
+        (text, "stdin".to_string())
+    } else if let Some(path) = value.strip_prefix('@') {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::invalid(format!("cannot read {flag} file '{path}': {e}")))?;
+        (text, format!("file '{path}'"))
+    } else {
+        (value.to_string(), "argument".to_string())
+    };
+    compact_json(&text)
+        .map_err(|e| Error::invalid(format!("invalid {flag} ({origin}): {e}")).into())
+}
+
+/// Validates a JSON document and returns it compact (no insignificant whitespace), exactly
+/// as written otherwise: key order, number spelling and escapes are kept. Fails when the
+/// document is not JSON or is larger than [`MAX_JSON_BYTES`] once compacted.
+pub fn compact_json(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("expected a JSON value, got nothing".into());
+    }
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map_err(|e| format!("not valid JSON: {e}"))?;
+    let compact = strip_whitespace(text);
+    if compact.len() > MAX_JSON_BYTES {
+        return Err(format!(
+            "{} bytes is over the limit of {MAX_JSON_BYTES} bytes (1 MiB)",
+            compact.len()
+        ));
+    }
+    Ok(compact)
+}
+
+/// Removes whitespace outside strings. Only valid JSON reaches here, so tracking string
+/// boundaries and backslash escapes is all it takes.
+fn strip_whitespace(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A string cut to its first `max` characters, with control characters made visible, for
+/// quoting user input back in messages.
+pub fn printable(s: &str) -> String {
+    const MAX: usize = 60;
+    let mut out: String = s.chars().take(MAX).flat_map(char::escape_debug).collect();
+    if s.chars().count() > MAX {
+        out.push('…');
+    }
+    out
+}
+
+fn describe_char(c: char) -> String {
+    if c.is_control() || c.is_whitespace() {
+        format!("the character {}", c.escape_unicode())
+    } else {
+        format!("'{c}'")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_accept_the_documented_set_only() {
+        assert_eq!(
+            parse_queue("tenant/acme:v1.2_x-y"),
+            Ok("tenant/acme:v1.2_x-y".into())
+        );
+        assert!(parse_queue("").is_err());
+        assert!(parse_queue(&"a".repeat(129)).is_err());
+        assert!(parse_queue(&"a".repeat(128)).is_ok());
+        let err = parse_queue("has space").unwrap_err();
+        assert!(err.contains("\\u{20}"), "{err}");
+        assert!(parse_queue("tab\there").is_err());
+    }
+
+    #[test]
+    fn priorities_take_words_and_integers() {
+        assert_eq!(parse_priority("HIGH"), Ok(10));
+        assert_eq!(parse_priority("low"), Ok(-10));
+        assert_eq!(parse_priority("-3"), Ok(-3));
+        assert!(parse_priority("urgent").is_err());
+        assert!(parse_priority("99999999999").is_err());
+    }
+
+    #[test]
+    fn json_is_compacted_but_otherwise_kept() {
+        let text = "{ \"b\" : [1, 2.50],\n \"a\": \"x y\\\" z\" }";
+        assert_eq!(
+            compact_json(text).unwrap(),
+            r#"{"b":[1,2.50],"a":"x y\" z"}"#
+        );
+        assert_eq!(compact_json(" 42 ").unwrap(), "42");
+        assert!(compact_json("{\"a\":")
+            .unwrap_err()
+            .contains("not valid JSON"));
+        assert!(compact_json("   ").is_err());
+    }
+
+    #[test]
+    fn json_size_limit_counts_the_compact_form() {
+        let at_limit = format!("\"{}\"", "x".repeat(MAX_JSON_BYTES - 2));
+        assert!(compact_json(&at_limit).is_ok());
+        let over = format!("\"{}\"", "x".repeat(MAX_JSON_BYTES - 1));
+        assert!(compact_json(&over).unwrap_err().contains("over the limit"));
+    }
+}

@@ -1,0 +1,235 @@
+//! The job and its life: the domain types every layer shares, and the retry rule that decides
+//! where a failed attempt goes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::Millis;
+
+/// How many failure records a job keeps; older ones are dropped first.
+pub const ERROR_HISTORY: usize = 20;
+/// Failure reasons are cut to this many characters so one runaway log cannot bloat a job.
+pub const MAX_REASON_CHARS: usize = 4096;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    Pending,
+    Claimed,
+    Done,
+    Dead,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [Status::Pending, Status::Claimed, Status::Done, Status::Dead];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Claimed => "claimed",
+            Status::Done => "done",
+            Status::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Status, String> {
+        Status::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| format!("unknown status '{s}': use pending, claimed, done or dead"))
+    }
+}
+
+/// One failed attempt, kept on the job for whoever investigates it later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub at: Millis,
+    /// Which attempt failed (1 for the first).
+    pub attempt: u32,
+    pub worker: Option<String>,
+    pub reason: String,
+}
+
+/// A job as stored. Payload and output are compact JSON text, already validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: String,
+    pub queue: String,
+    pub job_type: Option<String>,
+    pub payload: String,
+    pub priority: i64,
+    pub status: Status,
+    pub attempt_count: u32,
+    pub max_retries: u32,
+    pub worker: Option<String>,
+    pub claim: Option<String>,
+    /// The last claim ended by expiring, so its holder may still `complete` late.
+    pub claim_lapsed: bool,
+    /// Pending: when it may be dequeued. Claimed: the claim's deadline. Otherwise `None`.
+    pub visible_after: Option<Millis>,
+    pub output: Option<String>,
+    pub errors: Vec<Failure>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub finished_at: Option<Millis>,
+}
+
+/// What `enqueue` asks for; the store gives it an id and timestamps.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub queue: String,
+    pub job_type: Option<String>,
+    pub payload: String,
+    pub priority: i64,
+    pub max_retries: u32,
+    pub visible_after: Millis,
+}
+
+/// What `dequeue` asks for.
+#[derive(Debug, Clone)]
+pub struct ClaimRequest {
+    pub queue: String,
+    pub job_type: Option<String>,
+    pub worker: Option<String>,
+    pub timeout_ms: Millis,
+    pub count: usize,
+}
+
+/// Job counts by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub pending: u64,
+    pub claimed: u64,
+    pub done: u64,
+    pub dead: u64,
+}
+
+impl Counts {
+    pub fn total(&self) -> u64 {
+        self.pending + self.claimed + self.done + self.dead
+    }
+
+    pub fn merge(&mut self, other: &Counts) {
+        self.pending += other.pending;
+        self.claimed += other.claimed;
+        self.done += other.done;
+        self.dead += other.dead;
+    }
+
+    pub fn add(&mut self, status: Status, n: u64) {
+        match status {
+            Status::Pending => self.pending += n,
+            Status::Claimed => self.claimed += n,
+            Status::Done => self.done += n,
+            Status::Dead => self.dead += n,
+        }
+    }
+}
+
+/// Counts for one queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueCounts {
+    pub queue: String,
+    pub counts: Counts,
+}
+
+/// Which jobs `list` shows.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub queue: Option<String>,
+    pub status: Option<Status>,
+    pub job_type: Option<String>,
+    pub worker: Option<String>,
+    /// `None` lists every match.
+    pub limit: Option<u64>,
+}
+
+/// Which jobs `purge` removes. At least one field is set, or the caller said `--all`.
+#[derive(Debug, Clone, Default)]
+pub struct PurgeFilter {
+    pub queue: Option<String>,
+    pub status: Option<Status>,
+    /// Only jobs last updated at or before this time.
+    pub updated_before: Option<Millis>,
+}
+
+/// What releasing expired claims did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Claims that expired and went back to pending for another try.
+    pub retried: u64,
+    /// Claims that expired on their last allowed attempt, so the job is now dead.
+    pub dead: u64,
+}
+
+/// Where a failed attempt sends the job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Retry,
+    Dead,
+}
+
+/// The retry rule: while `attempt_count < max_retries` (counted before this failure) the job
+/// goes back to pending; otherwise, or when the caller says so, it is dead. A job is thus
+/// tried at most `max_retries + 1` times.
+pub fn failure_outcome(attempt_count: u32, max_retries: u32, force_dead: bool) -> Outcome {
+    if !force_dead && attempt_count < max_retries {
+        Outcome::Retry
+    } else {
+        Outcome::Dead
+    }
+}
+
+/// Adds a failure to a job's history, keeping only the newest [`ERROR_HISTORY`].
+pub fn record_failure(errors: &mut Vec<Failure>, failure: Failure) {
+    errors.push(failure);
+    if errors.len() > ERROR_HISTORY {
+        errors.drain(..errors.len() - ERROR_HISTORY);
+    }
+}
+
+/// Cuts a reason to [`MAX_REASON_CHARS`], marking the cut.
+pub fn clip_reason(reason: &str) -> String {
+    if reason.chars().count() <= MAX_REASON_CHARS {
+        return reason.to_string();
+    }
+    let mut clipped: String = reason.chars().take(MAX_REASON_CHARS).collect();
+    clipped.push_str("… [cut]");
+    clipped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_rule_allows_max_retries_plus_one_tries() {
+        assert_eq!(failure_outcome(0, 0, false), Outcome::Dead);
+        assert_eq!(failure_outcome(0, 3, false), Outcome::Retry);
+        assert_eq!(failure_outcome(2, 3, false), Outcome::Retry);
+        assert_eq!(failure_outcome(3, 3, false), Outcome::Dead);
+        assert_eq!(failure_outcome(0, 3, true), Outcome::Dead);
+    }
+
+    #[test]
+    fn history_keeps_the_newest_failures() {
+        let mut errors = Vec::new();
+        for attempt in 1..=25 {
+            let failure = Failure {
+                at: 0,
+                attempt,
+                worker: None,
+                reason: "x".into(),
+            };
+            record_failure(&mut errors, failure);
+        }
+        assert_eq!(errors.len(), ERROR_HISTORY);
+        assert_eq!(errors.first().unwrap().attempt, 6);
+        assert_eq!(errors.last().unwrap().attempt, 25);
+    }
+
+    #[test]
+    fn long_reasons_are_clipped() {
+        assert_eq!(clip_reason("short"), "short");
+        let clipped = clip_reason(&"é".repeat(MAX_REASON_CHARS + 10));
+        assert!(clipped.ends_with("… [cut]"));
+    }
+}

@@ -1,0 +1,83 @@
+//! queueprim: a durable work queue on a single SQLite file.
+//!
+//! The tree shows the architecture: `cli` holds the clap types, `cmd` one file per
+//! subcommand, `store` all SQL, `lifecycle` the state transitions, `output` the rendering.
+
+pub mod cli;
+pub mod cmd;
+pub mod error;
+pub mod ids;
+pub mod input;
+pub mod job;
+pub mod lifecycle;
+pub mod output;
+pub mod signals;
+pub mod store;
+pub mod time;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::error::ErrorKind;
+use clap::Parser;
+
+use cli::{Cli, Format};
+use error::Report;
+use output::Printer;
+
+/// Parses the command line, runs the command and turns the outcome into an exit code.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e, &args),
+    };
+    let format = cli.global.format.unwrap_or_else(output::default_format);
+    let mut out = Printer::new(format);
+    let result = cmd::run(cli, &mut out).and_then(|()| out.flush());
+    match result.map_err(|e| error::classify(&e)) {
+        Ok(()) | Err(None) => ExitCode::SUCCESS,
+        Err(Some(report)) => {
+            output::print_error(format, &report);
+            ExitCode::from(report.exit_code)
+        }
+    }
+}
+
+/// Reports a command line clap could not parse. Help and version are not errors. With JSON
+/// output requested, the error is the usual JSON object so scripts can parse it too.
+fn usage_error(e: clap::Error, args: &[OsString]) -> ExitCode {
+    let is_info = matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
+    if is_info || requested_format(args) == Format::Table {
+        let _ = e.print();
+        return ExitCode::from(e.exit_code() as u8);
+    }
+    let rendered = e.render().to_string();
+    let first_line = rendered.lines().next().unwrap_or_default();
+    let report = Report {
+        exit_code: 2,
+        kind: "usage",
+        message: first_line.trim_start_matches("error: ").to_string(),
+    };
+    output::print_error(Format::Json, &report);
+    ExitCode::from(2)
+}
+
+/// The output format named on a command line that failed to parse, read by hand.
+fn requested_format(args: &[OsString]) -> Format {
+    let mut named: Option<String> = std::env::var("QUEUEPRIM_FORMAT").ok();
+    let mut args = args.iter().map(|a| a.to_string_lossy());
+    while let Some(arg) = args.next() {
+        if arg == "--format" {
+            named = args.next().map(|v| v.into_owned());
+        } else if let Some(value) = arg.strip_prefix("--format=") {
+            named = Some(value.to_string());
+        }
+    }
+    match named.as_deref() {
+        Some("json") => Format::Json,
+        Some("jsonl") => Format::Jsonl,
+        Some("table") => Format::Table,
+        _ => output::default_format(),
+    }
+}

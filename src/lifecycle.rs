@@ -1,0 +1,226 @@
+//! How a job moves between states. Each transition is a pure function that checks the job may
+//! take it and changes it in place; the store loads, applies and saves inside one transaction.
+
+use crate::error::Error;
+use crate::job::{clip_reason, failure_outcome, record_failure, Failure, Job, Outcome, Status};
+use crate::time::{rfc3339, Millis};
+
+/// Hands a pending job to a worker until `deadline`.
+pub fn claim(job: &mut Job, worker: Option<&str>, token: String, deadline: Millis, now: Millis) {
+    job.status = Status::Claimed;
+    job.worker = worker.map(str::to_string);
+    job.claim = Some(token);
+    job.claim_lapsed = false;
+    job.visible_after = Some(deadline);
+    job.updated_at = now;
+}
+
+/// Marks a job done. Accepted from the claim's holder, or late from a holder whose claim
+/// expired as long as nobody else has claimed the job since.
+pub fn complete(
+    job: &mut Job,
+    claim: Option<&str>,
+    output: Option<String>,
+    now: Millis,
+) -> Result<(), Error> {
+    check_holder(job, "complete", claim, true)?;
+    job.status = Status::Done;
+    job.output = output;
+    job.claim_lapsed = false;
+    job.visible_after = None;
+    job.updated_at = now;
+    job.finished_at = Some(now);
+    Ok(())
+}
+
+/// Records a failed attempt and applies the retry rule.
+pub fn fail(
+    job: &mut Job,
+    claim: Option<&str>,
+    reason: &str,
+    force_dead: bool,
+    now: Millis,
+) -> Result<Outcome, Error> {
+    check_holder(job, "fail", claim, false)?;
+    Ok(count_failure(job, reason.to_string(), force_dead, now))
+}
+
+/// Pushes a claim's deadline `by` further, counted from now if it has already passed.
+pub fn extend(job: &mut Job, claim: Option<&str>, by: Millis, now: Millis) -> Result<(), Error> {
+    check_holder(job, "extend", claim, false)?;
+    let deadline = job.visible_after.unwrap_or(now).max(now);
+    job.visible_after = Some(deadline + by);
+    job.updated_at = now;
+    Ok(())
+}
+
+/// Gives a claim back without counting an attempt: the job is visible again at once.
+pub fn release(job: &mut Job, claim: Option<&str>, now: Millis) -> Result<(), Error> {
+    check_holder(job, "release", claim, false)?;
+    job.status = Status::Pending;
+    job.visible_after = Some(now);
+    job.updated_at = now;
+    Ok(())
+}
+
+/// Releases a claim whose deadline has passed: a failed attempt under the retry rule, so a
+/// job that keeps crashing its workers ends dead instead of looping forever.
+pub fn expire(job: &mut Job, now: Millis) -> Outcome {
+    let deadline = job.visible_after.unwrap_or(now);
+    let reason = format!(
+        "claim expired at {} without complete or fail",
+        rfc3339(deadline)
+    );
+    let outcome = count_failure(job, reason, false, now);
+    job.claim_lapsed = true;
+    outcome
+}
+
+fn count_failure(job: &mut Job, reason: String, force_dead: bool, now: Millis) -> Outcome {
+    let outcome = failure_outcome(job.attempt_count, job.max_retries, force_dead);
+    job.attempt_count += 1;
+    let failure = Failure {
+        at: now,
+        attempt: job.attempt_count,
+        worker: job.worker.clone(),
+        reason: clip_reason(&reason),
+    };
+    record_failure(&mut job.errors, failure);
+    job.claim_lapsed = false;
+    job.updated_at = now;
+    match outcome {
+        Outcome::Retry => {
+            job.status = Status::Pending;
+            job.visible_after = Some(now);
+        }
+        Outcome::Dead => {
+            job.status = Status::Dead;
+            job.visible_after = None;
+            job.finished_at = Some(now);
+        }
+    }
+    outcome
+}
+
+/// Checks that the caller may act on the job's claim. Without a token, whoever holds the
+/// current claim may act; with one, it must be the job's claim (fencing a worker whose claim
+/// expired and went to someone else).
+fn check_holder(job: &Job, verb: &str, token: Option<&str>, late_ok: bool) -> Result<(), Error> {
+    let own_token = token.is_none_or(|t| job.claim.as_deref() == Some(t));
+    let late = late_ok && job.claim_lapsed && token.is_some() && own_token;
+    match job.status {
+        Status::Claimed if own_token => Ok(()),
+        Status::Pending | Status::Dead if late => Ok(()),
+        Status::Claimed | Status::Pending if !own_token => Err(Error::conflict(format!(
+            "cannot {verb} {}: claim {} is no longer this job's claim ({})",
+            job.id,
+            token.unwrap_or_default(),
+            holder_phrase(job)
+        ))),
+        _ => Err(Error::conflict(format!(
+            "cannot {verb} {}: {}{}",
+            job.id,
+            state_phrase(job),
+            late_hint(job, verb, late_ok, token)
+        ))),
+    }
+}
+
+fn holder_phrase(job: &Job) -> String {
+    match (job.status, &job.worker) {
+        (Status::Claimed, Some(worker)) => format!("worker {worker} claimed it since"),
+        (Status::Claimed, None) => "another worker claimed it since".into(),
+        _ => "it went back to pending".into(),
+    }
+}
+
+fn state_phrase(job: &Job) -> String {
+    match job.status {
+        Status::Pending if job.claim_lapsed => {
+            "its claim expired and it went back to pending".into()
+        }
+        Status::Pending => "it is pending, not claimed".into(),
+        Status::Claimed => "it is claimed".into(),
+        Status::Done => "it is already done".into(),
+        Status::Dead if job.claim_lapsed => {
+            "its claim expired on its last allowed attempt, so it is dead".into()
+        }
+        Status::Dead => format!(
+            "it is dead (failed {} time{})",
+            job.attempt_count,
+            if job.attempt_count == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+fn late_hint(job: &Job, verb: &str, late_ok: bool, token: Option<&str>) -> &'static str {
+    if late_ok && job.claim_lapsed && token.is_none() && verb == "complete" {
+        "; pass --claim with the token from dequeue to complete it late"
+    } else {
+        ""
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claimed_job(max_retries: u32) -> Job {
+        let mut job = Job {
+            id: "q_test".into(),
+            queue: "q".into(),
+            job_type: None,
+            payload: "{}".into(),
+            priority: 0,
+            status: Status::Pending,
+            attempt_count: 0,
+            max_retries,
+            worker: None,
+            claim: None,
+            claim_lapsed: false,
+            visible_after: Some(0),
+            output: None,
+            errors: vec![],
+            created_at: 0,
+            updated_at: 0,
+            finished_at: None,
+        };
+        claim(&mut job, Some("w1"), "c_one".into(), 1_000, 0);
+        job
+    }
+
+    #[test]
+    fn fencing_refuses_a_stale_token() {
+        let mut job = claimed_job(0);
+        let err = complete(&mut job, Some("c_other"), None, 10).unwrap_err();
+        assert!(
+            err.message.contains("no longer this job's claim"),
+            "{}",
+            err.message
+        );
+        assert!(complete(&mut job, Some("c_one"), None, 10).is_ok());
+        assert_eq!(job.status, Status::Done);
+    }
+
+    #[test]
+    fn expiry_counts_as_an_attempt_and_allows_a_late_complete() {
+        let mut job = claimed_job(1);
+        assert_eq!(expire(&mut job, 2_000), Outcome::Retry);
+        assert_eq!((job.status, job.attempt_count), (Status::Pending, 1));
+        assert!(fail(&mut job, Some("c_one"), "late", false, 2_100).is_err());
+        assert!(complete(&mut job, None, None, 2_100)
+            .unwrap_err()
+            .message
+            .contains("--claim"));
+        assert!(complete(&mut job, Some("c_one"), None, 2_100).is_ok());
+    }
+
+    #[test]
+    fn extend_counts_from_now_once_the_deadline_passed() {
+        let mut job = claimed_job(0);
+        extend(&mut job, None, 500, 100).unwrap();
+        assert_eq!(job.visible_after, Some(1_500));
+        extend(&mut job, None, 500, 5_000).unwrap();
+        assert_eq!(job.visible_after, Some(5_500));
+    }
+}

@@ -1,0 +1,138 @@
+//! The JSON shapes: the stable contract that scripts and jq pipelines read. Field names and
+//! types here change only with a documented, versioned change.
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::job::{Counts, Failure, Job, QueueCounts};
+use crate::time::rfc3339;
+
+#[derive(Serialize)]
+pub struct JobJson<'a> {
+    id: &'a str,
+    queue: &'a str,
+    #[serde(rename = "type")]
+    job_type: Option<&'a str>,
+    payload: Box<RawValue>,
+    priority: i64,
+    status: &'static str,
+    attempt_count: u32,
+    max_retries: u32,
+    worker: Option<&'a str>,
+    claim: Option<&'a str>,
+    visible_after: Option<String>,
+    output: Option<Box<RawValue>>,
+    errors: Vec<FailureJson<'a>>,
+    created_at: String,
+    updated_at: String,
+    finished_at: Option<String>,
+}
+
+#[derive(Serialize)]
+struct FailureJson<'a> {
+    at: String,
+    attempt: u32,
+    worker: Option<&'a str>,
+    reason: &'a str,
+}
+
+/// Stored JSON text, embedded as JSON rather than as a string. It was validated on the way in.
+fn raw(text: &str) -> anyhow::Result<Box<RawValue>> {
+    Ok(RawValue::from_string(text.to_string())?)
+}
+
+impl<'a> JobJson<'a> {
+    pub fn new(job: &'a Job) -> anyhow::Result<Self> {
+        Ok(JobJson {
+            id: &job.id,
+            queue: &job.queue,
+            job_type: job.job_type.as_deref(),
+            payload: raw(&job.payload)?,
+            priority: job.priority,
+            status: job.status.as_str(),
+            attempt_count: job.attempt_count,
+            max_retries: job.max_retries,
+            worker: job.worker.as_deref(),
+            claim: job.claim.as_deref(),
+            visible_after: job.visible_after.map(rfc3339),
+            output: job.output.as_deref().map(raw).transpose()?,
+            errors: job.errors.iter().map(FailureJson::new).collect(),
+            created_at: rfc3339(job.created_at),
+            updated_at: rfc3339(job.updated_at),
+            finished_at: job.finished_at.map(rfc3339),
+        })
+    }
+}
+
+impl<'a> FailureJson<'a> {
+    fn new(failure: &'a Failure) -> Self {
+        FailureJson {
+            at: rfc3339(failure.at),
+            attempt: failure.attempt,
+            worker: failure.worker.as_deref(),
+            reason: &failure.reason,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct CountsJson {
+    pending: u64,
+    claimed: u64,
+    done: u64,
+    dead: u64,
+    total: u64,
+}
+
+impl CountsJson {
+    pub fn new(c: &Counts) -> Self {
+        CountsJson {
+            pending: c.pending,
+            claimed: c.claimed,
+            done: c.done,
+            dead: c.dead,
+            total: c.total(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct QueueJson<'a> {
+    queue: &'a str,
+    #[serde(flatten)]
+    counts: CountsJson,
+}
+
+impl<'a> QueueJson<'a> {
+    pub fn new(q: &'a QueueCounts) -> Self {
+        QueueJson {
+            queue: &q.queue,
+            counts: CountsJson::new(&q.counts),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct PurgeJson {
+    pub matched: u64,
+    pub removed: u64,
+    pub dry_run: bool,
+}
+
+#[derive(Serialize)]
+pub struct SweepJson {
+    pub at: String,
+    pub retried: u64,
+    pub dead: u64,
+}
+
+#[derive(Serialize)]
+pub struct ErrorJson<'a> {
+    pub error: ErrorBody<'a>,
+}
+
+#[derive(Serialize)]
+pub struct ErrorBody<'a> {
+    pub kind: &'a str,
+    pub message: &'a str,
+}

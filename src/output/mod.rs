@@ -1,0 +1,206 @@
+//! Rendering at the edge: commands hand domain data to a [`Printer`], which writes JSON,
+//! JSON lines or a table to stdout. Errors and notes for people go to stderr.
+
+mod json;
+mod table;
+
+use std::io::{self, BufWriter, IsTerminal, Stdout, Write};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::cli::Format;
+use crate::error::Report;
+use crate::job::{Counts, Job, QueueCounts, SweepReport};
+use crate::time::{now, rfc3339, Millis};
+use json::{CountsJson, ErrorBody, ErrorJson, JobJson, PurgeJson, QueueJson, SweepJson};
+
+/// The format to use when none was asked for: tables for a person at a terminal, JSON for
+/// pipes and scripts.
+pub fn default_format() -> Format {
+    if io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    }
+}
+
+/// Writes one error to stderr, as a line or as the JSON error object.
+pub fn print_error(format: Format, report: &Report) {
+    let mut stderr = io::stderr().lock();
+    let _ = match format {
+        Format::Json | Format::Jsonl => {
+            let body = ErrorJson {
+                error: ErrorBody {
+                    kind: report.kind,
+                    message: &report.message,
+                },
+            };
+            serde_json::to_writer(&mut stderr, &body).map_err(io::Error::from)
+        }
+        Format::Table => write!(stderr, "error: {}", report.message),
+    }
+    .and_then(|_| writeln!(stderr));
+}
+
+/// Where results go.
+pub struct Printer {
+    format: Format,
+    out: BufWriter<Stdout>,
+}
+
+/// What a purge did or would do.
+pub struct PurgeOutcome {
+    pub matched: u64,
+    pub removed: u64,
+    pub dry_run: bool,
+}
+
+impl Printer {
+    pub fn new(format: Format) -> Self {
+        Printer {
+            format,
+            out: BufWriter::new(io::stdout()),
+        }
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// A remark for a person at a terminal (stderr, table format only); scripts never see it.
+    pub fn note(&self, text: &str) {
+        if self.format == Format::Table {
+            eprintln!("{text}");
+        }
+    }
+
+    pub fn job(&mut self, job: &Job) -> Result<()> {
+        match self.format {
+            Format::Table => self.table(table::job_detail(job, now())),
+            _ => self.line(&JobJson::new(job)?),
+        }
+    }
+
+    /// Several jobs: a JSON array, one object per line, or table rows.
+    pub fn jobs(&mut self, jobs: &[Job]) -> Result<()> {
+        match self.format {
+            Format::Table if jobs.is_empty() => Ok(()),
+            Format::Table => self.table(table::job_rows(jobs, now())),
+            Format::Json => {
+                let items = jobs.iter().map(JobJson::new).collect::<Result<Vec<_>>>()?;
+                self.line(&items)
+            }
+            Format::Jsonl => jobs
+                .iter()
+                .try_for_each(|job| self.line(&JobJson::new(job)?)),
+        }
+    }
+
+    /// Jobs produced one at a time by `produce`, written as they come except for tables,
+    /// which need every row to align their columns.
+    pub fn job_stream(
+        &mut self,
+        produce: impl FnOnce(&mut dyn FnMut(Job) -> Result<()>) -> Result<()>,
+    ) -> Result<()> {
+        match self.format {
+            Format::Table => {
+                let mut rows = Vec::new();
+                produce(&mut |job| {
+                    rows.push(job);
+                    Ok(())
+                })?;
+                self.jobs(&rows)
+            }
+            Format::Jsonl => produce(&mut |job| self.line(&JobJson::new(&job)?)),
+            Format::Json => {
+                self.out.write_all(b"[")?;
+                let mut first = true;
+                produce(&mut |job| {
+                    if !std::mem::take(&mut first) {
+                        self.out.write_all(b",")?;
+                    }
+                    serde_json::to_writer(&mut self.out, &JobJson::new(&job)?)?;
+                    Ok(())
+                })?;
+                self.out.write_all(b"]\n")?;
+                Ok(())
+            }
+        }
+    }
+
+    pub fn counts(&mut self, counts: &Counts) -> Result<()> {
+        match self.format {
+            Format::Table => self.table(table::counts(counts)),
+            _ => self.line(&CountsJson::new(counts)),
+        }
+    }
+
+    pub fn queues(&mut self, queues: &[QueueCounts]) -> Result<()> {
+        match self.format {
+            Format::Table if queues.is_empty() => {
+                self.note("no queues yet");
+                Ok(())
+            }
+            Format::Table => self.table(table::queues(queues)),
+            Format::Json => self.line(&queues.iter().map(QueueJson::new).collect::<Vec<_>>()),
+            Format::Jsonl => queues
+                .iter()
+                .try_for_each(|q| self.line(&QueueJson::new(q))),
+        }
+    }
+
+    pub fn purge(&mut self, p: &PurgeOutcome) -> Result<()> {
+        match self.format {
+            Format::Table if p.dry_run => self.text(&format!("would remove {} jobs", p.matched)),
+            Format::Table => self.text(&format!("removed {} jobs", p.removed)),
+            _ => self.line(&PurgeJson {
+                matched: p.matched,
+                removed: p.removed,
+                dry_run: p.dry_run,
+            }),
+        }
+    }
+
+    /// One sweep pass, written at once so a daemon's log is current.
+    pub fn sweep(&mut self, at: Millis, report: &SweepReport) -> Result<()> {
+        match self.format {
+            Format::Table => self.text(&format!(
+                "{}  released {} expired claims: {} back to pending, {} dead",
+                rfc3339(at),
+                report.retried + report.dead,
+                report.retried,
+                report.dead
+            ))?,
+            _ => self.line(&SweepJson {
+                at: rfc3339(at),
+                retried: report.retried,
+                dead: report.dead,
+            })?,
+        }
+        self.flush()
+    }
+
+    pub fn flush(&mut self) -> Result<()> {
+        Ok(self.out.flush()?)
+    }
+
+    fn line(&mut self, value: &impl Serialize) -> Result<()> {
+        serde_json::to_writer(&mut self.out, value)?;
+        self.out.write_all(b"\n")?;
+        Ok(())
+    }
+
+    fn text(&mut self, text: &str) -> Result<()> {
+        writeln!(self.out, "{text}")?;
+        Ok(())
+    }
+
+    fn table(&mut self, table: comfy_table::Table) -> Result<()> {
+        // comfy-table pads every line to the widest; trim so copied output stays clean.
+        for line in table.to_string().lines() {
+            writeln!(self.out, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
+}

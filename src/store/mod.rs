@@ -1,0 +1,156 @@
+//! The SQLite store, the only module that speaks SQL. It opens the file with the pragmas
+//! every connection needs, migrates the schema, and offers queue operations that take the
+//! current time as an argument (so tests can drive the clock) and return domain structs.
+
+mod claims;
+mod jobs;
+mod queries;
+mod schema;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use rusqlite::config::DbConfig;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::ids::IdGen;
+
+/// How long a command waits for another process's write lock before giving up. Writes are
+/// short, so this is only reached when something holds the lock abnormally long.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How hard each commit is pushed to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Synchronous {
+    /// fsync on every commit: a command that exited 0 survives power loss.
+    Full,
+    /// fsync at checkpoints only: survives a crash of the process, not of the machine.
+    Normal,
+}
+
+/// How to open the database.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    pub synchronous: Synchronous,
+    /// Create the parent folder (owner-only) if it is missing. Set for the default path,
+    /// where a missing folder is expected; an explicit `--db` in a missing folder is more
+    /// likely a typo and gets an error instead.
+    pub create_dir: bool,
+}
+
+/// An open queue database.
+pub struct Store {
+    conn: Connection,
+    ids: IdGen,
+}
+
+impl Store {
+    pub fn open(path: &Path, options: &OpenOptions) -> Result<Store> {
+        prepare_file(path, options.create_dir)?;
+        let conn = connect(path, options.synchronous)
+            .with_context(|| format!("cannot open database {}", path.display()))?;
+        let mut store = Store {
+            conn,
+            ids: IdGen::new(),
+        };
+        schema::migrate(&mut store.conn)
+            .with_context(|| format!("cannot open database {}", path.display()))?;
+        Ok(store)
+    }
+
+    /// A counter that changes whenever another connection commits to the database; cheap
+    /// enough to poll while waiting for work.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "data_version", |row| row.get(0))?)
+    }
+
+    /// Runs `f` in a transaction that takes the write lock up front (`BEGIN IMMEDIATE`), so
+    /// a write never has to upgrade a read lock and fail with "database is locked".
+    fn write<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction, &mut IdGen) -> Result<T>,
+    ) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx, &mut self.ids)?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+/// Makes sure the database file exists with owner-only permissions before SQLite opens it;
+/// SQLite creates its -wal and -shm files with the same permissions as the database.
+fn prepare_file(path: &Path, create_dir: bool) -> Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    let dir = parent_dir(path);
+    if !dir.exists() {
+        if !create_dir {
+            bail!(
+                "cannot open database {}: folder {} does not exist (create it, or pick another --db)",
+                path.display(),
+                dir.display()
+            );
+        }
+        create_private_dir(&dir)?;
+    }
+    create_private_file(path)
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create folder {}", dir.display()))
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("cannot create folder {}", dir.display()))
+}
+
+fn create_private_file(path: &Path) -> Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        // Another process created it first: fine, it did so with the same permissions.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot create database {}", path.display())),
+    }
+}
+
+/// Opens a connection with the settings every command relies on.
+fn connect(path: &Path, synchronous: Synchronous) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    // First, before anything can meet a lock: wait for other writers instead of failing.
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let level = match synchronous {
+        Synchronous::Full => "FULL",
+        Synchronous::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", level)?;
+    // Each command is a short process; checkpointing on every close would add an fsync
+    // to each one. SQLite's automatic checkpoints keep the WAL bounded instead.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+    Ok(conn)
+}

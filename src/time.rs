@@ -1,0 +1,146 @@
+//! Time as queueprim keeps it (milliseconds since the Unix epoch) and as users write and read
+//! it: humantime durations, RFC 3339 timestamps and relative times for tables.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the Unix epoch, UTC. Every timestamp in the store is one of these.
+pub type Millis = i64;
+
+/// The longest duration accepted anywhere (100 years): keeps every sum far from overflow.
+const MAX_DURATION_MS: i64 = 100 * 365 * 24 * 3600 * 1000;
+
+pub fn now() -> Millis {
+    to_millis(SystemTime::now())
+}
+
+fn to_millis(t: SystemTime) -> Millis {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as Millis,
+        Err(e) => -(e.duration().as_millis() as Millis),
+    }
+}
+
+/// Parses a humantime duration (`90s`, `30m`, `1h 30m`, `7d`) into milliseconds.
+pub fn parse_duration(s: &str) -> Result<Millis, String> {
+    let d = humantime::parse_duration(s.trim()).map_err(|e| {
+        format!("invalid duration '{s}': {e} (write it like 90s, 30m, 1h 30m or 7d)")
+    })?;
+    let ms = d.as_millis();
+    if ms > MAX_DURATION_MS as u128 {
+        return Err(format!("duration '{s}' is too long (at most 100 years)"));
+    }
+    Ok(ms as Millis)
+}
+
+/// Like [`parse_duration`], but zero is refused: a zero timeout or extension makes no sense.
+pub fn parse_positive_duration(s: &str) -> Result<Millis, String> {
+    match parse_duration(s)? {
+        0 => Err(format!("duration '{s}' must be longer than zero")),
+        ms => Ok(ms),
+    }
+}
+
+/// Parses an RFC 3339 timestamp: `2026-11-21T09:30:00Z`, with an optional fraction and either
+/// `Z`, a numeric offset like `+02:00`, or nothing (taken as UTC).
+pub fn parse_timestamp(s: &str) -> Result<Millis, String> {
+    let invalid = || format!("invalid time '{s}': expected RFC 3339, like 2026-11-21T09:30:00Z");
+    let (local, offset_ms) = split_offset(s.trim()).ok_or_else(invalid)?;
+    let t = humantime::parse_rfc3339_weak(local).map_err(|_| invalid())?;
+    Ok(to_millis(t) - offset_ms)
+}
+
+/// Splits a trailing `+HH:MM` / `-HH:MM` offset off a timestamp, as milliseconds east of UTC.
+fn split_offset(s: &str) -> Option<(&str, i64)> {
+    let s = s
+        .strip_suffix('Z')
+        .or_else(|| s.strip_suffix('z'))
+        .unwrap_or(s);
+    // An offset needs at least a date and a time before it, so look only past position 10.
+    let tail_start = s.len().checked_sub(6)?;
+    if tail_start < 10 {
+        return Some((s, 0));
+    }
+    let tail = &s[tail_start..];
+    let sign = match tail.as_bytes()[0] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return Some((s, 0)),
+    };
+    let hours: i64 = tail.get(1..3)?.parse().ok()?;
+    let minutes: i64 = tail.get(4..6)?.parse().ok()?;
+    if tail.as_bytes()[3] != b':' || hours > 23 || minutes > 59 {
+        return None;
+    }
+    Some((&s[..tail_start], sign * (hours * 60 + minutes) * 60_000))
+}
+
+/// Formats a timestamp as RFC 3339 UTC with milliseconds: `2026-11-21T09:30:00.000Z`.
+pub fn rfc3339(ms: Millis) -> String {
+    let t = if ms >= 0 {
+        UNIX_EPOCH + Duration::from_millis(ms as u64)
+    } else {
+        UNIX_EPOCH - Duration::from_millis(ms.unsigned_abs())
+    };
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// A short relative time for tables: `12s ago`, `in 29m`, `3d ago`, `now`.
+pub fn relative(ms: Millis, now: Millis) -> String {
+    let delta = ms - now;
+    let span = short_span(delta.unsigned_abs() / 1000);
+    match delta {
+        d if d.abs() < 1000 => "now".to_string(),
+        d if d < 0 => format!("{span} ago"),
+        _ => format!("in {span}"),
+    }
+}
+
+/// A duration in whole seconds as its largest unit: `45s`, `12m`, `5h`, `3d`.
+pub fn short_span(secs: u64) -> String {
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+/// A duration in milliseconds as humantime writes it (`30m`, `1h 30m`), for messages.
+pub fn human_duration(ms: Millis) -> String {
+    humantime::format_duration(Duration::from_millis(ms.max(0) as u64)).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_in_humantime_units() {
+        assert_eq!(parse_duration("90s"), Ok(90_000));
+        assert_eq!(parse_duration("1h 30m"), Ok(5_400_000));
+        assert_eq!(parse_duration("250ms"), Ok(250));
+        assert!(parse_duration("soon")
+            .unwrap_err()
+            .contains("invalid duration 'soon'"));
+        assert!(parse_positive_duration("0s").is_err());
+        assert!(parse_duration("1000years").is_err());
+    }
+
+    #[test]
+    fn timestamps_accept_zulu_offsets_and_bare_utc() {
+        let zulu = parse_timestamp("2026-11-21T09:30:00Z").unwrap();
+        assert_eq!(parse_timestamp("2026-11-21T11:30:00+02:00"), Ok(zulu));
+        assert_eq!(parse_timestamp("2026-11-21T04:00:00-05:30"), Ok(zulu));
+        assert_eq!(parse_timestamp("2026-11-21 09:30:00"), Ok(zulu));
+        assert_eq!(rfc3339(zulu), "2026-11-21T09:30:00.000Z");
+        assert!(parse_timestamp("tomorrow").is_err());
+        assert!(parse_timestamp("2026-11-21T09:30:00+25:00").is_err());
+    }
+
+    #[test]
+    fn relative_times_read_naturally() {
+        assert_eq!(relative(1_000_000, 1_000_400), "now");
+        assert_eq!(relative(0, 125_000), "2m ago");
+        assert_eq!(relative(7_200_000, 0), "in 2h");
+    }
+}
