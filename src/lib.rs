@@ -14,6 +14,7 @@ pub mod output;
 pub mod signals;
 pub mod store;
 pub mod time;
+pub mod watch;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -44,23 +45,57 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
-/// Reports a command line clap could not parse. Help and version are not errors. With JSON
-/// output requested, the error is the usual JSON object so scripts can parse it too.
+/// Reports a command line clap could not parse, as one line like every other error. Help and
+/// version are not errors. With JSON output requested, the error is the usual JSON object.
 fn usage_error(e: clap::Error, args: &[OsString]) -> ExitCode {
-    let is_info = matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
-    if is_info || requested_format(args) == Format::Table {
-        let _ = e.print();
-        return ExitCode::from(e.exit_code() as u8);
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            return ExitCode::from(2);
+        }
+        _ => {}
     }
-    let rendered = e.render().to_string();
-    let first_line = rendered.lines().next().unwrap_or_default();
+    let kind = match e.kind() {
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => "invalid_input",
+        _ => "usage",
+    };
     let report = Report {
         exit_code: 2,
-        kind: "usage",
-        message: first_line.trim_start_matches("error: ").to_string(),
+        kind,
+        message: one_line(&e.render().to_string()),
     };
-    output::print_error(Format::Json, &report);
+    output::print_error(requested_format(args), &report);
     ExitCode::from(2)
+}
+
+/// Condenses clap's multi-line error to one line: the error itself, the arguments it lists
+/// and any tip, without the usage block. Control characters a user typed are made visible.
+fn one_line(rendered: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for paragraph in rendered.split("\n\n") {
+        let text = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
+        if parts.is_empty() {
+            parts.push(text.trim_start_matches("error: ").to_string());
+        } else if text.starts_with("tip:") {
+            parts.push(format!("({text})"));
+        }
+    }
+    parts
+        .join(" ")
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_debug().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }
 
 /// The output format named on a command line that failed to parse, read by hand.

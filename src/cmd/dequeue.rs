@@ -13,10 +13,7 @@ use crate::output::Printer;
 use crate::signals::{self, Interrupt};
 use crate::store::Store;
 use crate::time::{self, Millis};
-
-/// How often a waiting dequeue looks for new commits. Looking is one cheap pragma read, so
-/// this sets the wake-up latency without costing measurable CPU.
-const POLL: Millis = 25;
+use crate::watch::Watch;
 
 pub fn run(args: DequeueArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
     let request = ClaimRequest {
@@ -49,23 +46,33 @@ fn wait_for_jobs(store: &mut Store, request: &ClaimRequest, wait: Wait) -> Resul
         Wait::Forever => None,
         Wait::For(ms) => Some(time::now() + ms),
     };
+    let mut watch = Watch::new();
     loop {
         check(&interrupt)?;
-        // Read the version before looking, so a commit that lands after the look is seen.
-        let version = store.data_version()?;
         let now = time::now();
-        let next = store.next_visible(&request.queue, request.job_type.as_deref())?;
-        if next.is_some_and(|t| t <= now) {
-            let jobs = store.claim(request, now)?;
+        if watch.should_look(store, now)? {
+            let version = store.data_version()?;
+            let jobs = claim_if_any(store, request, now)?;
             if !jobs.is_empty() {
                 return hand_over(store, jobs, &interrupt);
             }
+            let due = store.next_visible(&request.queue, request.job_type.as_deref())?;
+            watch.found_nothing(version, due);
         }
         if give_up_at.is_some_and(|t| now >= t) {
             return Ok(Vec::new());
         }
-        let wake_at = [next, give_up_at].into_iter().flatten().min();
-        sleep_until_change(store, version, wake_at, &interrupt)?;
+        sleep(Duration::from_millis(watch.nap(now, give_up_at) as u64));
+    }
+}
+
+/// Claims only when a read-only look says there is something, so idle waiters never queue
+/// up for the write lock.
+fn claim_if_any(store: &mut Store, request: &ClaimRequest, now: Millis) -> Result<Vec<Job>> {
+    if store.claimable(&request.queue, request.job_type.as_deref(), now)? {
+        store.claim(request, now)
+    } else {
+        Ok(Vec::new())
     }
 }
 
@@ -79,25 +86,6 @@ fn hand_over(store: &mut Store, jobs: Vec<Job>, interrupt: &Interrupt) -> Result
         check(interrupt)?;
     }
     Ok(jobs)
-}
-
-fn sleep_until_change(
-    store: &Store,
-    version: i64,
-    wake_at: Option<Millis>,
-    interrupt: &Interrupt,
-) -> Result<()> {
-    loop {
-        let now = time::now();
-        let nap = wake_at.map_or(POLL, |t| (t - now).clamp(0, POLL));
-        sleep(Duration::from_millis(nap as u64));
-        if interrupt.received().is_some()
-            || wake_at.is_some_and(|t| time::now() >= t)
-            || store.data_version()? != version
-        {
-            return Ok(());
-        }
-    }
 }
 
 fn check(interrupt: &Interrupt) -> Result<()> {

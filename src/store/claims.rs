@@ -39,9 +39,32 @@ impl Store {
         self.write(|tx, _| release_expired(tx, None, now))
     }
 
-    /// The earliest time a job of this queue (and type) can next be claimed: now or earlier
-    /// if one is ready, the nearest delay or claim deadline otherwise, `None` if nothing is
-    /// pending or claimed there. Read-only, so waiting workers poll it without the write lock.
+    /// Whether a claim made now would find something: a visible pending job or an expired
+    /// claim. Read-only and an index walk, so a waiting worker can ask without the write lock.
+    pub fn claimable(&self, queue: &str, job_type: Option<&str>, now: Millis) -> Result<bool> {
+        let ready: bool = match job_type {
+            None => self
+                .conn
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM jobs WHERE queue = ?1 AND status = 'pending' \
+                 AND visible_after <= ?2 ORDER BY priority DESC, seq)",
+                )?
+                .query_row(params![queue, now], |row| row.get(0))?,
+            Some(t) => self
+                .conn
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM jobs WHERE queue = ?1 AND type = ?3 \
+                 AND status = 'pending' AND visible_after <= ?2 ORDER BY priority DESC, seq)",
+                )?
+                .query_row(params![queue, now, t], |row| row.get(0))?,
+        };
+        Ok(ready || self.next_deadline(queue)?.is_some_and(|t| t <= now))
+    }
+
+    /// The earliest time something in this queue (and type) becomes claimable: the nearest
+    /// delay or claim deadline; `None` if nothing is pending or claimed there. It scans the
+    /// queue's pending jobs, so callers ask only after [`Store::claimable`] said no, when
+    /// every pending job is delayed.
     pub fn next_visible(&self, queue: &str, job_type: Option<&str>) -> Result<Option<Millis>> {
         let pending: Option<Millis> = match job_type {
             None => self.conn.prepare_cached(
@@ -53,16 +76,18 @@ impl Store {
             )?
             .query_row([queue, t], |row| row.get(0))?,
         };
-        let deadline: Option<Millis> = self
+        let deadline = self.next_deadline(queue)?;
+        Ok([pending, deadline].into_iter().flatten().min())
+    }
+
+    /// The earliest claim deadline in a queue, from the `jobs_claim_deadline` index.
+    fn next_deadline(&self, queue: &str) -> Result<Option<Millis>> {
+        Ok(self
             .conn
             .prepare_cached(
                 "SELECT MIN(visible_after) FROM jobs WHERE queue = ?1 AND status = 'claimed'",
             )?
-            .query_row([queue], |row| row.get(0))?;
-        Ok(match (pending, deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        })
+            .query_row([queue], |row| row.get(0))?)
     }
 }
 

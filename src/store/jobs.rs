@@ -46,13 +46,13 @@ fn conversion_error(column: usize, message: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, message.into())
 }
 
-/// Loads a job by id inside a write transaction.
-pub(super) fn load(tx: &Transaction, id: &str) -> Result<(i64, Job)> {
+/// Loads a job by id inside a write transaction; `None` if there is no such job.
+pub(super) fn load(tx: &Transaction, id: &str) -> Result<Option<(i64, Job)>> {
     let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1");
-    tx.prepare_cached(&sql)?
+    Ok(tx
+        .prepare_cached(&sql)?
         .query_row([id], job_from_row)
-        .optional()?
-        .ok_or_else(|| Error::not_found(format!("no job with id {id}")).into())
+        .optional()?)
 }
 
 /// Writes back every column a transition may change.
@@ -132,8 +132,9 @@ impl Store {
         id: &str,
         change: impl FnOnce(&mut Job) -> Result<(), Error>,
     ) -> Result<Job> {
+        let missing = self.no_such_job(id);
         self.write(|tx, _| {
-            let (seq, mut job) = load(tx, id)?;
+            let (seq, mut job) = load(tx, id)?.ok_or(missing)?;
             change(&mut job)?;
             save(tx, seq, &job)?;
             Ok(job)

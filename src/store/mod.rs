@@ -15,6 +15,7 @@ use anyhow::{bail, Context, Result};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+use crate::error::Error;
 use crate::ids::IdGen;
 
 /// How long a command waits for another process's write lock before giving up. Writes are
@@ -44,6 +45,7 @@ pub struct OpenOptions {
 pub struct Store {
     conn: Connection,
     ids: IdGen,
+    path: PathBuf,
 }
 
 impl Store {
@@ -54,10 +56,17 @@ impl Store {
         let mut store = Store {
             conn,
             ids: IdGen::new(),
+            path: path.to_path_buf(),
         };
         schema::migrate(&mut store.conn)
             .with_context(|| format!("cannot open database {}", path.display()))?;
         Ok(store)
+    }
+
+    /// The error for an id that is not in this database; names the file, since the wrong
+    /// `--db` is the usual cause.
+    fn no_such_job(&self, id: &str) -> anyhow::Error {
+        Error::not_found(format!("no job with id {id} in {}", self.path.display())).into()
     }
 
     /// A counter that changes whenever another connection commits to the database; cheap

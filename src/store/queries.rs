@@ -7,7 +7,6 @@ use rusqlite::{params_from_iter, OptionalExtension};
 
 use super::jobs::{job_from_row, JOB_COLUMNS};
 use super::Store;
-use crate::error::Error;
 use crate::job::{Counts, Job, ListFilter, PurgeFilter, QueueCounts, Status};
 
 /// Rows deleted per purge transaction: small enough that workers waiting for the write
@@ -54,7 +53,7 @@ impl Store {
             .query_row([id], job_from_row)
             .optional()?
             .map(|(_, job)| job)
-            .ok_or_else(|| Error::not_found(format!("no job with id {id}")).into())
+            .ok_or_else(|| self.no_such_job(id))
     }
 
     /// Calls `emit` for each matching job, newest first, without holding them all in memory.

@@ -76,7 +76,9 @@ impl TestEnv {
     /// Asserts the queue hands out nothing right now.
     #[track_caller]
     pub fn assert_empty(&self, queue: &str) {
-        self.cmd(["dequeue", queue]).expect_status(0).expect_stdout("");
+        self.cmd(["dequeue", queue])
+            .expect_status(0)
+            .expect_stdout("");
     }
 }
 
@@ -190,7 +192,10 @@ impl Run {
     #[track_caller]
     pub fn json<T: DeserializeOwned>(&self) -> T {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!("stdout of queueprim {} is not the expected JSON ({e}):\n{}", self.args, self.stdout)
+            panic!(
+                "stdout of queueprim {} is not the expected JSON ({e}):\n{}",
+                self.args, self.stdout
+            )
         })
     }
 
@@ -198,7 +203,10 @@ impl Run {
     #[track_caller]
     pub fn json_error(&self) -> ErrorBody {
         let parsed: ErrorJson = serde_json::from_str(self.stderr.trim()).unwrap_or_else(|e| {
-            panic!("stderr of queueprim {} is not a JSON error ({e}):\n{}", self.args, self.stderr)
+            panic!(
+                "stderr of queueprim {} is not a JSON error ({e}):\n{}",
+                self.args, self.stderr
+            )
         });
         parsed.error
     }
@@ -300,5 +308,8 @@ pub fn assert_timestamp(s: &str) {
             23 => *c == b'Z',
             _ => c.is_ascii_digit(),
         });
-    assert!(shape_ok, "not an RFC 3339 UTC timestamp with milliseconds: {s}");
+    assert!(
+        shape_ok,
+        "not an RFC 3339 UTC timestamp with milliseconds: {s}"
+    );
 }

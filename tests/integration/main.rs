@@ -2,3 +2,14 @@
 //! test binary so `cargo test` links once.
 
 mod harness;
+
+mod concurrency;
+mod contract;
+mod database;
+mod docs;
+mod enqueue;
+mod errors;
+mod lifecycle;
+mod ordering;
+mod reporting;
+mod waiting;

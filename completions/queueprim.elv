@@ -1,0 +1,213 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[queueprim] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'queueprim'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'queueprim'= {
+            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand enqueue 'Add a job to a queue and print it'
+            cand dequeue 'Claim the next visible job and print it'
+            cand complete 'Mark a claimed job done'
+            cand fail 'Record a failed attempt on a claimed job'
+            cand extend 'Push a claim''s deadline further (a heartbeat for long jobs)'
+            cand get 'Print one job'
+            cand list 'List jobs, newest first'
+            cand stats 'Count jobs by status over every queue'
+            cand queues 'Count jobs by status for each queue'
+            cand purge 'Delete jobs matching filters and print how many'
+            cand sweep 'Release expired claims, now and then, until stopped'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'queueprim;enqueue'= {
+            cand --queue 'Queue name, instead of the positional QUEUE'
+            cand --payload 'The job''s payload: JSON, @FILE to read it from a file, or - to read stdin'
+            cand --priority 'Higher runs first: an integer, or high (10), normal (0), low (-10)'
+            cand --max-retries 'Retries after the first failure; the job is tried at most N + 1 times'
+            cand --delay 'Make the job visible only after this long (e.g. 90s, 1h 30m)'
+            cand --at 'Make the job visible only from this time (RFC 3339, e.g. 2026-12-01T09:00:00Z)'
+            cand --type 'Job type, so specialised workers can claim only theirs (dequeue --type)'
+            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --batch 'Read newline-delimited JSON payloads from stdin, enqueue all in one transaction'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'queueprim;dequeue'= {
+            cand --queue 'Queue name, instead of the positional QUEUE'
+            cand --worker 'Name this worker; stored on the job for debugging'
+            cand --type 'Claim only jobs of this type'
+            cand --timeout 'How long the claim lasts before the job is handed out again'
+            cand --wait 'Block until a job is available; with DUR, at most that long (write --wait=DUR or put the queue first when the queue is positional)'
+            cand --count 'Claim up to N jobs at once and print them as an array'
+            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'queueprim;complete'= {
+            cand --output 'Result to store on the job: JSON, @FILE, or - for stdin'
+            cand --claim 'Act only if this is still the job''s claim (the "claim" field printed by dequeue)'
+            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'queueprim;fail'= {
+            cand --reason 'Why it failed (kept in the job''s errors; cut at 4096 characters)'
+            cand --claim 'Act only if this is still the job''s claim'
+            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --dead 'Make the job dead now, whatever retries it has left'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'queueprim;extend'= {
+            cand --by 'How much longer the claim should last'
+            cand --claim 'Act only if this is still the job''s claim'
+            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'queueprim;get'= {
+            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'queueprim;list'= {
+            cand --queue 'Queue name, instead of the positional QUEUE'
+            cand --status 'Only jobs with this status: pending, claimed, done or dead'
+            cand --type 'Only jobs of this type'
+            cand --worker 'Only jobs last claimed by this worker'
+            cand --limit 'At most N jobs; 0 lists them all'
+            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'queueprim;stats'= {
+            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'queueprim;queues'= {
+            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'queueprim;purge'= {
+            cand --queue 'Only jobs in this queue'
+            cand --status 'Only jobs with this status'
+            cand --older-than 'Only jobs last updated more than DUR ago'
+            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --dry-run 'Count what would be deleted, delete nothing'
+            cand --all 'Allow a purge with no filter: delete every job'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'queueprim;sweep'= {
+            cand --interval 'Time between passes'
+            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --once 'Make one pass, print what it did, and exit'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'queueprim;help'= {
+            cand enqueue 'Add a job to a queue and print it'
+            cand dequeue 'Claim the next visible job and print it'
+            cand complete 'Mark a claimed job done'
+            cand fail 'Record a failed attempt on a claimed job'
+            cand extend 'Push a claim''s deadline further (a heartbeat for long jobs)'
+            cand get 'Print one job'
+            cand list 'List jobs, newest first'
+            cand stats 'Count jobs by status over every queue'
+            cand queues 'Count jobs by status for each queue'
+            cand purge 'Delete jobs matching filters and print how many'
+            cand sweep 'Release expired claims, now and then, until stopped'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'queueprim;help;enqueue'= {
+        }
+        &'queueprim;help;dequeue'= {
+        }
+        &'queueprim;help;complete'= {
+        }
+        &'queueprim;help;fail'= {
+        }
+        &'queueprim;help;extend'= {
+        }
+        &'queueprim;help;get'= {
+        }
+        &'queueprim;help;list'= {
+        }
+        &'queueprim;help;stats'= {
+        }
+        &'queueprim;help;queues'= {
+        }
+        &'queueprim;help;purge'= {
+        }
+        &'queueprim;help;sweep'= {
+        }
+        &'queueprim;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

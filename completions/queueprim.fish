@@ -1,0 +1,179 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_queueprim_global_optspecs
+    string join \n db= format= synchronous= h/help V/version
+end
+
+function __fish_queueprim_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_queueprim_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_queueprim_using_subcommand
+    set -l cmd (__fish_queueprim_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c queueprim -n "__fish_queueprim_needs_command" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_needs_command" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
+json\t'One JSON document: an object, or an array for lists'
+jsonl\t'One JSON object per line'"
+complete -c queueprim -n "__fish_queueprim_needs_command" -l synchronous -d 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_needs_command" -s V -l version -d 'Print version'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "enqueue" -d 'Add a job to a queue and print it'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "dequeue" -d 'Claim the next visible job and print it'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "complete" -d 'Mark a claimed job done'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "fail" -d 'Record a failed attempt on a claimed job'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "extend" -d 'Push a claim\'s deadline further (a heartbeat for long jobs)'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "get" -d 'Print one job'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "list" -d 'List jobs, newest first'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "stats" -d 'Count jobs by status over every queue'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "queues" -d 'Count jobs by status for each queue'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "purge" -d 'Delete jobs matching filters and print how many'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "sweep" -d 'Release expired claims, now and then, until stopped'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l queue -d 'Queue name, instead of the positional QUEUE' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l payload -d 'The job\'s payload: JSON, @FILE to read it from a file, or - to read stdin' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l priority -d 'Higher runs first: an integer, or high (10), normal (0), low (-10)' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l max-retries -d 'Retries after the first failure; the job is tried at most N + 1 times' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l delay -d 'Make the job visible only after this long (e.g. 90s, 1h 30m)' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l at -d 'Make the job visible only from this time (RFC 3339, e.g. 2026-12-01T09:00:00Z)' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l type -d 'Job type, so specialised workers can claim only theirs (dequeue --type)' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
+json\t'One JSON document: an object, or an array for lists'
+jsonl\t'One JSON object per line'"
+complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l synchronous -d 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l batch -d 'Read newline-delimited JSON payloads from stdin, enqueue all in one transaction'
+complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -s V -l version -d 'Print version'
+complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l queue -d 'Queue name, instead of the positional QUEUE' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l worker -d 'Name this worker; stored on the job for debugging' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l type -d 'Claim only jobs of this type' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l timeout -d 'How long the claim lasts before the job is handed out again' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l wait -d 'Block until a job is available; with DUR, at most that long (write --wait=DUR or put the queue first when the queue is positional)' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l count -d 'Claim up to N jobs at once and print them as an array' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
+json\t'One JSON document: an object, or an array for lists'
+jsonl\t'One JSON object per line'"
+complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l synchronous -d 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -s V -l version -d 'Print version'
+complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l output -d 'Result to store on the job: JSON, @FILE, or - for stdin' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l claim -d 'Act only if this is still the job\'s claim (the "claim" field printed by dequeue)' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
+json\t'One JSON document: an object, or an array for lists'
+jsonl\t'One JSON object per line'"
+complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l synchronous -d 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -s V -l version -d 'Print version'
+complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l reason -d 'Why it failed (kept in the job\'s errors; cut at 4096 characters)' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l claim -d 'Act only if this is still the job\'s claim' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
+json\t'One JSON document: an object, or an array for lists'
+jsonl\t'One JSON object per line'"
+complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l synchronous -d 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l dead -d 'Make the job dead now, whatever retries it has left'
+complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -s V -l version -d 'Print version'
+complete -c queueprim -n "__fish_queueprim_using_subcommand extend" -l by -d 'How much longer the claim should last' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand extend" -l claim -d 'Act only if this is still the job\'s claim' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand extend" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand extend" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
+json\t'One JSON document: an object, or an array for lists'
+jsonl\t'One JSON object per line'"
+complete -c queueprim -n "__fish_queueprim_using_subcommand extend" -l synchronous -d 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand extend" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand extend" -s V -l version -d 'Print version'
+complete -c queueprim -n "__fish_queueprim_using_subcommand get" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand get" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
+json\t'One JSON document: an object, or an array for lists'
+jsonl\t'One JSON object per line'"
+complete -c queueprim -n "__fish_queueprim_using_subcommand get" -l synchronous -d 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand get" -s V -l version -d 'Print version'
+complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l queue -d 'Queue name, instead of the positional QUEUE' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l status -d 'Only jobs with this status: pending, claimed, done or dead' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l type -d 'Only jobs of this type' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l worker -d 'Only jobs last claimed by this worker' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l limit -d 'At most N jobs; 0 lists them all' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
+json\t'One JSON document: an object, or an array for lists'
+jsonl\t'One JSON object per line'"
+complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l synchronous -d 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand list" -s V -l version -d 'Print version'
+complete -c queueprim -n "__fish_queueprim_using_subcommand stats" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand stats" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
+json\t'One JSON document: an object, or an array for lists'
+jsonl\t'One JSON object per line'"
+complete -c queueprim -n "__fish_queueprim_using_subcommand stats" -l synchronous -d 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand stats" -s V -l version -d 'Print version'
+complete -c queueprim -n "__fish_queueprim_using_subcommand queues" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand queues" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
+json\t'One JSON document: an object, or an array for lists'
+jsonl\t'One JSON object per line'"
+complete -c queueprim -n "__fish_queueprim_using_subcommand queues" -l synchronous -d 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand queues" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand queues" -s V -l version -d 'Print version'
+complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l queue -d 'Only jobs in this queue' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l status -d 'Only jobs with this status' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l older-than -d 'Only jobs last updated more than DUR ago' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
+json\t'One JSON document: an object, or an array for lists'
+jsonl\t'One JSON object per line'"
+complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l synchronous -d 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l dry-run -d 'Count what would be deleted, delete nothing'
+complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l all -d 'Allow a purge with no filter: delete every job'
+complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -s V -l version -d 'Print version'
+complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -l interval -d 'Time between passes' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
+json\t'One JSON document: an object, or an array for lists'
+jsonl\t'One JSON object per line'"
+complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -l synchronous -d 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -l once -d 'Make one pass, print what it did, and exit'
+complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -s V -l version -d 'Print version'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "enqueue" -d 'Add a job to a queue and print it'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "dequeue" -d 'Claim the next visible job and print it'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "complete" -d 'Mark a claimed job done'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "fail" -d 'Record a failed attempt on a claimed job'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "extend" -d 'Push a claim\'s deadline further (a heartbeat for long jobs)'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "get" -d 'Print one job'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "list" -d 'List jobs, newest first'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "stats" -d 'Count jobs by status over every queue'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "queues" -d 'Count jobs by status for each queue'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "purge" -d 'Delete jobs matching filters and print how many'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "sweep" -d 'Release expired claims, now and then, until stopped'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,463 @@
+//! Waiting and time: `dequeue --wait` (limits, wake-ups, signals), claims that expire, and `sweep`.
+
+use std::process::{Child, Command};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use crate::harness::{assert_timestamp, Counts, Job, Sweep, TestEnv};
+
+/// How long a child may take to do something that should happen promptly. Generous on
+/// purpose: the machine is shared, and these bounds only catch hangs.
+const GENEROUS: Duration = Duration::from_secs(10);
+
+/// What a spawned child did once it exited.
+#[derive(Debug)]
+struct Finished {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// A spawned queueprim that is killed if the test fails before it exits, so no waiting
+/// dequeue or sweep daemon outlives its test.
+struct Spawned(Option<Child>);
+
+impl Spawned {
+    fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("child still owned")
+    }
+
+    /// Waits for the child to exit, at most `limit`; a child still running then is killed
+    /// and the test fails.
+    #[track_caller]
+    fn finish(mut self, limit: Duration, what: &str) -> Finished {
+        let mut child = self.0.take().expect("child still owned");
+        let deadline = Instant::now() + limit;
+        loop {
+            if child.try_wait().expect("try_wait").is_some() {
+                break;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let output = child.wait_with_output().expect("wait after kill");
+                panic!(
+                    "{what} did not exit within {limit:?}\n--- stdout\n{}\n--- stderr\n{}",
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            sleep(Duration::from_millis(20));
+        }
+        let output = child.wait_with_output().expect("collect output");
+        Finished {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Waits until the child catches SIGINT and SIGTERM (read from `/proc/PID/status` on Linux),
+/// so a signal sent next reaches queueprim's handler instead of killing the process outright,
+/// and so the child is known to have opened the database and started its wait. Where `/proc`
+/// is missing, it gives the child a second instead.
+#[track_caller]
+fn wait_until_catching_signals(child: &mut Child) {
+    const SIGINT_BIT: u64 = 1 << (2 - 1);
+    const SIGTERM_BIT: u64 = 1 << (15 - 1);
+    let status_path = format!("/proc/{}/status", child.id());
+    let deadline = Instant::now() + GENEROUS;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            panic!("queueprim exited ({status}) before it started waiting");
+        }
+        match std::fs::read_to_string(&status_path) {
+            Ok(text) => {
+                let caught = text
+                    .lines()
+                    .find_map(|line| line.strip_prefix("SigCgt:"))
+                    .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+                    .unwrap_or(0);
+                if caught & SIGINT_BIT != 0 && caught & SIGTERM_BIT != 0 {
+                    return;
+                }
+            }
+            Err(_) if !std::path::Path::new("/proc/self/status").exists() => {
+                sleep(Duration::from_secs(1));
+                return;
+            }
+            Err(_) => {}
+        }
+        assert!(
+            Instant::now() < deadline,
+            "queueprim did not install its SIGINT/SIGTERM handlers within {GENEROUS:?}"
+        );
+        sleep(Duration::from_millis(10));
+    }
+}
+
+/// Sends a signal by name (`INT`, `TERM`) with the system's `kill`.
+fn send_signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} {} failed", child.id());
+}
+
+/// Spawns `dequeue ARGS`, waits until it is waiting, and checks it is still running a moment
+/// later (an empty queue must keep it waiting).
+fn spawn_waiting(env: &TestEnv, args: &[&str]) -> Spawned {
+    let mut spawned = Spawned(Some(env.cmd(args).spawn()));
+    wait_until_catching_signals(spawned.child());
+    sleep(Duration::from_millis(300));
+    if let Some(status) = spawned.child().try_wait().expect("try_wait") {
+        let done = spawned.finish(GENEROUS, "an exited dequeue");
+        panic!("queueprim {args:?} should still be waiting but exited ({status}): {done:?}");
+    }
+    spawned
+}
+
+const NOTHING: Counts = Counts {
+    pending: 0,
+    claimed: 0,
+    done: 0,
+    dead: 0,
+    total: 0,
+};
+
+#[test]
+fn wait_with_a_limit_on_an_empty_queue_returns_nothing_after_the_limit() {
+    let env = TestEnv::new();
+    let started = Instant::now();
+    env.cmd(["dequeue", "q", "--wait", "1s"])
+        .expect_status(0)
+        .expect_stdout("");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(1),
+        "dequeue --wait 1s returned after {took:?}, before its limit"
+    );
+    assert!(
+        took < Duration::from_secs(3),
+        "dequeue --wait 1s took {took:?}, far past its limit"
+    );
+}
+
+#[test]
+fn wait_without_a_limit_hands_over_a_job_enqueued_while_it_waits() {
+    let env = TestEnv::new();
+    let child = spawn_waiting(&env, &["dequeue", "q", "--wait", "--worker", "waiter"]);
+    let job = env.enqueue("q", r#"{"n":1}"#, &[]);
+    let done = child.finish(GENEROUS, "dequeue --wait");
+    assert_eq!(done.code, Some(0), "{done:?}");
+    let got: Job = serde_json::from_str(&done.stdout)
+        .unwrap_or_else(|e| panic!("dequeue --wait printed no job ({e}): {done:?}"));
+    assert_eq!(got.id, job.id);
+    assert_eq!(got.status, "claimed");
+    assert_eq!(got.worker.as_deref(), Some("waiter"));
+    assert_eq!(got.payload, serde_json::json!({"n": 1}));
+    let stored: Job = env.json(&["get", &job.id]);
+    assert_eq!(stored.status, "claimed");
+    assert_eq!(stored.claim, got.claim);
+}
+
+#[test]
+fn wait_with_count_returns_as_soon_as_one_job_exists() {
+    let env = TestEnv::new();
+    let child = spawn_waiting(&env, &["dequeue", "q", "--wait", "--count", "3"]);
+    let job = env.enqueue("q", r#"{"n":1}"#, &[]);
+    let done = child.finish(GENEROUS, "dequeue --wait --count 3");
+    assert_eq!(done.code, Some(0), "{done:?}");
+    let got: Vec<Job> = serde_json::from_str(&done.stdout)
+        .unwrap_or_else(|e| panic!("dequeue --count printed no array ({e}): {done:?}"));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].id, job.id);
+    assert_eq!(got[0].status, "claimed");
+}
+
+#[test]
+fn wait_with_a_limit_hands_over_a_job_that_is_already_there() {
+    let env = TestEnv::new();
+    for args in [
+        &["dequeue", "--wait=2s", "q"][..],
+        &["dequeue", "q", "--wait", "2s"][..],
+        &["dequeue", "--queue", "q", "--wait", "2s"][..],
+        &["dequeue", "q", "--wait=2s"][..],
+    ] {
+        let job = env.enqueue("q", r#"{"n":1}"#, &[]);
+        let got: Job = env.json(args);
+        assert_eq!(got.id, job.id, "queueprim {args:?}");
+        assert_eq!(got.status, "claimed", "queueprim {args:?}");
+    }
+    env.assert_empty("q");
+}
+
+#[test]
+fn wait_equals_form_and_queue_first_form_both_time_out_on_an_empty_queue() {
+    let env = TestEnv::new();
+    for args in [
+        &["dequeue", "--wait=1s", "q"][..],
+        &["dequeue", "q", "--wait", "1s"][..],
+    ] {
+        let started = Instant::now();
+        env.cmd(args).expect_status(0).expect_stdout("");
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_secs(1) && took < Duration::from_secs(3),
+            "queueprim {args:?} took {took:?}, expected about 1s"
+        );
+    }
+}
+
+#[test]
+fn wait_before_a_positional_queue_is_a_usage_error_with_a_hint() {
+    let env = TestEnv::new();
+    let run = env
+        .cmd(["dequeue", "--wait", "q"])
+        .expect_status(2)
+        .expect_stdout("")
+        .expect_stderr_contains("--wait=DUR");
+    assert!(
+        run.stderr.contains("'q'"),
+        "the error should name the value taken for a duration: {}",
+        run.stderr
+    );
+    let run = env
+        .cmd(["--format", "json", "dequeue", "--wait", "q"])
+        .expect_status(2)
+        .expect_stdout("");
+    let error = run.json_error();
+    assert_eq!(error.kind, "invalid_input");
+    assert!(error.message.contains("--wait=DUR"), "{error:?}");
+}
+
+#[test]
+fn waiting_dequeue_wakes_for_a_delayed_job_enqueued_while_it_waits() {
+    let env = TestEnv::new();
+    let child = spawn_waiting(&env, &["dequeue", "q", "--wait"]);
+    let enqueued_at = Instant::now();
+    let job = env.enqueue("q", r#"{"n":1}"#, &["--delay", "1s"]);
+    // After this enqueue nothing else commits: the waiter must wake by itself when the delay
+    // ends.
+    let done = child.finish(GENEROUS, "dequeue --wait with a delayed job");
+    let took = enqueued_at.elapsed();
+    assert_eq!(done.code, Some(0), "{done:?}");
+    let got: Job = serde_json::from_str(&done.stdout)
+        .unwrap_or_else(|e| panic!("dequeue --wait printed no job ({e}): {done:?}"));
+    assert_eq!(got.id, job.id);
+    assert!(
+        took >= Duration::from_secs(1),
+        "a job delayed 1s was handed out after {took:?}"
+    );
+    assert!(
+        took < Duration::from_secs(6),
+        "a job delayed 1s was handed out only after {took:?}"
+    );
+}
+
+#[test]
+fn waiting_dequeue_wakes_for_a_delayed_job_enqueued_before_it_started() {
+    let env = TestEnv::new();
+    let enqueued_at = Instant::now();
+    let job = env.enqueue("q", r#"{"n":1}"#, &["--delay", "1s"]);
+    let got: Job = env.json(&["dequeue", "q", "--wait", "30s"]);
+    let took = enqueued_at.elapsed();
+    assert_eq!(got.id, job.id);
+    assert!(
+        took >= Duration::from_secs(1),
+        "a job delayed 1s was handed out after {took:?}"
+    );
+    assert!(
+        took < Duration::from_secs(6),
+        "a job delayed 1s was handed out only after {took:?}, not when its delay ended"
+    );
+}
+
+/// Interrupts a waiting dequeue with `signal` and checks it exits `code`, prints nothing and
+/// claims nothing.
+fn interrupt_waiting_dequeue(signal: &str, code: i32) {
+    let env = TestEnv::new();
+    let mut child = spawn_waiting(&env, &["dequeue", "q", "--wait"]);
+    send_signal(child.child(), signal);
+    let done = child.finish(GENEROUS, "interrupted dequeue --wait");
+    assert_eq!(
+        done.code,
+        Some(code),
+        "dequeue --wait after SIG{signal}: {done:?}"
+    );
+    assert_eq!(
+        done.stdout, "",
+        "dequeue --wait after SIG{signal}: {done:?}"
+    );
+    assert_eq!(
+        done.stderr.trim_end().lines().count(),
+        1,
+        "an interruption is reported as one line on stderr: {done:?}"
+    );
+    let counts: Counts = env.json(&["stats"]);
+    assert_eq!(counts, NOTHING);
+    // The interrupted waiter left nothing behind: a new job goes to the next worker.
+    let job = env.enqueue("q", r#"{"n":1}"#, &[]);
+    assert_eq!(env.dequeue("q", &[]).id, job.id);
+}
+
+#[test]
+fn sigint_while_waiting_exits_130_and_claims_nothing() {
+    interrupt_waiting_dequeue("INT", 130);
+}
+
+#[test]
+fn sigterm_while_waiting_exits_143_and_claims_nothing() {
+    interrupt_waiting_dequeue("TERM", 143);
+}
+
+#[test]
+fn an_expired_claim_is_handed_out_again_by_the_next_dequeue_without_sweep() {
+    let env = TestEnv::new();
+    let job = env.enqueue("q", r#"{"n":1}"#, &["--max-retries", "1"]);
+    let first = env.dequeue("q", &["--worker", "w1", "--timeout", "1s"]);
+    assert_eq!(first.id, job.id);
+    sleep(Duration::from_millis(1200));
+    let second = env.dequeue("q", &["--worker", "w2"]);
+    assert_eq!(second.id, job.id);
+    assert_eq!(second.status, "claimed");
+    assert_eq!(second.attempt_count, 1);
+    assert_eq!(second.worker.as_deref(), Some("w2"));
+    assert_ne!(second.claim, first.claim, "a new claim needs a new token");
+    assert_eq!(second.errors.len(), 1, "{:?}", second.errors);
+    let failure = &second.errors[0];
+    assert_eq!(failure.attempt, 1);
+    assert_eq!(failure.worker.as_deref(), Some("w1"));
+    assert!(
+        failure.reason.contains("expired"),
+        "the failure should say the claim expired: {:?}",
+        failure.reason
+    );
+    assert_timestamp(&failure.at);
+    // The first worker's token is fenced off now that someone else holds the job.
+    let stale = first.claim.expect("dequeue prints the claim token");
+    env.cmd(["complete", &job.id, "--claim", &stale])
+        .expect_status(4)
+        .expect_stdout("");
+}
+
+#[test]
+fn with_no_retries_an_expired_claim_makes_the_job_dead_on_the_next_dequeue() {
+    let env = TestEnv::new();
+    let job = env.enqueue("q", r#"{"n":1}"#, &[]);
+    assert_eq!(job.max_retries, 0);
+    env.dequeue("q", &["--worker", "w1", "--timeout", "1s"]);
+    sleep(Duration::from_millis(1200));
+    env.assert_empty("q");
+    let dead: Job = env.json(&["get", &job.id]);
+    assert_eq!(dead.status, "dead");
+    assert_eq!(dead.attempt_count, 1);
+    assert!(dead.finished_at.is_some(), "{dead:?}");
+    assert_eq!(dead.errors.len(), 1, "{:?}", dead.errors);
+    assert!(
+        dead.errors[0].reason.contains("expired"),
+        "{:?}",
+        dead.errors[0].reason
+    );
+    let counts: Counts = env.json(&["stats"]);
+    assert_eq!(
+        counts,
+        Counts {
+            dead: 1,
+            total: 1,
+            ..NOTHING
+        }
+    );
+}
+
+#[test]
+fn sweep_once_releases_expired_claims_in_every_queue_and_reports_them() {
+    let env = TestEnv::new();
+    let retried = env.enqueue("a", r#"{"n":1}"#, &["--max-retries", "1"]);
+    let dies = env.enqueue("b", r#"{"n":2}"#, &[]);
+    let live = env.enqueue("c", r#"{"n":3}"#, &[]);
+    env.dequeue("a", &["--timeout", "1s"]);
+    env.dequeue("b", &["--timeout", "1s"]);
+    env.dequeue("c", &["--timeout", "30m"]);
+    sleep(Duration::from_millis(1200));
+
+    let report: Sweep = env.json(&["sweep", "--once"]);
+    assert_timestamp(&report.at);
+    assert_eq!((report.retried, report.dead), (1, 1), "{report:?}");
+
+    let job: Job = env.json(&["get", &retried.id]);
+    assert_eq!((job.status.as_str(), job.attempt_count), ("pending", 1));
+    let job: Job = env.json(&["get", &dies.id]);
+    assert_eq!((job.status.as_str(), job.attempt_count), ("dead", 1));
+    let job: Job = env.json(&["get", &live.id]);
+    assert_eq!((job.status.as_str(), job.attempt_count), ("claimed", 0));
+
+    let again: Sweep = env.json(&["sweep", "--once"]);
+    assert_eq!((again.retried, again.dead), (0, 0), "{again:?}");
+}
+
+#[test]
+fn sweep_daemon_releases_an_expired_claim_and_exits_0_on_sigterm() {
+    let env = TestEnv::new();
+    let job = env.enqueue("q", r#"{"n":1}"#, &["--max-retries", "1"]);
+    env.dequeue("q", &["--timeout", "1s"]);
+    let mut sweeper = Spawned(Some(env.cmd(["sweep", "--interval", "200ms"]).spawn()));
+    wait_until_catching_signals(sweeper.child());
+
+    // `get` only reads, so the job turns pending only if the daemon released it.
+    let deadline = Instant::now() + GENEROUS;
+    loop {
+        let current: Job = env.json(&["get", &job.id]);
+        if current.status == "pending" {
+            assert_eq!(current.attempt_count, 1);
+            assert!(current.errors[0].reason.contains("expired"), "{current:?}");
+            break;
+        }
+        assert_eq!(current.status, "claimed");
+        assert!(
+            Instant::now() < deadline,
+            "sweep did not release the expired claim within {GENEROUS:?}"
+        );
+        sleep(Duration::from_millis(100));
+    }
+
+    send_signal(sweeper.child(), "TERM");
+    let done = sweeper.finish(GENEROUS, "sweep after SIGTERM");
+    assert_eq!(done.code, Some(0), "{done:?}");
+    let reports: Vec<Sweep> = done
+        .stdout
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| {
+                panic!("sweep printed a line that is not a report ({e}): {line}")
+            })
+        })
+        .collect();
+    let released: u64 = reports.iter().map(|r| r.retried).sum();
+    let dead: u64 = reports.iter().map(|r| r.dead).sum();
+    assert_eq!((released, dead), (1, 0), "{reports:?}");
+}
+
+#[test]
+fn sweep_daemon_exits_0_on_sigint() {
+    let env = TestEnv::new();
+    let mut sweeper = Spawned(Some(env.cmd(["sweep", "--interval", "200ms"]).spawn()));
+    wait_until_catching_signals(sweeper.child());
+    send_signal(sweeper.child(), "INT");
+    let done = sweeper.finish(GENEROUS, "sweep after SIGINT");
+    assert_eq!(done.code, Some(0), "{done:?}");
+    assert_eq!(
+        done.stdout, "",
+        "nothing was released, so nothing is reported"
+    );
+}
