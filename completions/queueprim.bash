@@ -52,6 +52,9 @@ _queueprim() {
             queueprim,sweep)
                 cmd="queueprim__subcmd__sweep"
                 ;;
+            queueprim,work)
+                cmd="queueprim__subcmd__work"
+                ;;
             queueprim__subcmd__help,complete)
                 cmd="queueprim__subcmd__help__subcmd__complete"
                 ;;
@@ -88,6 +91,9 @@ _queueprim() {
             queueprim__subcmd__help,sweep)
                 cmd="queueprim__subcmd__help__subcmd__sweep"
                 ;;
+            queueprim__subcmd__help,work)
+                cmd="queueprim__subcmd__help__subcmd__work"
+                ;;
             *)
                 ;;
         esac
@@ -95,7 +101,7 @@ _queueprim() {
 
     case "${cmd}" in
         queueprim)
-            opts="-h -V --db --format --synchronous --help --version enqueue dequeue complete fail extend get list stats queues purge sweep help"
+            opts="-h -V --db --format --synchronous --help --version enqueue dequeue complete fail extend get list stats queues purge sweep work help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -353,7 +359,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__help)
-            opts="enqueue dequeue complete fail extend get list stats queues purge sweep help"
+            opts="enqueue dequeue complete fail extend get list stats queues purge sweep work help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -534,6 +540,20 @@ _queueprim() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        queueprim__subcmd__help__subcmd__work)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         queueprim__subcmd__list)
             opts="-h -V --queue --status --type --worker --limit --db --format --synchronous --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -678,6 +698,64 @@ _queueprim() {
             fi
             case "${prev}" in
                 --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --synchronous)
+                    COMPREPLY=($(compgen -W "full normal" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        queueprim__subcmd__work)
+            opts="-h -V --queue --worker --type --concurrency --timeout --job-timeout --until-empty --max-jobs --grace --db --format --synchronous --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --worker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

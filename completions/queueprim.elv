@@ -36,6 +36,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand queues 'Count jobs by status for each queue'
             cand purge 'Delete jobs matching filters and print how many'
             cand sweep 'Release expired claims, now and then, until stopped'
+            cand work 'Run a command for each job: the worker loop, built in'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'queueprim;enqueue'= {
@@ -170,6 +171,24 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'queueprim;work'= {
+            cand --queue 'Queue name, instead of the positional QUEUE'
+            cand --worker 'Name this worker [default: HOST:PID]'
+            cand --type 'Claim only jobs of this type'
+            cand --concurrency 'Run up to N jobs at once'
+            cand --timeout 'Claim length; claims are renewed while commands run, so this only bounds how long a crashed runner''s jobs stay claimed'
+            cand --job-timeout 'Stop a command running longer than this (SIGTERM, SIGKILL 5 s later) and fail its job'
+            cand --max-jobs 'Exit after N jobs have been run'
+            cand --grace 'On SIGINT/SIGTERM, how long running commands may finish before they are stopped'
+            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --until-empty 'Exit once no job is visible and none is running'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'queueprim;help'= {
             cand enqueue 'Add a job to a queue and print it'
             cand dequeue 'Claim the next visible job and print it'
@@ -182,6 +201,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand queues 'Count jobs by status for each queue'
             cand purge 'Delete jobs matching filters and print how many'
             cand sweep 'Release expired claims, now and then, until stopped'
+            cand work 'Run a command for each job: the worker loop, built in'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'queueprim;help;enqueue'= {
@@ -205,6 +225,8 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         &'queueprim;help;purge'= {
         }
         &'queueprim;help;sweep'= {
+        }
+        &'queueprim;help;work'= {
         }
         &'queueprim;help;help'= {
         }

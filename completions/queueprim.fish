@@ -43,6 +43,7 @@ complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "stats" -d 'Coun
 complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "queues" -d 'Count jobs by status for each queue'
 complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "purge" -d 'Delete jobs matching filters and print how many'
 complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "sweep" -d 'Release expired claims, now and then, until stopped'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "work" -d 'Run a command for each job: the worker loop, built in'
 complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l queue -d 'Queue name, instead of the positional QUEUE' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l payload -d 'The job\'s payload: JSON, @FILE to read it from a file, or - to read stdin' -r
@@ -165,15 +166,33 @@ normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -l once -d 'Make one pass, print what it did, and exit'
 complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -s V -l version -d 'Print version'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "enqueue" -d 'Add a job to a queue and print it'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "dequeue" -d 'Claim the next visible job and print it'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "complete" -d 'Mark a claimed job done'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "fail" -d 'Record a failed attempt on a claimed job'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "extend" -d 'Push a claim\'s deadline further (a heartbeat for long jobs)'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "get" -d 'Print one job'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "list" -d 'List jobs, newest first'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "stats" -d 'Count jobs by status over every queue'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "queues" -d 'Count jobs by status for each queue'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "purge" -d 'Delete jobs matching filters and print how many'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "sweep" -d 'Release expired claims, now and then, until stopped'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l queue -d 'Queue name, instead of the positional QUEUE' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l worker -d 'Name this worker [default: HOST:PID]' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l type -d 'Claim only jobs of this type' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l concurrency -d 'Run up to N jobs at once' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l timeout -d 'Claim length; claims are renewed while commands run, so this only bounds how long a crashed runner\'s jobs stay claimed' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l job-timeout -d 'Stop a command running longer than this (SIGTERM, SIGKILL 5 s later) and fail its job' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l max-jobs -d 'Exit after N jobs have been run' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l grace -d 'On SIGINT/SIGTERM, how long running commands may finish before they are stopped' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
+json\t'One JSON document: an object, or an array for lists'
+jsonl\t'One JSON object per line'"
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l synchronous -d 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l until-empty -d 'Exit once no job is visible and none is running'
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -s V -l version -d 'Print version'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "enqueue" -d 'Add a job to a queue and print it'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "dequeue" -d 'Claim the next visible job and print it'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "complete" -d 'Mark a claimed job done'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "fail" -d 'Record a failed attempt on a claimed job'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "extend" -d 'Push a claim\'s deadline further (a heartbeat for long jobs)'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "get" -d 'Print one job'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "list" -d 'List jobs, newest first'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "stats" -d 'Count jobs by status over every queue'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "queues" -d 'Count jobs by status for each queue'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "purge" -d 'Delete jobs matching filters and print how many'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "sweep" -d 'Release expired claims, now and then, until stopped'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "work" -d 'Run a command for each job: the worker loop, built in'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

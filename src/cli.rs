@@ -100,6 +100,7 @@ pub enum Command {
     Queues,
     Purge(PurgeArgs),
     Sweep(SweepArgs),
+    Work(WorkArgs),
 }
 
 /// A queue, given either as the first argument or with --queue.
@@ -366,4 +367,66 @@ pub struct SweepArgs {
     /// Make one pass, print what it did, and exit
     #[arg(long)]
     pub once: bool,
+}
+
+/// Run a command for each job: the worker loop, built in.
+///
+/// Claims jobs like dequeue (same order, --type filter, --timeout claims) and runs CMD once
+/// per job, directly, without a shell. CMD gets the payload as one line of JSON on stdin, and
+/// QUEUEPRIM_JOB_ID, QUEUEPRIM_QUEUE, QUEUEPRIM_JOB_TYPE, QUEUEPRIM_ATTEMPT (1 for the first
+/// try), QUEUEPRIM_CLAIM and QUEUEPRIM_DB in its environment. While CMD runs, its claim is
+/// renewed every third of --timeout, so a long job is never handed to anyone else; if the
+/// claim is lost anyway, CMD is stopped and nothing is recorded.
+///
+/// Exit 0 completes the job with CMD's stdout as output (stored as JSON when it parses, as a
+/// string otherwise). Another exit code or a signal fails it, with the reason and the end of
+/// CMD's stderr, and the retry rule applies. CMD's stderr passes through to ours.
+///
+/// SIGINT or SIGTERM stops claiming at once; running commands get --grace to finish, then
+/// SIGTERM (and SIGKILL 5 s later), and their jobs go back to pending without counting an
+/// attempt. One line per job goes to stderr; with --format json or jsonl, one JSON event per
+/// job goes to stdout instead, and a summary at exit.
+///
+/// Example: queueprim work emails --concurrency 4 -- ./send-email.sh --from ops@example.com
+#[derive(Debug, Args)]
+pub struct WorkArgs {
+    #[command(flatten)]
+    pub queue: QueueArg,
+
+    /// Name this worker [default: HOST:PID]
+    #[arg(long, value_name = "NAME", value_parser = parse_worker)]
+    pub worker: Option<String>,
+
+    /// Claim only jobs of this type
+    #[arg(long = "type", value_name = "TYPE", value_parser = parse_job_type)]
+    pub job_type: Option<String>,
+
+    /// Run up to N jobs at once
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+
+    /// Claim length; claims are renewed while commands run, so this only bounds how long a
+    /// crashed runner's jobs stay claimed
+    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration, default_value = "30m")]
+    pub timeout: Millis,
+
+    /// Stop a command running longer than this (SIGTERM, SIGKILL 5 s later) and fail its job
+    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration)]
+    pub job_timeout: Option<Millis>,
+
+    /// Exit once no job is visible and none is running
+    #[arg(long)]
+    pub until_empty: bool,
+
+    /// Exit after N jobs have been run
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_jobs: Option<u64>,
+
+    /// On SIGINT/SIGTERM, how long running commands may finish before they are stopped
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "30s")]
+    pub grace: Millis,
+
+    /// The command to run for each job, after --
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
 }

@@ -15,6 +15,7 @@ pub mod signals;
 pub mod store;
 pub mod time;
 pub mod watch;
+pub mod worker;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

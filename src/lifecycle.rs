@@ -54,6 +54,19 @@ pub fn extend(job: &mut Job, claim: Option<&str>, by: Millis, now: Millis) -> Re
     Ok(())
 }
 
+/// Keeps a live claim alive until at least `deadline` (the runner's automatic heartbeat).
+pub fn renew(
+    job: &mut Job,
+    claim: Option<&str>,
+    deadline: Millis,
+    now: Millis,
+) -> Result<(), Error> {
+    check_holder(job, "renew the claim of", claim, false)?;
+    job.visible_after = Some(job.visible_after.unwrap_or(deadline).max(deadline));
+    job.updated_at = now;
+    Ok(())
+}
+
 /// Gives a claim back without counting an attempt: the job is visible again at once.
 pub fn release(job: &mut Job, claim: Option<&str>, now: Millis) -> Result<(), Error> {
     check_holder(job, "release", claim, false)?;

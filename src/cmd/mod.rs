@@ -12,6 +12,7 @@ mod purge;
 mod queues;
 mod stats;
 mod sweep;
+mod work;
 
 use std::path::PathBuf;
 
@@ -45,6 +46,12 @@ impl Context {
                 create_dir,
             },
         })
+    }
+
+    /// The database path as a child process should see it: absolute, since the child may
+    /// run in another folder.
+    pub fn db_path(&self) -> PathBuf {
+        std::path::absolute(&self.db).unwrap_or_else(|_| self.db.clone())
     }
 
     /// Opens the database. Commands call this only after their input has been checked, so
@@ -87,5 +94,6 @@ pub fn run(cli: Cli, out: &mut Printer) -> Result<()> {
         Command::Queues => queues::run(&ctx, out),
         Command::Purge(args) => purge::run(args, &ctx, out),
         Command::Sweep(args) => sweep::run(args, &ctx, out),
+        Command::Work(args) => work::run(args, &ctx, out),
     }
 }

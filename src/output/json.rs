@@ -126,6 +126,30 @@ pub struct SweepJson {
     pub dead: u64,
 }
 
+/// One finished job of `work`.
+#[derive(Serialize)]
+pub struct WorkEventJson<'a> {
+    pub event: &'static str,
+    pub id: &'a str,
+    pub queue: &'a str,
+    pub attempt: u32,
+    /// `done`, `retry`, `dead`, `lost` or `released`.
+    pub result: &'static str,
+    pub reason: Option<&'a str>,
+    pub duration_ms: u64,
+}
+
+/// The totals `work` prints when it exits.
+#[derive(Serialize)]
+pub struct WorkSummaryJson {
+    pub event: &'static str,
+    pub done: u64,
+    pub retried: u64,
+    pub dead: u64,
+    pub lost: u64,
+    pub released: u64,
+}
+
 #[derive(Serialize)]
 pub struct ErrorJson<'a> {
     pub error: ErrorBody<'a>,

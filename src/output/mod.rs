@@ -13,7 +13,11 @@ use crate::cli::Format;
 use crate::error::Report;
 use crate::job::{Counts, Job, QueueCounts, SweepReport};
 use crate::time::{now, rfc3339, Millis};
-use json::{CountsJson, ErrorBody, ErrorJson, JobJson, PurgeJson, QueueJson, SweepJson};
+use crate::worker::{Event, JobResult, Summary};
+use json::{
+    CountsJson, ErrorBody, ErrorJson, JobJson, PurgeJson, QueueJson, SweepJson, WorkEventJson,
+    WorkSummaryJson,
+};
 
 /// The format to use when none was asked for: tables for a person at a terminal, JSON for
 /// pipes and scripts.
@@ -181,6 +185,57 @@ impl Printer {
         self.flush()
     }
 
+    /// One finished job of `work`: a line on stderr for people, or a JSON event on stdout.
+    pub fn work_event(&mut self, event: &Event) -> Result<()> {
+        let (result, reason) = match event.result {
+            JobResult::Done => ("done", None),
+            JobResult::Retry(r) => ("retry", Some(r.as_str())),
+            JobResult::Dead(r) => ("dead", Some(r.as_str())),
+            JobResult::Lost(r) => ("lost", Some(r.as_str())),
+            JobResult::Released => ("released", None),
+        };
+        if self.format == Format::Table {
+            let seconds = event.duration.as_secs_f64();
+            let why = reason
+                .map(|r| format!(": {}", short_reason(r)))
+                .unwrap_or_default();
+            eprintln!(
+                "{} try {} {result} in {seconds:.1}s{why}",
+                event.job.id, event.attempt
+            );
+            return Ok(());
+        }
+        self.line(&WorkEventJson {
+            event: "job",
+            id: &event.job.id,
+            queue: &event.job.queue,
+            attempt: event.attempt,
+            result,
+            reason,
+            duration_ms: event.duration.as_millis() as u64,
+        })?;
+        self.flush()
+    }
+
+    /// What `work` did in all, when it exits.
+    pub fn work_summary(&mut self, s: &Summary) -> Result<()> {
+        if self.format == Format::Table {
+            eprintln!(
+                "work: {} done, {} to retry, {} dead, {} lost, {} released",
+                s.done, s.retried, s.dead, s.lost, s.released
+            );
+            return Ok(());
+        }
+        self.line(&WorkSummaryJson {
+            event: "summary",
+            done: s.done,
+            retried: s.retried,
+            dead: s.dead,
+            lost: s.lost,
+            released: s.released,
+        })
+    }
+
     pub fn flush(&mut self) -> Result<()> {
         Ok(self.out.flush()?)
     }
@@ -202,5 +257,18 @@ impl Printer {
             writeln!(self.out, "{}", line.trim_end())?;
         }
         Ok(())
+    }
+}
+
+/// A reason on one line: how the command ended and the last thing it said.
+fn short_reason(reason: &str) -> String {
+    let mut lines = reason.lines().filter(|l| !l.trim().is_empty());
+    let first = lines.next().unwrap_or_default();
+    match lines.next_back() {
+        None => first.to_string(),
+        Some(last) => {
+            let ending = first.split(": ").next().unwrap_or(first);
+            format!("{ending}: … {}", last.trim())
+        }
     }
 }

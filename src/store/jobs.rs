@@ -121,6 +121,17 @@ impl Store {
         self.transition(id, |job| lifecycle::extend(job, claim, by, now))
     }
 
+    /// Moves a claim's deadline to at least `deadline`.
+    pub fn renew(
+        &mut self,
+        id: &str,
+        claim: Option<&str>,
+        deadline: Millis,
+        now: Millis,
+    ) -> Result<Job> {
+        self.transition(id, |job| lifecycle::renew(job, claim, deadline, now))
+    }
+
     /// Gives a claimed job back to pending without counting an attempt.
     pub fn release(&mut self, id: &str, claim: Option<&str>, now: Millis) -> Result<Job> {
         self.transition(id, |job| lifecycle::release(job, claim, now))

@@ -13,3 +13,4 @@ mod lifecycle;
 mod ordering;
 mod reporting;
 mod waiting;
+mod work;

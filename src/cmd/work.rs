@@ -1,0 +1,69 @@
+//! `work`: the built-in worker loop; runs a command for each job (see `worker`).
+
+use std::ffi::OsStr;
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::{required_queue, Context};
+use crate::cli::WorkArgs;
+use crate::error::Error;
+use crate::job::ClaimRequest;
+use crate::output::Printer;
+use crate::worker::{self, Settings};
+
+pub fn run(args: WorkArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
+    let request = ClaimRequest {
+        queue: required_queue(&args.queue)?,
+        job_type: args.job_type,
+        worker: Some(args.worker.unwrap_or_else(default_worker_name)),
+        timeout_ms: args.timeout,
+        count: 1,
+    };
+    check_runnable(&args.command[0])?;
+    let settings = Settings {
+        request,
+        concurrency: usize::from(args.concurrency),
+        job_timeout: args.job_timeout,
+        until_empty: args.until_empty,
+        max_jobs: args.max_jobs,
+        grace: args.grace,
+        command: args.command,
+        db_path: ctx.db_path(),
+    };
+    let mut store = ctx.open_store()?;
+    let summary = worker::run(&mut store, &settings, &mut |event| out.work_event(event))?;
+    out.work_summary(&summary)
+}
+
+/// Refuses a command that cannot be found before any job is claimed, so a typo does not
+/// fail every job in the queue.
+fn check_runnable(program: &OsStr) -> Result<()> {
+    let path = Path::new(program);
+    let found = if path.components().count() > 1 {
+        path.is_file()
+    } else {
+        std::env::var_os("PATH")
+            .is_some_and(|dirs| std::env::split_paths(&dirs).any(|dir| dir.join(path).is_file()))
+    };
+    if found {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "cannot run '{}': no such command (give a path, or a program on PATH)",
+            program.to_string_lossy()
+        ))
+        .into())
+    }
+}
+
+/// `HOST:PID`, which tells apart runners on one machine and across machines sharing a disk.
+fn default_worker_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}", std::process::id())
+}

@@ -1,0 +1,390 @@
+//! The built-in worker loop behind `queueprim work`: claims jobs in-process, runs a command
+//! for each, renews claims while commands run, records each result, and shuts down without
+//! leaving a job claimed or a child running.
+
+mod process;
+mod result;
+
+use std::ffi::OsString;
+use std::io;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::error::{Error, Kind};
+use crate::job::{ClaimRequest, Job, Outcome};
+use crate::signals::Interrupt;
+use crate::store::Store;
+use crate::time::{self, Millis};
+use crate::watch::{Watch, POLL_MS};
+use process::JobProcess;
+
+/// How long a command gets between SIGTERM and SIGKILL.
+pub const KILL_AFTER: Duration = Duration::from_secs(5);
+
+/// How `work` was asked to run.
+pub struct Settings {
+    /// Queue, type, worker name and claim timeout; `count` is set per claim.
+    pub request: ClaimRequest,
+    pub concurrency: usize,
+    pub job_timeout: Option<Millis>,
+    pub until_empty: bool,
+    pub max_jobs: Option<u64>,
+    pub grace: Millis,
+    pub command: Vec<OsString>,
+    pub db_path: PathBuf,
+}
+
+/// What happened to one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobResult {
+    Done,
+    /// Failed, back to pending for another try.
+    Retry(String),
+    /// Failed for the last time.
+    Dead(String),
+    /// The claim was lost to another worker; nothing was recorded.
+    Lost(String),
+    /// Stopped by shutdown and given back to the queue without counting an attempt.
+    Released,
+}
+
+/// One line of the runner's log.
+pub struct Event<'a> {
+    pub job: &'a Job,
+    /// 1 for the first try.
+    pub attempt: u32,
+    pub duration: Duration,
+    pub result: &'a JobResult,
+}
+
+/// Totals reported when the runner exits.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    pub done: u64,
+    pub retried: u64,
+    pub dead: u64,
+    pub lost: u64,
+    pub released: u64,
+}
+
+impl Summary {
+    fn count(&mut self, result: &JobResult) {
+        match result {
+            JobResult::Done => self.done += 1,
+            JobResult::Retry(_) => self.retried += 1,
+            JobResult::Dead(_) => self.dead += 1,
+            JobResult::Lost(_) => self.lost += 1,
+            JobResult::Released => self.released += 1,
+        }
+    }
+}
+
+/// A job whose command is running.
+struct Slot {
+    key: u64,
+    job: Job,
+    process: JobProcess,
+    renewed_at: Millis,
+    timed_out: bool,
+    lost: Option<String>,
+    stopping: bool,
+}
+
+/// The loop's state between ticks.
+struct Runner<'a> {
+    store: &'a mut Store,
+    settings: &'a Settings,
+    report: &'a mut dyn FnMut(&Event) -> Result<()>,
+    slots: Vec<Slot>,
+    claimed: u64,
+    summary: Summary,
+    done_tx: Sender<(u64, io::Result<process::Finished>)>,
+    done_rx: Receiver<(u64, io::Result<process::Finished>)>,
+}
+
+/// Runs until the queue is empty (`--until-empty`), `--max-jobs` are done, or SIGINT/SIGTERM
+/// and the grace period are over.
+pub fn run(
+    store: &mut Store,
+    settings: &Settings,
+    report: &mut dyn FnMut(&Event) -> Result<()>,
+) -> Result<Summary> {
+    let interrupt = Interrupt::install()?;
+    let (done_tx, done_rx) = mpsc::channel();
+    let mut runner = Runner {
+        store,
+        settings,
+        report,
+        slots: Vec::new(),
+        claimed: 0,
+        summary: Summary::default(),
+        done_tx,
+        done_rx,
+    };
+    let mut watch = Watch::new();
+    let mut stop_by: Option<Instant> = None;
+    loop {
+        runner.police()?;
+        if stop_by.is_none() && interrupt.received().is_some() {
+            stop_by = Some(Instant::now() + Duration::from_millis(settings.grace as u64));
+        }
+        match stop_by {
+            Some(_) if runner.slots.is_empty() => break,
+            Some(deadline) if Instant::now() >= deadline => {
+                runner.stop_all()?;
+                break;
+            }
+            Some(_) => {}
+            None => {
+                let found = runner.fill(&mut watch)?;
+                if runner.slots.is_empty()
+                    && (runner.quota_used() || (settings.until_empty && !found))
+                {
+                    break;
+                }
+            }
+        }
+        let nap = if runner.slots.is_empty() {
+            watch.nap(time::now(), None)
+        } else {
+            POLL_MS
+        };
+        runner.reap(Duration::from_millis(nap as u64))?;
+    }
+    Ok(runner.summary)
+}
+
+impl Runner<'_> {
+    fn quota_used(&self) -> bool {
+        self.settings
+            .max_jobs
+            .is_some_and(|max| self.claimed >= max)
+    }
+
+    /// Claims jobs for free slots when a look could find some, and starts their commands.
+    /// Returns whether anything is claimable or running, for `--until-empty`.
+    fn fill(&mut self, watch: &mut Watch) -> Result<bool> {
+        let remaining = self
+            .settings
+            .max_jobs
+            .map_or(u64::MAX, |max| max.saturating_sub(self.claimed));
+        let free = (self.settings.concurrency - self.slots.len()).min(remaining as usize);
+        let now = time::now();
+        let must_look = self.settings.until_empty && self.slots.is_empty();
+        if free == 0 || !(must_look || watch.should_look(self.store, now)?) {
+            return Ok(true);
+        }
+        let request = &self.settings.request;
+        let version = self.store.data_version()?;
+        let jobs = if self
+            .store
+            .claimable(&request.queue, request.job_type.as_deref(), now)?
+        {
+            let request = ClaimRequest {
+                count: free,
+                ..request.clone()
+            };
+            self.store.claim(&request, now)?
+        } else {
+            Vec::new()
+        };
+        if jobs.is_empty() {
+            let due = self
+                .store
+                .next_visible(&request.queue, request.job_type.as_deref())?;
+            watch.found_nothing(version, due);
+            return Ok(!self.slots.is_empty());
+        }
+        watch.reset();
+        for job in jobs {
+            self.claimed += 1;
+            self.start(job, now)?;
+        }
+        Ok(true)
+    }
+
+    fn start(&mut self, job: Job, now: Millis) -> Result<()> {
+        let env = job_env(&job, &self.settings.db_path);
+        let mut stdin = job.payload.clone().into_bytes();
+        stdin.push(b'\n');
+        let key = self.claimed;
+        match JobProcess::spawn(
+            &self.settings.command,
+            &env,
+            stdin,
+            key,
+            self.done_tx.clone(),
+        ) {
+            Ok(process) => {
+                self.slots.push(Slot {
+                    key,
+                    job,
+                    process,
+                    renewed_at: now,
+                    timed_out: false,
+                    lost: None,
+                    stopping: false,
+                });
+                Ok(())
+            }
+            Err(e) => {
+                // The command could not start at all: not the job's fault, so give it back.
+                self.store
+                    .release(&job.id, job.claim.as_deref(), time::now())?;
+                Err(anyhow::Error::new(e).context(format!(
+                    "cannot run {}",
+                    self.settings.command[0].to_string_lossy()
+                )))
+            }
+        }
+    }
+
+    /// Waits up to `nap` for a command to finish, then records every one that has.
+    fn reap(&mut self, nap: Duration) -> Result<()> {
+        let mut next = match self.done_rx.recv_timeout(nap) {
+            Ok(message) => Some(message),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => unreachable!("the runner holds a sender"),
+        };
+        while let Some((key, finished)) = next {
+            if let Some(index) = self.slots.iter().position(|slot| slot.key == key) {
+                let mut slot = self.slots.swap_remove(index);
+                slot.process.mark_finished();
+                self.record(slot, finished?)?;
+            }
+            next = self.done_rx.try_recv().ok();
+        }
+        Ok(())
+    }
+
+    fn record(&mut self, slot: Slot, finished: process::Finished) -> Result<()> {
+        let Slot {
+            job,
+            lost,
+            timed_out,
+            stopping,
+            ..
+        } = slot;
+        let claim = job.claim.as_deref();
+        let now = time::now();
+        let result = if let Some(why) = lost {
+            JobResult::Lost(why)
+        } else if stopping {
+            settle(
+                self.store
+                    .release(&job.id, claim, now)
+                    .map(|_| JobResult::Released),
+            )?
+        } else if finished.status.success() && !timed_out {
+            let output = result::output_json(&finished.stdout);
+            settle(
+                self.store
+                    .complete(&job.id, claim, output, now)
+                    .map(|_| JobResult::Done),
+            )?
+        } else {
+            let limit = timed_out.then_some(self.settings.job_timeout).flatten();
+            let reason = result::failure_reason(&finished, limit);
+            let failed = self.store.fail(&job.id, claim, &reason, false, now);
+            settle(failed.map(|(_, outcome)| match outcome {
+                Outcome::Retry => JobResult::Retry(reason.clone()),
+                Outcome::Dead => JobResult::Dead(reason.clone()),
+            }))?
+        };
+        self.summary.count(&result);
+        let event = Event {
+            job: &job,
+            attempt: job.attempt_count + 1,
+            duration: finished.duration,
+            result: &result,
+        };
+        (self.report)(&event)
+    }
+
+    /// Renews claims well before they expire, and enforces `--job-timeout`.
+    fn police(&mut self) -> Result<()> {
+        let now = time::now();
+        let timeout = self.settings.request.timeout_ms;
+        for slot in &mut self.slots {
+            if slot.lost.is_none() && now - slot.renewed_at >= timeout / 3 {
+                let renewed =
+                    self.store
+                        .renew(&slot.job.id, slot.job.claim.as_deref(), now + timeout, now);
+                match renewed {
+                    Ok(_) => slot.renewed_at = now,
+                    Err(e) if claim_lost(&e) => {
+                        eprintln!(
+                            "queueprim work: lost the claim on {}: {e:#}; stopping its command",
+                            slot.job.id
+                        );
+                        slot.lost = Some(format!("{e:#}"));
+                        slot.process.terminate();
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            let over_time = self.settings.job_timeout.is_some_and(|limit| {
+                slot.process.running_for() >= Duration::from_millis(limit as u64)
+            });
+            if over_time && !slot.timed_out {
+                slot.timed_out = true;
+                slot.process.terminate();
+            }
+            if slot
+                .process
+                .terminated_at()
+                .is_some_and(|t| t.elapsed() >= KILL_AFTER)
+            {
+                slot.process.kill();
+            }
+        }
+        Ok(())
+    }
+
+    /// After the grace period: stop every command, then give its job back.
+    fn stop_all(&mut self) -> Result<()> {
+        for slot in &mut self.slots {
+            slot.stopping = true;
+            slot.process.terminate();
+        }
+        while !self.slots.is_empty() {
+            self.police()?;
+            self.reap(Duration::from_millis(POLL_MS as u64))?;
+        }
+        Ok(())
+    }
+}
+
+/// A conflict or a vanished job means another worker owns the job now: report it as lost
+/// instead of stopping the whole runner.
+fn settle(outcome: Result<JobResult>) -> Result<JobResult> {
+    match outcome {
+        Err(e) if claim_lost(&e) => Ok(JobResult::Lost(format!("{e:#}"))),
+        other => other,
+    }
+}
+
+fn claim_lost(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<Error>().map(|e| e.kind),
+        Some(Kind::Conflict | Kind::NotFound)
+    )
+}
+
+/// What a job's command learns from its environment.
+fn job_env(job: &Job, db: &std::path::Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("QUEUEPRIM_JOB_ID", job.id.clone()),
+        ("QUEUEPRIM_QUEUE", job.queue.clone()),
+        (
+            "QUEUEPRIM_JOB_TYPE",
+            job.job_type.clone().unwrap_or_default(),
+        ),
+        ("QUEUEPRIM_ATTEMPT", (job.attempt_count + 1).to_string()),
+        ("QUEUEPRIM_CLAIM", job.claim.clone().unwrap_or_default()),
+        ("QUEUEPRIM_DB", db.display().to_string()),
+    ]
+}
