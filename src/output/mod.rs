@@ -29,10 +29,10 @@ pub fn default_format() -> Format {
     }
 }
 
-/// Writes one error to stderr, as a line or as the JSON error object.
+/// Writes one error to stderr, as a line or as the JSON error object, in a single write so
+/// errors from processes sharing a terminal or log never interleave.
 pub fn print_error(format: Format, report: &Report) {
-    let mut stderr = io::stderr().lock();
-    let _ = match format {
+    let mut line = match format {
         Format::Json | Format::Jsonl => {
             let body = ErrorJson {
                 error: ErrorBody {
@@ -40,11 +40,12 @@ pub fn print_error(format: Format, report: &Report) {
                     message: &report.message,
                 },
             };
-            serde_json::to_writer(&mut stderr, &body).map_err(io::Error::from)
+            serde_json::to_string(&body).unwrap_or_default()
         }
-        Format::Table => write!(stderr, "error: {}", report.message),
-    }
-    .and_then(|_| writeln!(stderr));
+        Format::Table => format!("error: {}", report.message),
+    };
+    line.push('\n');
+    let _ = io::stderr().lock().write_all(line.as_bytes());
 }
 
 /// Where results go.
