@@ -154,7 +154,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
             cand --dry-run 'Count what would be deleted, delete nothing'
-            cand --all 'Allow a purge with no filter: delete every job'
+            cand --all 'Allow a purge with no filter: delete every job that is not claimed'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'

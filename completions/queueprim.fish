@@ -153,7 +153,7 @@ jsonl\t'One JSON object per line'"
 complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l synchronous -d 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l dry-run -d 'Count what would be deleted, delete nothing'
-complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l all -d 'Allow a purge with no filter: delete every job'
+complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l all -d 'Allow a purge with no filter: delete every job that is not claimed'
 complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -s V -l version -d 'Print version'
 complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -l interval -d 'Time between passes' -r

@@ -323,8 +323,10 @@ fn parse_status(s: &str) -> Result<crate::job::Status, String> {
 /// Delete jobs matching filters and print how many.
 ///
 /// At least one filter is required, or --all. --older-than matches jobs last updated more
-/// than DUR ago (for done and dead jobs, when they finished). Large purges run in batches of
-/// 5000, each its own transaction, so workers keep running meanwhile.
+/// than DUR ago (for done and dead jobs, when they finished). Claimed jobs are work in flight
+/// and are deleted only with --status claimed; --older-than without --status means done and
+/// dead jobs only. Large purges run in batches of 5000, each its own transaction, so workers
+/// keep running meanwhile.
 ///
 /// Example: queueprim purge --status dead --older-than 7d
 #[derive(Debug, Args)]
@@ -345,7 +347,7 @@ pub struct PurgeArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Allow a purge with no filter: delete every job
+    /// Allow a purge with no filter: delete every job that is not claimed
     #[arg(long)]
     pub all: bool,
 }

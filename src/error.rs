@@ -76,7 +76,7 @@ pub fn classify(err: &anyhow::Error) -> Option<Report> {
     if is_broken_pipe(err) {
         return None;
     }
-    let message = format!("{err:#}");
+    let message = one_line(err);
     if let Some(typed) = err.chain().find_map(|e| e.downcast_ref::<Error>()) {
         let (exit_code, kind) = match typed.kind {
             Kind::Usage => (2, "usage"),
@@ -106,6 +106,41 @@ pub fn classify(err: &anyhow::Error) -> Option<Report> {
         kind,
         message,
     })
+}
+
+/// The error and its causes on one line, each cause once: SQLite's errors repeat their
+/// message in their source. A full disk or a lock held too long gets a hint.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        let repeats = parts
+            .last()
+            .is_some_and(|last| last.contains(&text) || text.ends_with(last.as_str()));
+        if !repeats {
+            parts.push(text);
+        }
+    }
+    let mut message = parts.join(": ");
+    if let Some(hint) = err.chain().find_map(sqlite_hint) {
+        message.push_str(hint);
+    }
+    message
+}
+
+fn sqlite_hint(cause: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    match cause
+        .downcast_ref::<rusqlite::Error>()?
+        .sqlite_error_code()?
+    {
+        rusqlite::ErrorCode::DiskFull => {
+            Some(" (the disk is full: nothing was written; free some space and retry)")
+        }
+        rusqlite::ErrorCode::DatabaseBusy => {
+            Some(" (another process held the write lock for over 30 s; nothing was written, retry)")
+        }
+        _ => None,
+    }
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -80,7 +80,26 @@ pub struct NewJob {
     pub payload: String,
     pub priority: i64,
     pub max_retries: u32,
-    pub visible_after: Millis,
+    pub visible: Visible,
+}
+
+/// When a new job may first be dequeued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visible {
+    Now,
+    /// This long after it is enqueued.
+    After(Millis),
+    At(Millis),
+}
+
+impl Visible {
+    pub fn resolve(self, now: Millis) -> Millis {
+        match self {
+            Visible::Now => now,
+            Visible::After(delay) => now + delay,
+            Visible::At(at) => at,
+        }
+    }
 }
 
 /// What `dequeue` asks for.

@@ -6,7 +6,6 @@ use super::Context;
 use crate::cli::CompleteArgs;
 use crate::input::read_json_arg;
 use crate::output::Printer;
-use crate::time;
 
 pub fn run(args: CompleteArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
     let output = args
@@ -16,6 +15,6 @@ pub fn run(args: CompleteArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
         .transpose()?;
     let job = ctx
         .open_store()?
-        .complete(&args.id, args.claim.as_deref(), output, time::now())?;
+        .complete(&args.id, args.claim.as_deref(), output)?;
     out.job(&job)
 }

@@ -12,7 +12,7 @@ use crate::job::{ClaimRequest, Job};
 use crate::output::Printer;
 use crate::signals::{self, Interrupt};
 use crate::store::Store;
-use crate::time::{self, Millis};
+use crate::time;
 use crate::watch::Watch;
 
 pub fn run(args: DequeueArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
@@ -25,17 +25,29 @@ pub fn run(args: DequeueArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
     };
     let mut store = ctx.open_store()?;
     let jobs = match args.wait {
-        None => store.claim(&request, time::now())?,
+        None => store.try_claim(&request)?,
         Some(wait) => wait_for_jobs(&mut store, &request, wait)?,
     };
     if jobs.is_empty() {
         out.note(&format!("no visible job in queue {}", request.queue));
     }
-    match (args.count, jobs.first()) {
+    let printed = match (args.count, jobs.first()) {
         (Some(_), _) => out.jobs(&jobs),
         (None, Some(job)) => out.job(job),
         (None, None) => Ok(()),
+    };
+    // Nobody will see a job that could not be printed (say, stdout was closed): give it
+    // back at once rather than let its claim expire and count a failed attempt.
+    if let Err(e) = printed.and_then(|()| out.flush()) {
+        release_all(&mut store, &jobs)?;
+        return Err(e);
     }
+    Ok(())
+}
+
+fn release_all(store: &mut Store, jobs: &[Job]) -> Result<()> {
+    jobs.iter()
+        .try_for_each(|job| store.release(&job.id, job.claim.as_deref()).map(drop))
 }
 
 /// Claims as soon as something is claimable, sleeping in between. Empty when the wait ran
@@ -52,11 +64,11 @@ fn wait_for_jobs(store: &mut Store, request: &ClaimRequest, wait: Wait) -> Resul
         let now = time::now();
         if watch.should_look(store, now)? {
             let version = store.data_version()?;
-            let jobs = claim_if_any(store, request, now)?;
+            let jobs = store.try_claim(request)?;
             if !jobs.is_empty() {
                 return hand_over(store, jobs, &interrupt);
             }
-            let due = store.next_visible(&request.queue, request.job_type.as_deref())?;
+            let due = store.next_visible(&request.queue)?;
             watch.found_nothing(version, due);
         }
         if give_up_at.is_some_and(|t| now >= t) {
@@ -66,23 +78,11 @@ fn wait_for_jobs(store: &mut Store, request: &ClaimRequest, wait: Wait) -> Resul
     }
 }
 
-/// Claims only when a read-only look says there is something, so idle waiters never queue
-/// up for the write lock.
-fn claim_if_any(store: &mut Store, request: &ClaimRequest, now: Millis) -> Result<Vec<Job>> {
-    if store.claimable(&request.queue, request.job_type.as_deref(), now)? {
-        store.claim(request, now)
-    } else {
-        Ok(Vec::new())
-    }
-}
-
 /// A signal that arrived while the claim was being committed still means "claim nothing":
 /// the jobs go back to pending untouched.
 fn hand_over(store: &mut Store, jobs: Vec<Job>, interrupt: &Interrupt) -> Result<Vec<Job>> {
     if interrupt.received().is_some() {
-        for job in &jobs {
-            store.release(&job.id, job.claim.as_deref(), time::now())?;
-        }
+        release_all(store, &jobs)?;
         check(interrupt)?;
     }
     Ok(jobs)

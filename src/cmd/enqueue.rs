@@ -8,20 +8,22 @@ use super::{required_queue, Context};
 use crate::cli::EnqueueArgs;
 use crate::error::Error;
 use crate::input::{compact_json, read_json_arg};
-use crate::job::NewJob;
+use crate::job::{NewJob, Visible};
 use crate::output::Printer;
-use crate::time;
 
 pub fn run(args: EnqueueArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
     let queue = required_queue(&args.queue)?;
-    let now = time::now();
     let template = NewJob {
         queue,
         job_type: args.job_type,
         payload: String::new(),
         priority: args.priority,
         max_retries: args.max_retries,
-        visible_after: args.at.or(args.delay.map(|d| now + d)).unwrap_or(now),
+        visible: match (args.at, args.delay) {
+            (Some(at), _) => Visible::At(at),
+            (None, Some(delay)) => Visible::After(delay),
+            (None, None) => Visible::Now,
+        },
     };
     if args.batch {
         if io::stdin().is_terminal() {
@@ -34,7 +36,7 @@ pub fn run(args: EnqueueArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
                 ..template.clone()
             })
             .collect();
-        let created = ctx.open_store()?.enqueue(&jobs, now)?;
+        let created = ctx.open_store()?.enqueue(&jobs)?;
         out.jobs(&created)
     } else {
         let payload = read_json_arg("--payload", args.payload.as_deref().unwrap_or("-"))?;
@@ -42,7 +44,7 @@ pub fn run(args: EnqueueArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
             payload,
             ..template
         };
-        let created = ctx.open_store()?.enqueue(&[job], now)?;
+        let created = ctx.open_store()?.enqueue(&[job])?;
         out.job(&created[0])
     }
 }

@@ -5,11 +5,10 @@ use anyhow::Result;
 use super::Context;
 use crate::cli::ExtendArgs;
 use crate::output::Printer;
-use crate::time;
 
 pub fn run(args: ExtendArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
     let job = ctx
         .open_store()?
-        .extend(&args.id, args.claim.as_deref(), args.by, time::now())?;
+        .extend(&args.id, args.claim.as_deref(), args.by)?;
     out.job(&job)
 }

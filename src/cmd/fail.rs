@@ -6,17 +6,12 @@ use super::Context;
 use crate::cli::FailArgs;
 use crate::job::Outcome;
 use crate::output::Printer;
-use crate::time;
 
 pub fn run(args: FailArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
     let reason = args.reason.as_deref().unwrap_or("no reason given");
-    let (job, outcome) = ctx.open_store()?.fail(
-        &args.id,
-        args.claim.as_deref(),
-        reason,
-        args.dead,
-        time::now(),
-    )?;
+    let (job, outcome) =
+        ctx.open_store()?
+            .fail(&args.id, args.claim.as_deref(), reason, args.dead)?;
     out.note(&match outcome {
         Outcome::Retry => format!("{} goes back to pending for another try", job.id),
         Outcome::Dead => format!("{} is dead", job.id),

@@ -17,9 +17,8 @@ const SIGNAL_CHECK: Millis = 100;
 pub fn run(args: SweepArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
     let mut store = ctx.open_store()?;
     if args.once {
-        let now = time::now();
-        let report = store.release_expired(now)?;
-        return out.sweep(now, &report);
+        let report = store.release_expired()?;
+        return out.sweep(time::now(), &report);
     }
     let interrupt = Interrupt::install()?;
     out.note(&format!(
@@ -28,7 +27,7 @@ pub fn run(args: SweepArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
     ));
     while interrupt.received().is_none() {
         let now = time::now();
-        let report = store.release_expired(now)?;
+        let report = store.release_expired()?;
         if report.retried + report.dead > 0 {
             out.sweep(now, &report)?;
         }

@@ -1,5 +1,6 @@
-//! Claiming: handing out the next visible jobs in priority-then-FIFO order, releasing claims
-//! whose deadline passed, and telling a waiting worker when to look again.
+//! Claiming: handing out the next visible jobs in priority-then-FIFO order, making delayed
+//! jobs visible when they fall due, releasing claims whose deadline passed, and telling a
+//! waiting worker whether and when to look again.
 
 use anyhow::Result;
 use rusqlite::{params, Transaction};
@@ -11,108 +12,114 @@ use crate::lifecycle;
 use crate::time::Millis;
 
 impl Store {
-    /// Claims up to `req.count` visible jobs. Expired claims in the queue are released first,
-    /// in the same transaction, so a dequeue never waits behind one whether or not `sweep`
-    /// runs.
-    pub fn claim(&mut self, req: &ClaimRequest, now: Millis) -> Result<Vec<Job>> {
-        self.write(|tx, ids| {
+    /// Claims up to `req.count` visible jobs. Expired claims in the queue are released and
+    /// due delayed jobs made visible first, in the same transaction, so a dequeue never waits
+    /// behind either, whether or not `sweep` runs.
+    pub fn claim(&mut self, req: &ClaimRequest) -> Result<Vec<Job>> {
+        self.write(|tx, ids, now| {
             release_expired(tx, Some(&req.queue), now)?;
+            promote_due(tx, &req.queue, now)?;
             let mut jobs = Vec::with_capacity(req.count.min(64));
-            for (seq, mut job) in ready(tx, req, now)? {
+            for (seq, mut job) in ready(tx, req)? {
                 let token = ids.claim_token();
-                lifecycle::claim(
-                    &mut job,
-                    req.worker.as_deref(),
-                    token,
-                    now + req.timeout_ms,
-                    now,
-                );
-                save(tx, seq, &job)?;
+                let deadline = now + req.timeout_ms;
+                lifecycle::claim(&mut job, req.worker.as_deref(), token, deadline, now);
+                save(tx, seq, &job, now)?;
                 jobs.push(job);
             }
             Ok(jobs)
         })
     }
 
-    /// Releases every expired claim in every queue (what `sweep` does).
-    pub fn release_expired(&mut self, now: Millis) -> Result<SweepReport> {
-        self.write(|tx, _| release_expired(tx, None, now))
+    /// Claims only when a read-only look ([`Store::claimable`]) says there is something, so
+    /// idle waiters never queue up for the write lock.
+    pub fn try_claim(&mut self, req: &ClaimRequest) -> Result<Vec<Job>> {
+        if self.claimable(&req.queue, req.job_type.as_deref())? {
+            self.claim(req)
+        } else {
+            Ok(Vec::new())
+        }
     }
 
-    /// Whether a claim made now would find something: a visible pending job or an expired
-    /// claim. Read-only and an index walk, so a waiting worker can ask without the write lock.
-    pub fn claimable(&self, queue: &str, job_type: Option<&str>, now: Millis) -> Result<bool> {
+    /// Releases every expired claim in every queue (what `sweep` does).
+    pub fn release_expired(&mut self) -> Result<SweepReport> {
+        self.write(|tx, _, now| release_expired(tx, None, now))
+    }
+
+    /// Whether a claim made now would find something: a visible pending job, a delayed one
+    /// that has fallen due, or an expired claim. Read-only and a few index probes, so a
+    /// waiting worker can ask without taking the write lock.
+    pub fn claimable(&self, queue: &str, job_type: Option<&str>) -> Result<bool> {
+        let now = self.now();
         let ready: bool = match job_type {
             None => self
                 .conn
                 .prepare_cached(
-                    "SELECT EXISTS (SELECT 1 FROM jobs WHERE queue = ?1 AND status = 'pending' \
-                 AND visible_after <= ?2 ORDER BY priority DESC, seq)",
+                    "SELECT EXISTS (SELECT 1 FROM jobs WHERE queue = ?1 AND status = 'pending')",
                 )?
-                .query_row(params![queue, now], |row| row.get(0))?,
+                .query_row([queue], |row| row.get(0))?,
             Some(t) => self
                 .conn
                 .prepare_cached(
-                    "SELECT EXISTS (SELECT 1 FROM jobs WHERE queue = ?1 AND type = ?3 \
-                 AND status = 'pending' AND visible_after <= ?2 ORDER BY priority DESC, seq)",
+                    "SELECT EXISTS (SELECT 1 FROM jobs WHERE queue = ?1 AND type = ?2 \
+                     AND status = 'pending')",
                 )?
-                .query_row(params![queue, now, t], |row| row.get(0))?,
+                .query_row([queue, t], |row| row.get(0))?,
         };
-        Ok(ready || self.next_deadline(queue)?.is_some_and(|t| t <= now))
+        Ok(ready || self.next_visible(queue)?.is_some_and(|t| t <= now))
     }
 
-    /// The earliest time something in this queue (and type) becomes claimable: the nearest
-    /// delay or claim deadline; `None` if nothing is pending or claimed there. It scans the
-    /// queue's pending jobs, so callers ask only after [`Store::claimable`] said no, when
-    /// every pending job is delayed.
-    pub fn next_visible(&self, queue: &str, job_type: Option<&str>) -> Result<Option<Millis>> {
-        let pending: Option<Millis> = match job_type {
-            None => self.conn.prepare_cached(
-                "SELECT MIN(visible_after) FROM jobs WHERE queue = ?1 AND status = 'pending'",
-            )?
-            .query_row([queue], |row| row.get(0))?,
-            Some(t) => self.conn.prepare_cached(
-                "SELECT MIN(visible_after) FROM jobs WHERE queue = ?1 AND type = ?2 AND status = 'pending'",
-            )?
-            .query_row([queue, t], |row| row.get(0))?,
+    /// The earliest time something more in this queue becomes claimable: the nearest
+    /// delayed job or claim deadline; `None` if there is neither. Job types are not told
+    /// apart here: a waiter for one type may wake for another's delayed job, look, and
+    /// sleep again.
+    pub fn next_visible(&self, queue: &str) -> Result<Option<Millis>> {
+        let earliest = |status: &str| -> Result<Option<Millis>> {
+            let sql = format!(
+                "SELECT MIN(visible_after) FROM jobs WHERE queue = ?1 AND status = '{status}'"
+            );
+            Ok(self
+                .conn
+                .prepare_cached(&sql)?
+                .query_row([queue], |row| row.get(0))?)
         };
-        let deadline = self.next_deadline(queue)?;
-        Ok([pending, deadline].into_iter().flatten().min())
-    }
-
-    /// The earliest claim deadline in a queue, from the `jobs_claim_deadline` index.
-    fn next_deadline(&self, queue: &str) -> Result<Option<Millis>> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT MIN(visible_after) FROM jobs WHERE queue = ?1 AND status = 'claimed'",
-            )?
-            .query_row([queue], |row| row.get(0))?)
+        let scheduled = earliest("scheduled")?;
+        let deadline = earliest("claimed")?;
+        Ok([scheduled, deadline].into_iter().flatten().min())
     }
 }
 
-/// The next visible pending jobs in claim order. The statements match the `jobs_ready` and
+/// Makes the queue's delayed jobs that have fallen due visible, keeping their place in line.
+fn promote_due(tx: &Transaction, queue: &str, now: Millis) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE jobs SET status = 'pending' \
+         WHERE queue = ?1 AND status = 'scheduled' AND visible_after <= ?2",
+    )?
+    .execute(params![queue, now])?;
+    Ok(())
+}
+
+/// The next pending jobs in claim order. The statements match the `jobs_ready` and
 /// `jobs_ready_by_type` indexes column for column, so this is an index walk, not a sort.
-fn ready(tx: &Transaction, req: &ClaimRequest, now: Millis) -> Result<Vec<(i64, Job)>> {
+fn ready(tx: &Transaction, req: &ClaimRequest) -> Result<Vec<(i64, Job)>> {
     let limit = req.count as i64;
     let rows = match &req.job_type {
         None => {
             let sql = format!(
                 "SELECT {JOB_COLUMNS} FROM jobs WHERE queue = ?1 AND status = 'pending' \
-                 AND visible_after <= ?2 ORDER BY priority DESC, seq LIMIT ?3"
+                 ORDER BY priority DESC, seq LIMIT ?2"
             );
             let mut stmt = tx.prepare_cached(&sql)?;
-            let rows = stmt.query_map(params![req.queue, now, limit], job_from_row)?;
+            let rows = stmt.query_map(params![req.queue, limit], job_from_row)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()?
         }
         Some(job_type) => {
             let sql = format!(
                 "SELECT {JOB_COLUMNS} FROM jobs WHERE queue = ?1 AND type = ?2 \
-                 AND status = 'pending' AND visible_after <= ?3 \
-                 ORDER BY priority DESC, seq LIMIT ?4"
+                 AND status = 'pending' ORDER BY priority DESC, seq LIMIT ?3"
             );
             let mut stmt = tx.prepare_cached(&sql)?;
-            let rows = stmt.query_map(params![req.queue, job_type, now, limit], job_from_row)?;
+            let rows = stmt.query_map(params![req.queue, job_type, limit], job_from_row)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()?
         }
     };
@@ -146,7 +153,7 @@ fn release_expired(tx: &Transaction, queue: Option<&str>, now: Millis) -> Result
             Outcome::Retry => report.retried += 1,
             Outcome::Dead => report.dead += 1,
         }
-        save(tx, seq, &job)?;
+        save(tx, seq, &job, now)?;
     }
     Ok(report)
 }

@@ -26,7 +26,7 @@ pub(super) fn job_from_row(row: &Row) -> rusqlite::Result<(i64, Job)> {
         job_type: row.get(3)?,
         payload: row.get(4)?,
         priority: row.get(5)?,
-        status: Status::parse(&status).map_err(|e| conversion_error(6, e))?,
+        status: status_from_db(&status).map_err(|e| conversion_error(6, e))?,
         attempt_count: row.get(7)?,
         max_retries: row.get(8)?,
         worker: row.get(9)?,
@@ -40,6 +40,23 @@ pub(super) fn job_from_row(row: &Row) -> rusqlite::Result<(i64, Job)> {
         finished_at: row.get(17)?,
     };
     Ok((row.get(0)?, job))
+}
+
+/// The stored status as users see it: a scheduled job is pending that is not visible yet.
+pub(super) fn status_from_db(s: &str) -> Result<Status, String> {
+    match s {
+        "scheduled" => Ok(Status::Pending),
+        other => Status::parse(other),
+    }
+}
+
+/// The status to store: pending jobs that are not visible yet are kept apart as scheduled,
+/// so the claim index holds only jobs that can be claimed now.
+fn status_to_db(job: &Job, now: Millis) -> &'static str {
+    match (job.status, job.visible_after) {
+        (Status::Pending, Some(visible)) if visible > now => "scheduled",
+        (status, _) => status.as_str(),
+    }
 }
 
 fn conversion_error(column: usize, message: String) -> rusqlite::Error {
@@ -56,7 +73,7 @@ pub(super) fn load(tx: &Transaction, id: &str) -> Result<Option<(i64, Job)>> {
 }
 
 /// Writes back every column a transition may change.
-pub(super) fn save(tx: &Transaction, seq: i64, job: &Job) -> Result<()> {
+pub(super) fn save(tx: &Transaction, seq: i64, job: &Job, now: Millis) -> Result<()> {
     let errors = serde_json::to_string(&job.errors)?;
     tx.prepare_cached(
         "UPDATE jobs SET status = ?1, attempt_count = ?2, worker = ?3, claim = ?4, \
@@ -64,7 +81,7 @@ pub(super) fn save(tx: &Transaction, seq: i64, job: &Job) -> Result<()> {
          finished_at = ?10 WHERE seq = ?11",
     )?
     .execute(params![
-        job.status.as_str(),
+        status_to_db(job, now),
         job.attempt_count,
         job.worker,
         job.claim,
@@ -81,8 +98,8 @@ pub(super) fn save(tx: &Transaction, seq: i64, job: &Job) -> Result<()> {
 
 impl Store {
     /// Adds jobs in one transaction: all of them or, on any error, none.
-    pub fn enqueue(&mut self, jobs: &[NewJob], now: Millis) -> Result<Vec<Job>> {
-        self.write(|tx, ids| jobs.iter().map(|new| insert(tx, ids, new, now)).collect())
+    pub fn enqueue(&mut self, jobs: &[NewJob]) -> Result<Vec<Job>> {
+        self.write(|tx, ids, now| jobs.iter().map(|new| insert(tx, ids, new, now)).collect())
     }
 
     pub fn complete(
@@ -90,9 +107,8 @@ impl Store {
         id: &str,
         claim: Option<&str>,
         output: Option<String>,
-        now: Millis,
     ) -> Result<Job> {
-        self.transition(id, |job| lifecycle::complete(job, claim, output, now))
+        self.transition(id, |job, now| lifecycle::complete(job, claim, output, now))
     }
 
     pub fn fail(
@@ -101,53 +117,42 @@ impl Store {
         claim: Option<&str>,
         reason: &str,
         force_dead: bool,
-        now: Millis,
     ) -> Result<(Job, Outcome)> {
         let mut outcome = Outcome::Dead;
-        let job = self.transition(id, |job| {
+        let job = self.transition(id, |job, now| {
             outcome = lifecycle::fail(job, claim, reason, force_dead, now)?;
             Ok(())
         })?;
         Ok((job, outcome))
     }
 
-    pub fn extend(
-        &mut self,
-        id: &str,
-        claim: Option<&str>,
-        by: Millis,
-        now: Millis,
-    ) -> Result<Job> {
-        self.transition(id, |job| lifecycle::extend(job, claim, by, now))
+    pub fn extend(&mut self, id: &str, claim: Option<&str>, by: Millis) -> Result<Job> {
+        self.transition(id, |job, now| lifecycle::extend(job, claim, by, now))
     }
 
-    /// Moves a claim's deadline to at least `deadline`.
-    pub fn renew(
-        &mut self,
-        id: &str,
-        claim: Option<&str>,
-        deadline: Millis,
-        now: Millis,
-    ) -> Result<Job> {
-        self.transition(id, |job| lifecycle::renew(job, claim, deadline, now))
+    /// Keeps a claim alive for at least `lease` from now.
+    pub fn renew(&mut self, id: &str, claim: Option<&str>, lease: Millis) -> Result<Job> {
+        self.transition(id, |job, now| {
+            lifecycle::renew(job, claim, now + lease, now)
+        })
     }
 
     /// Gives a claimed job back to pending without counting an attempt.
-    pub fn release(&mut self, id: &str, claim: Option<&str>, now: Millis) -> Result<Job> {
-        self.transition(id, |job| lifecycle::release(job, claim, now))
+    pub fn release(&mut self, id: &str, claim: Option<&str>) -> Result<Job> {
+        self.transition(id, |job, now| lifecycle::release(job, claim, now))
     }
 
     /// Loads one job, applies `change`, and saves it, all under the write lock.
     fn transition(
         &mut self,
         id: &str,
-        change: impl FnOnce(&mut Job) -> Result<(), Error>,
+        change: impl FnOnce(&mut Job, Millis) -> Result<(), Error>,
     ) -> Result<Job> {
         let missing = self.no_such_job(id);
-        self.write(|tx, _| {
+        self.write(|tx, _, now| {
             let (seq, mut job) = load(tx, id)?.ok_or(missing)?;
-            change(&mut job)?;
-            save(tx, seq, &job)?;
+            change(&mut job, now)?;
+            save(tx, seq, &job, now)?;
             Ok(job)
         })
     }
@@ -157,31 +162,34 @@ impl Store {
 fn insert(tx: &Transaction, ids: &mut IdGen, new: &NewJob, now: Millis) -> Result<Job> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO jobs (id, queue, type, payload, priority, status, max_retries, \
-         visible_after, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, ?8)",
+         visible_after, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
     )?;
     let mut attempts = 0;
     loop {
-        let id = ids.job_id();
+        let job = new_job(ids.job_id(), new, now);
         let result = stmt.execute(params![
-            id,
-            new.queue,
-            new.job_type,
-            new.payload,
-            new.priority,
-            new.max_retries,
-            new.visible_after,
+            job.id,
+            job.queue,
+            job.job_type,
+            job.payload,
+            job.priority,
+            status_to_db(&job, now),
+            job.max_retries,
+            job.visible_after,
             now
         ]);
         match result {
-            Ok(_) => return Ok(new_job(id, new, now)),
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == ErrorCode::ConstraintViolation && attempts < 8 =>
-            {
-                attempts += 1;
-            }
+            Ok(_) => return Ok(job),
+            Err(e) if is_id_clash(&e) && attempts < 8 => attempts += 1,
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Whether an insert failed only because its random id is already taken.
+fn is_id_clash(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, Some(message))
+        if f.code == ErrorCode::ConstraintViolation && message.contains("jobs.id"))
 }
 
 fn new_job(id: String, new: &NewJob, now: Millis) -> Job {
@@ -197,7 +205,7 @@ fn new_job(id: String, new: &NewJob, now: Millis) -> Job {
         worker: None,
         claim: None,
         claim_lapsed: false,
-        visible_after: Some(new.visible_after),
+        visible_after: Some(new.visible.resolve(now)),
         output: None,
         errors: Vec::new(),
         created_at: now,

@@ -1,6 +1,7 @@
 //! The SQLite store, the only module that speaks SQL. It opens the file with the pragmas
-//! every connection needs, migrates the schema, and offers queue operations that take the
-//! current time as an argument (so tests can drive the clock) and return domain structs.
+//! every connection needs, migrates the schema, and offers queue operations that return
+//! domain structs. Writes read the clock after taking the write lock, so time spent waiting
+//! for another writer never makes a new claim start out expired; tests can swap the clock.
 
 mod claims;
 mod jobs;
@@ -12,11 +13,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::Error;
 use crate::ids::IdGen;
+use crate::time::{self, Millis};
 
 /// How long a command waits for another process's write lock before giving up. Writes are
 /// short, so this is only reached when something holds the lock abnormally long.
@@ -41,11 +42,19 @@ pub struct OpenOptions {
     pub create_dir: bool,
 }
 
+/// The largest WAL file kept after a checkpoint. Under steady concurrent use the WAL is
+/// reused, not deleted; this stops one burst from leaving a huge file behind.
+const JOURNAL_SIZE_LIMIT: i64 = 16 * 1024 * 1024;
+
+/// Where a store gets the current time.
+pub type Clock = Box<dyn Fn() -> Millis>;
+
 /// An open queue database.
 pub struct Store {
     conn: Connection,
     ids: IdGen,
     path: PathBuf,
+    clock: Clock,
 }
 
 impl Store {
@@ -57,10 +66,20 @@ impl Store {
             conn,
             ids: IdGen::new(),
             path: path.to_path_buf(),
+            clock: Box::new(time::now),
         };
-        schema::migrate(&mut store.conn)
+        schema::prepare(&mut store.conn)
             .with_context(|| format!("cannot open database {}", path.display()))?;
         Ok(store)
+    }
+
+    /// Replaces the clock, for tests that drive time themselves.
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
+    }
+
+    fn now(&self) -> Millis {
+        (self.clock)()
     }
 
     /// The error for an id that is not in this database; names the file, since the wrong
@@ -78,15 +97,20 @@ impl Store {
     }
 
     /// Runs `f` in a transaction that takes the write lock up front (`BEGIN IMMEDIATE`), so
-    /// a write never has to upgrade a read lock and fail with "database is locked".
+    /// a write never has to upgrade a read lock and fail with "database is locked". `f` gets
+    /// the time read once the lock is held.
     fn write<T>(
         &mut self,
-        f: impl FnOnce(&rusqlite::Transaction, &mut IdGen) -> Result<T>,
+        f: impl FnOnce(&rusqlite::Transaction, &mut IdGen, Millis) -> Result<T>,
     ) -> Result<T> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx, &mut self.ids)?;
+        // A newer build may have migrated the file since this one opened it.
+        schema::check_version(&tx)
+            .with_context(|| format!("cannot write to database {}", self.path.display()))?;
+        let now = (self.clock)();
+        let value = f(&tx, &mut self.ids, now)?;
         tx.commit()?;
         Ok(value)
     }
@@ -158,8 +182,6 @@ fn connect(path: &Path, synchronous: Synchronous) -> Result<Connection> {
         Synchronous::Normal => "NORMAL",
     };
     conn.pragma_update(None, "synchronous", level)?;
-    // Each command is a short process; checkpointing on every close would add an fsync
-    // to each one. SQLite's automatic checkpoints keep the WAL bounded instead.
-    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
     Ok(conn)
 }

@@ -1,17 +1,22 @@
-//! Reading and removing: `get`, `list` (streamed row by row), counts for `stats` and
-//! `queues`, and `purge` in bounded batches.
+//! Reading and removing: `get`, `list` (in short pages), counts for `stats` and `queues`,
+//! and `purge` in bounded batches.
 
 use anyhow::Result;
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, OptionalExtension};
 
-use super::jobs::{job_from_row, JOB_COLUMNS};
+use super::jobs::{job_from_row, status_from_db, JOB_COLUMNS};
 use super::Store;
 use crate::job::{Counts, Job, ListFilter, PurgeFilter, QueueCounts, Status};
 
 /// Rows deleted per purge transaction: small enough that workers waiting for the write
 /// lock are not held up noticeably, large enough that a big purge finishes quickly.
 const PURGE_BATCH: i64 = 5_000;
+
+/// Rows `list` reads per query. Each page is its own short read, so a slow reader of the
+/// output (a pager, a paused pipe) never holds a read transaction open, which would keep
+/// the WAL from being checkpointed while writers go on.
+const LIST_PAGE: u64 = 500;
 
 /// A `WHERE` clause built from optional filters, with its parameters in order.
 #[derive(Default)]
@@ -28,6 +33,15 @@ impl Conditions {
         }
     }
 
+    /// A status as users mean it: pending includes delayed jobs, stored as scheduled.
+    fn add_status(&mut self, status: Option<Status>) {
+        match status {
+            Some(Status::Pending) => self.sql.push("status IN ('pending', 'scheduled')"),
+            Some(other) => self.add("status = ?", Some(Value::Text(other.as_str().into()))),
+            None => {}
+        }
+    }
+
     fn clause(&self) -> String {
         if self.sql.is_empty() {
             String::new()
@@ -41,10 +55,6 @@ fn text(s: &Option<String>) -> Option<Value> {
     s.clone().map(Value::Text)
 }
 
-fn status(s: Option<Status>) -> Option<Value> {
-    s.map(|s| Value::Text(s.as_str().to_string()))
-}
-
 impl Store {
     pub fn get(&self, id: &str) -> Result<Job> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1");
@@ -56,22 +66,39 @@ impl Store {
             .ok_or_else(|| self.no_such_job(id))
     }
 
-    /// Calls `emit` for each matching job, newest first, without holding them all in memory.
+    /// Calls `emit` for each matching job, newest first, reading [`LIST_PAGE`] rows at a
+    /// time so neither memory nor a read transaction grows with the number of jobs.
     pub fn list(&self, filter: &ListFilter, mut emit: impl FnMut(Job) -> Result<()>) -> Result<()> {
         let mut cond = Conditions::default();
         cond.add("queue = ?", text(&filter.queue));
-        cond.add("status = ?", status(filter.status));
+        cond.add_status(filter.status);
         cond.add("type = ?", text(&filter.job_type));
         cond.add("worker = ?", text(&filter.worker));
-        let limit = filter.limit.map_or(-1, |n| n as i64);
+        cond.sql.push("seq < ?");
         let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM jobs {} ORDER BY seq DESC LIMIT {limit}",
+            "SELECT {JOB_COLUMNS} FROM jobs {} ORDER BY seq DESC LIMIT ?",
             cond.clause()
         );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let mut rows = stmt.query(params_from_iter(cond.params.iter()))?;
-        while let Some(row) = rows.next()? {
-            emit(job_from_row(row)?.1)?;
+        let mut left = filter.limit.unwrap_or(u64::MAX);
+        let mut before = i64::MAX;
+        while left > 0 {
+            let page = left.min(LIST_PAGE);
+            let mut params = cond.params.clone();
+            params.extend([Value::Integer(before), Value::Integer(page as i64)]);
+            let rows: Vec<(i64, Job)> = self
+                .conn
+                .prepare_cached(&sql)?
+                .query_map(params_from_iter(params.iter()), job_from_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            let fetched = rows.len() as u64;
+            for (seq, job) in rows {
+                before = seq;
+                emit(job)?;
+            }
+            if fetched < page {
+                break;
+            }
+            left -= fetched;
         }
         Ok(())
     }
@@ -94,7 +121,7 @@ impl Store {
         let mut out: Vec<QueueCounts> = Vec::new();
         while let Some(row) = rows.next()? {
             let queue: String = row.get(0)?;
-            let status = Status::parse(&row.get::<_, String>(1)?).map_err(anyhow::Error::msg)?;
+            let status = status_from_db(&row.get::<_, String>(1)?).map_err(anyhow::Error::msg)?;
             let n: i64 = row.get(2)?;
             if out.last().is_none_or(|last| last.queue != queue) {
                 out.push(QueueCounts {
@@ -130,7 +157,7 @@ impl Store {
         let mut removed = 0;
         loop {
             let n =
-                self.write(|tx, _| Ok(tx.execute(&sql, params_from_iter(cond.params.iter()))?))?;
+                self.write(|tx, _, _| Ok(tx.execute(&sql, params_from_iter(cond.params.iter()))?))?;
             removed += n as u64;
             progress(removed);
             if (n as i64) < PURGE_BATCH {
@@ -140,10 +167,17 @@ impl Store {
     }
 }
 
+/// Which rows a purge matches. Claimed jobs are work in flight: only `--status claimed`
+/// removes them. An age filter without a status means finished jobs (done and dead), so a
+/// retention purge never takes jobs that are waiting for their time to come.
 fn purge_conditions(filter: &PurgeFilter) -> Conditions {
     let mut cond = Conditions::default();
     cond.add("queue = ?", text(&filter.queue));
-    cond.add("status = ?", status(filter.status));
+    match filter.status {
+        Some(_) => cond.add_status(filter.status),
+        None if filter.updated_before.is_some() => cond.sql.push("status IN ('done', 'dead')"),
+        None => cond.sql.push("status <> 'claimed'"),
+    }
     cond.add("updated_at <= ?", filter.updated_before.map(Value::Integer));
     cond
 }

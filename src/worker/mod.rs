@@ -177,24 +177,14 @@ impl Runner<'_> {
         if free == 0 || !(must_look || watch.should_look(self.store, now)?) {
             return Ok(true);
         }
-        let request = &self.settings.request;
-        let version = self.store.data_version()?;
-        let jobs = if self
-            .store
-            .claimable(&request.queue, request.job_type.as_deref(), now)?
-        {
-            let request = ClaimRequest {
-                count: free,
-                ..request.clone()
-            };
-            self.store.claim(&request, now)?
-        } else {
-            Vec::new()
+        let request = ClaimRequest {
+            count: free,
+            ..self.settings.request.clone()
         };
+        let version = self.store.data_version()?;
+        let jobs = self.store.try_claim(&request)?;
         if jobs.is_empty() {
-            let due = self
-                .store
-                .next_visible(&request.queue, request.job_type.as_deref())?;
+            let due = self.store.next_visible(&request.queue)?;
             watch.found_nothing(version, due);
             return Ok(!self.slots.is_empty());
         }
@@ -232,8 +222,7 @@ impl Runner<'_> {
             }
             Err(e) => {
                 // The command could not start at all: not the job's fault, so give it back.
-                self.store
-                    .release(&job.id, job.claim.as_deref(), time::now())?;
+                self.store.release(&job.id, job.claim.as_deref())?;
                 Err(anyhow::Error::new(e).context(format!(
                     "cannot run {}",
                     self.settings.command[0].to_string_lossy()
@@ -269,26 +258,25 @@ impl Runner<'_> {
             ..
         } = slot;
         let claim = job.claim.as_deref();
-        let now = time::now();
         let result = if let Some(why) = lost {
             JobResult::Lost(why)
         } else if stopping {
             settle(
                 self.store
-                    .release(&job.id, claim, now)
+                    .release(&job.id, claim)
                     .map(|_| JobResult::Released),
             )?
         } else if finished.status.success() && !timed_out {
             let output = result::output_json(&finished.stdout);
             settle(
                 self.store
-                    .complete(&job.id, claim, output, now)
+                    .complete(&job.id, claim, output)
                     .map(|_| JobResult::Done),
             )?
         } else {
             let limit = timed_out.then_some(self.settings.job_timeout).flatten();
             let reason = result::failure_reason(&finished, limit);
-            let failed = self.store.fail(&job.id, claim, &reason, false, now);
+            let failed = self.store.fail(&job.id, claim, &reason, false);
             settle(failed.map(|(_, outcome)| match outcome {
                 Outcome::Retry => JobResult::Retry(reason.clone()),
                 Outcome::Dead => JobResult::Dead(reason.clone()),
@@ -310,9 +298,9 @@ impl Runner<'_> {
         let timeout = self.settings.request.timeout_ms;
         for slot in &mut self.slots {
             if slot.lost.is_none() && now - slot.renewed_at >= timeout / 3 {
-                let renewed =
-                    self.store
-                        .renew(&slot.job.id, slot.job.claim.as_deref(), now + timeout, now);
+                let renewed = self
+                    .store
+                    .renew(&slot.job.id, slot.job.claim.as_deref(), timeout);
                 match renewed {
                     Ok(_) => slot.renewed_at = now,
                     Err(e) if claim_lost(&e) => {

@@ -431,3 +431,118 @@ fn a_db_in_an_unwritable_folder_fails_cleanly_and_creates_nothing() {
         "nothing is created in the unwritable folder"
     );
 }
+
+#[test]
+fn the_wal_does_not_grow_across_one_command_after_another() {
+    let env = TestEnv::new();
+    for n in 0..150 {
+        env.enqueue("q", &n.to_string(), &[]);
+    }
+    // The last connection to close checkpoints; without that, each command would leave
+    // the whole WAL behind for the next one to append to.
+    let wal = sidecar(&env.db(), "-wal");
+    let size = fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        size < 512 * 1024,
+        "WAL is {size} bytes after 150 sequential commands"
+    );
+}
+
+#[test]
+fn another_programs_sqlite_file_is_refused_and_left_unchanged() {
+    let env = TestEnv::new();
+    let db = env.db();
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('hi');")
+            .unwrap();
+    }
+    let before = fs::read(&db).unwrap();
+    env.cmd(["stats"])
+        .expect_status(1)
+        .expect_stderr_contains("not a queueprim database");
+    assert_eq!(fs::read(&db).unwrap(), before);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        mode, "delete",
+        "the journal mode must not be changed either"
+    );
+}
+
+#[test]
+fn a_database_taken_out_of_wal_mode_is_put_back() {
+    let env = TestEnv::new();
+    env.enqueue("q", "1", &[]);
+    {
+        let conn = rusqlite::Connection::open(env.db()).unwrap();
+        conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
+    }
+    env.cmd(["stats"]).expect_status(0);
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+/// Holds the write lock from this process while `during` runs, then runs `at_commit` in the
+/// same transaction and commits.
+fn holding_write_lock(db: &Path, during: impl FnOnce(), at_commit: &str) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    during();
+    conn.execute_batch(at_commit).unwrap();
+    conn.execute_batch("COMMIT").unwrap();
+}
+
+#[test]
+fn a_claim_made_after_waiting_for_the_lock_starts_when_the_lock_was_taken() {
+    let env = TestEnv::new();
+    env.enqueue("q", "1", &["--max-retries", "3"]);
+    let mut child = None;
+    holding_write_lock(
+        &env.db(),
+        || {
+            child = Some(env.cmd(["dequeue", "q", "--timeout", "1s"]).spawn());
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+        },
+        "",
+    );
+    let output = child.unwrap().wait_with_output().unwrap();
+    assert!(output.status.success());
+    let job: Job = serde_json::from_slice(&output.stdout).unwrap();
+    // Had the clock been read before waiting 1.5 s for the lock, this 1 s claim would have
+    // been handed out already expired, and the next dequeue would take the job again.
+    env.assert_empty("q");
+    let claimed: Job = env.json(&["get", &job.id]);
+    assert_eq!(
+        (claimed.status.as_str(), claimed.attempt_count),
+        ("claimed", 0)
+    );
+}
+
+#[test]
+fn a_newer_version_written_while_a_command_waited_for_the_lock_is_not_written_to() {
+    let env = TestEnv::new();
+    env.enqueue("q", "1", &[]);
+    let mut child = None;
+    holding_write_lock(
+        &env.db(),
+        || {
+            child = Some(env.cmd(["enqueue", "q", "--payload", "2"]).spawn());
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        },
+        "PRAGMA user_version = 99",
+    );
+    let output = child.unwrap().wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("newer"));
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let jobs: i64 = conn
+        .query_row("SELECT COUNT(*) FROM jobs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(jobs, 1);
+}

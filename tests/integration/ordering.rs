@@ -101,3 +101,26 @@ fn count_claims_up_to_n_in_order_each_with_its_own_claim() {
     let rest: Vec<Job> = env.json(&["dequeue", "q", "--count", "10"]);
     assert_eq!(rest.iter().map(payload_n).collect::<Vec<_>>(), vec![3, 4]);
 }
+
+#[test]
+fn a_delayed_job_keeps_its_place_in_line_once_it_is_due() {
+    let env = TestEnv::new();
+    env.enqueue("q", r#"{"n":1}"#, &["--delay", "200ms"]);
+    env.enqueue("q", r#"{"n":2}"#, &[]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(payload_n(&env.dequeue("q", &[])), 1);
+    assert_eq!(payload_n(&env.dequeue("q", &[])), 2);
+    let listed: Vec<Job> = env.json(&["list", "--status", "pending"]);
+    assert!(listed.is_empty());
+}
+
+#[test]
+fn delayed_jobs_count_and_list_as_pending() {
+    let env = TestEnv::new();
+    let job = env.enqueue("q", "1", &["--delay", "1h"]);
+    let listed: Vec<Job> = env.json(&["list", "--status", "pending"]);
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, job.id);
+    let stats: crate::harness::Counts = env.json(&["stats"]);
+    assert_eq!((stats.pending, stats.total), (1, 1));
+}

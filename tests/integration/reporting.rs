@@ -522,7 +522,7 @@ fn purge_dry_run_reports_matches_and_removes_nothing() {
 }
 
 #[test]
-fn purge_queue_removes_only_that_queue() {
+fn purge_queue_removes_only_that_queue_and_spares_claimed_jobs() {
     let env = TestEnv::new();
     one_of_each(&env, "work");
     let (pending, ..) = one_of_each(&env, "work/sub");
@@ -532,8 +532,8 @@ fn purge_queue_removes_only_that_queue() {
     assert_eq!(
         report,
         Purge {
-            matched: 4,
-            removed: 4,
+            matched: 3,
+            removed: 3,
             dry_run: false
         }
     );
@@ -542,9 +542,12 @@ fn purge_queue_removes_only_that_queue() {
         queues,
         vec![
             queue_counts("other", 1, 0, 0, 0),
+            queue_counts("work", 0, 1, 0, 0),
             queue_counts("work/sub", 1, 1, 1, 1),
         ]
     );
+    let claimed: Purge = env.json(&["purge", "--queue", "work", "--status", "claimed"]);
+    assert_eq!((claimed.matched, claimed.removed), (1, 1));
     env.cmd(["get", &pending.id]).expect_status(0);
 }
 
@@ -579,22 +582,30 @@ fn purge_older_than_an_hour_spares_fresh_jobs() {
 }
 
 #[test]
-fn purge_older_than_0s_matches_everything_selected() {
+fn purge_older_than_without_status_matches_only_finished_jobs() {
     let env = TestEnv::new();
     one_of_each(&env, "work");
     one_of_each(&env, "other");
 
     let dry: Purge = env.json(&["purge", "--older-than", "0s", "--dry-run"]);
-    assert_eq!(dry.matched, 8);
+    assert_eq!(dry.matched, 4, "done and dead jobs of both queues");
 
     let report: Purge = env.json(&["purge", "--older-than", "0s", "--queue", "work"]);
-    assert_eq!((report.matched, report.removed), (4, 4));
+    assert_eq!((report.matched, report.removed), (2, 2));
     let queues: Vec<QueueCounts> = env.json(&["queues"]);
-    assert_eq!(queues, vec![queue_counts("other", 1, 1, 1, 1)]);
+    assert_eq!(
+        queues,
+        vec![
+            queue_counts("other", 1, 1, 1, 1),
+            queue_counts("work", 1, 1, 0, 0)
+        ]
+    );
+    let pending: Purge = env.json(&["purge", "--older-than", "0s", "--status", "pending"]);
+    assert_eq!(pending.removed, 2);
 }
 
 #[test]
-fn purge_all_removes_every_job() {
+fn purge_all_removes_every_job_but_those_claimed() {
     let env = TestEnv::new();
     one_of_each(&env, "work");
     one_of_each(&env, "other");
@@ -603,12 +614,13 @@ fn purge_all_removes_every_job() {
     assert_eq!(
         report,
         Purge {
-            matched: 8,
-            removed: 8,
+            matched: 6,
+            removed: 6,
             dry_run: false
         }
     );
-    assert_eq!(env.json::<Counts>(&["stats"]), counts(0, 0, 0, 0));
+    assert_eq!(env.json::<Counts>(&["stats"]), counts(0, 2, 0, 0));
+    env.json::<Purge>(&["purge", "--all", "--status", "claimed"]);
     assert!(env.json::<Vec<QueueCounts>>(&["queues"]).is_empty());
 }
 
@@ -641,4 +653,19 @@ fn purge_removes_more_jobs_than_one_batch_holds() {
     );
     assert_eq!(env.json::<Counts>(&["stats"]), counts(1, 0, 0, 0));
     env.cmd(["get", &keep.id]).expect_status(0);
+}
+
+#[test]
+fn list_reads_past_its_page_size_in_order() {
+    let env = TestEnv::new();
+    let lines: String = (0..1100).map(|n| format!("{n}\n")).collect();
+    env.cmd(["enqueue", "q", "--batch"])
+        .stdin(lines)
+        .expect_status(0);
+    let all: Vec<Job> = env.json(&["list", "--limit", "0"]);
+    let ns: Vec<i64> = all.iter().map(|j| j.payload.as_i64().unwrap()).collect();
+    assert_eq!(ns, (0..1100).rev().collect::<Vec<_>>());
+    let some: Vec<Job> = env.json(&["list", "--limit", "700"]);
+    assert_eq!(some.len(), 700);
+    assert_eq!(some.last().unwrap().payload.as_i64(), Some(400));
 }

@@ -461,3 +461,16 @@ fn sweep_daemon_exits_0_on_sigint() {
         "nothing was released, so nothing is reported"
     );
 }
+
+#[test]
+fn a_job_that_could_not_be_printed_goes_back_to_the_queue() {
+    let env = TestEnv::new();
+    let job = env.enqueue("q", "1", &[]);
+    let mut child = env.cmd(["dequeue", "q"]).spawn();
+    // Close the reading end before the job is printed: nobody will ever see it.
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "a closed pipe is not an error");
+    let back: Job = env.json(&["get", &job.id]);
+    assert_eq!((back.status.as_str(), back.attempt_count), ("pending", 0));
+}

@@ -395,7 +395,8 @@ fn a_claim_lost_while_running_is_reported_and_nothing_is_recorded() {
         flag.exists()
     });
     // The job disappears under the runner; its next renewal finds the claim gone.
-    env.cmd(["purge", "--queue", "q"]).expect_status(0);
+    env.cmd(["purge", "--queue", "q", "--status", "claimed"])
+        .expect_status(0);
     assert!(wait_for(&mut runner, Duration::from_secs(20)).success());
     let output = runner.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -8,7 +8,11 @@ CREATE TABLE jobs (
     type          TEXT,
     payload       TEXT    NOT NULL,
     priority      INTEGER NOT NULL DEFAULT 0,
-    status        TEXT    NOT NULL CHECK (status IN ('pending', 'claimed', 'done', 'dead')),
+    -- 'scheduled' is a pending job that is not visible yet; users see it as 'pending'.
+    -- Keeping the two apart leaves only visible jobs in jobs_ready, so a claim never has
+    -- to step over delayed ones.
+    status        TEXT    NOT NULL
+                  CHECK (status IN ('scheduled', 'pending', 'claimed', 'done', 'dead')),
     attempt_count INTEGER NOT NULL DEFAULT 0,
     max_retries   INTEGER NOT NULL DEFAULT 0,
     worker        TEXT,
@@ -24,18 +28,18 @@ CREATE TABLE jobs (
     finished_at   INTEGER
 ) STRICT;
 
--- The claim walks this index in exactly its ORDER BY (priority DESC, seq) within one
--- queue; visible_after rides along so delayed jobs are skipped without touching the table.
-CREATE INDEX jobs_ready ON jobs (queue, priority DESC, seq, visible_after)
-    WHERE status = 'pending';
+-- The claim walks this index in exactly its ORDER BY (priority DESC, seq) within one queue.
+CREATE INDEX jobs_ready ON jobs (queue, priority DESC, seq) WHERE status = 'pending';
 
 -- The same for workers that claim one job type only.
-CREATE INDEX jobs_ready_by_type ON jobs (queue, type, priority DESC, seq, visible_after)
+CREATE INDEX jobs_ready_by_type ON jobs (queue, type, priority DESC, seq)
     WHERE status = 'pending';
 
--- Claims by deadline, so expired ones are found without scanning finished jobs.
-CREATE INDEX jobs_claim_deadline ON jobs (queue, visible_after)
-    WHERE status = 'claimed';
+-- Delayed jobs by the time they become visible, so due ones are found without a scan.
+CREATE INDEX jobs_scheduled ON jobs (queue, visible_after) WHERE status = 'scheduled';
+
+-- Claims by deadline, so expired ones are found without a scan.
+CREATE INDEX jobs_claim_deadline ON jobs (queue, visible_after) WHERE status = 'claimed';
 
 -- Counts per queue and status (stats, queues) and the queue/status filters of list and purge.
 CREATE INDEX jobs_queue_status ON jobs (queue, status);
