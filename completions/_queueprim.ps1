@@ -67,7 +67,7 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Claim only jobs of this type')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long the claim lasts before the job is handed out again')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Block until a job is available; with DUR, at most that long (write --wait=DUR or put the queue first when the queue is positional)')
-            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Claim up to N jobs at once and print them as an array')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Claim up to N jobs (1 to 10000) at once and print them as an array')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
             [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
@@ -160,7 +160,7 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             break
         }
         'queueprim;purge' {
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Only jobs in this queue')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue name, instead of the positional QUEUE')
             [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'Only jobs with this status')
             [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only jobs last updated more than DUR ago')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')

@@ -566,7 +566,7 @@ _queueprim() {
                     return 0
                     ;;
                 --status)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "pending claimed done dead" -- "${cur}"))
                     return 0
                     ;;
                 --type)
@@ -612,7 +612,7 @@ _queueprim() {
                     return 0
                     ;;
                 --status)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "pending claimed done dead" -- "${cur}"))
                     return 0
                     ;;
                 --older-than)

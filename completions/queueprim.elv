@@ -62,7 +62,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --type 'Claim only jobs of this type'
             cand --timeout 'How long the claim lasts before the job is handed out again'
             cand --wait 'Block until a job is available; with DUR, at most that long (write --wait=DUR or put the queue first when the queue is positional)'
-            cand --count 'Claim up to N jobs at once and print them as an array'
+            cand --count 'Claim up to N jobs (1 to 10000) at once and print them as an array'
             cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
@@ -147,7 +147,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --version 'Print version'
         }
         &'queueprim;purge'= {
-            cand --queue 'Only jobs in this queue'
+            cand --queue 'Queue name, instead of the positional QUEUE'
             cand --status 'Only jobs with this status'
             cand --older-than 'Only jobs last updated more than DUR ago'
             cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'

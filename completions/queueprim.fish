@@ -66,7 +66,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l worker -
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l type -d 'Claim only jobs of this type' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l timeout -d 'How long the claim lasts before the job is handed out again' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l wait -d 'Block until a job is available; with DUR, at most that long (write --wait=DUR or put the queue first when the queue is positional)' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l count -d 'Claim up to N jobs at once and print them as an array' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l count -d 'Claim up to N jobs (1 to 10000) at once and print them as an array' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'
@@ -115,7 +115,10 @@ normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand get" -s V -l version -d 'Print version'
 complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l queue -d 'Queue name, instead of the positional QUEUE' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l status -d 'Only jobs with this status: pending, claimed, done or dead' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l status -d 'Only jobs with this status: pending, claimed, done or dead' -r -f -a "pending\t''
+claimed\t''
+done\t''
+dead\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l type -d 'Only jobs of this type' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l worker -d 'Only jobs last claimed by this worker' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l limit -d 'At most N jobs; 0 lists them all' -r
@@ -143,8 +146,11 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand queues" -l synchrono
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand queues" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand queues" -s V -l version -d 'Print version'
-complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l queue -d 'Only jobs in this queue' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l status -d 'Only jobs with this status' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l queue -d 'Queue name, instead of the positional QUEUE' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l status -d 'Only jobs with this status' -r -f -a "pending\t''
+claimed\t''
+done\t''
+dead\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l older-than -d 'Only jobs last updated more than DUR ago' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'

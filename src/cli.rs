@@ -193,7 +193,7 @@ pub struct DequeueArgs {
     #[arg(long, value_name = "DUR", num_args = 0..=1, default_missing_value = "forever", value_parser = parse_wait)]
     pub wait: Option<Wait>,
 
-    /// Claim up to N jobs at once and print them as an array
+    /// Claim up to N jobs (1 to 10000) at once and print them as an array
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub count: Option<u32>,
 }
@@ -300,7 +300,7 @@ pub struct ListArgs {
     pub queue: QueueArg,
 
     /// Only jobs with this status: pending, claimed, done or dead
-    #[arg(long, value_name = "STATUS", value_parser = parse_status)]
+    #[arg(long, value_name = "STATUS", value_parser = status_parser())]
     pub status: Option<crate::job::Status>,
 
     /// Only jobs of this type
@@ -316,8 +316,11 @@ pub struct ListArgs {
     pub limit: u64,
 }
 
-fn parse_status(s: &str) -> Result<crate::job::Status, String> {
-    crate::job::Status::parse(s)
+/// Statuses as a fixed set, so help and completions list them.
+fn status_parser() -> impl clap::builder::TypedValueParser<Value = crate::job::Status> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["pending", "claimed", "done", "dead"])
+        .map(|s| crate::job::Status::parse(&s).expect("one of the possible values"))
 }
 
 /// Delete jobs matching filters and print how many.
@@ -331,12 +334,12 @@ fn parse_status(s: &str) -> Result<crate::job::Status, String> {
 /// Example: queueprim purge --status dead --older-than 7d
 #[derive(Debug, Args)]
 pub struct PurgeArgs {
-    /// Only jobs in this queue
-    #[arg(long, value_name = "QUEUE", value_parser = parse_queue)]
-    pub queue: Option<String>,
+    /// Only jobs in this queue (as the first argument or with --queue)
+    #[command(flatten)]
+    pub queue: QueueArg,
 
     /// Only jobs with this status
-    #[arg(long, value_name = "STATUS", value_parser = parse_status)]
+    #[arg(long, value_name = "STATUS", value_parser = status_parser())]
     pub status: Option<crate::job::Status>,
 
     /// Only jobs last updated more than DUR ago

@@ -1,7 +1,7 @@
 //! Checking what users type: names, priorities, worker names and JSON documents. Every
 //! function here either returns a clean value or a message naming what was wrong.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 
 use crate::error::Error;
 
@@ -57,26 +57,41 @@ pub fn parse_worker(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
-/// Checks a claim token as printed by `dequeue`.
+/// Checks a claim token as printed by `dequeue`: `c_` and letters or digits.
 pub fn parse_claim(s: &str) -> Result<String, String> {
-    if s.is_empty() || s.len() > 64 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Err(format!(
-            "invalid claim token '{}': expected the \"claim\" value printed by dequeue, like c_8k2m4x7q9r1t",
-            printable(s)
-        ));
-    }
-    Ok(s.to_string())
+    check_token(
+        s,
+        "c_",
+        "claim token",
+        "the \"claim\" value printed by dequeue, like c_8k2m4x7q9r1t",
+    )
 }
 
-/// Checks a job id as printed by `enqueue`.
+/// Checks a job id as printed by `enqueue`: `q_` and letters or digits.
 pub fn parse_job_id(s: &str) -> Result<String, String> {
-    if s.is_empty() || s.len() > 64 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    if s.starts_with("c_") {
         return Err(format!(
-            "invalid job id '{}': expected an id like q_7f3k2m9x4c",
+            "'{}' is a claim token, not a job id: pass the job's \"id\" (q_…), and the token with --claim",
             printable(s)
         ));
     }
-    Ok(s.to_string())
+    check_token(s, "q_", "job id", "an id like q_7f3k2m9x4c")
+}
+
+fn check_token(s: &str, prefix: &str, what: &str, expected: &str) -> Result<String, String> {
+    let body = s.strip_prefix(prefix).unwrap_or("");
+    if !body.is_empty() && s.len() <= 64 && body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Ok(s.to_string());
+    }
+    let hint = if s.starts_with('"') {
+        " (it is still quoted: use jq -r)"
+    } else {
+        ""
+    };
+    Err(format!(
+        "invalid {what} '{}': expected {expected}{hint}",
+        printable(s)
+    ))
 }
 
 /// Parses a priority: an integer (higher runs first) or `high`, `normal`, `low`.
@@ -96,16 +111,22 @@ pub fn parse_priority(s: &str) -> Result<i64, String> {
     }
 }
 
+/// The most raw text read for one JSON document (file, stdin or a `--batch` line) before
+/// it is compacted: generous for indentation, and a bound on memory for endless input.
+pub const MAX_RAW_JSON_BYTES: u64 = 16 * 1024 * 1024;
+
 /// Where a JSON document comes from on the command line: inline, `@FILE`, or `-` for stdin.
 pub fn read_json_arg(flag: &str, value: &str) -> anyhow::Result<String> {
     let (text, origin) = if value == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
+        if std::io::stdin().is_terminal() {
+            eprintln!("reading {flag} from stdin; end with Ctrl-D");
+        }
+        let text = read_capped(std::io::stdin().lock())
             .map_err(|e| Error::invalid(format!("cannot read {flag} from stdin: {e}")))?;
         (text, "stdin".to_string())
     } else if let Some(path) = value.strip_prefix('@') {
-        let text = std::fs::read_to_string(path)
+        let text = std::fs::File::open(path)
+            .and_then(read_capped)
             .map_err(|e| Error::invalid(format!("cannot read {flag} file '{path}': {e}")))?;
         (text, format!("file '{path}'"))
     } else {
@@ -113,6 +134,21 @@ pub fn read_json_arg(flag: &str, value: &str) -> anyhow::Result<String> {
     };
     compact_json(&text)
         .map_err(|e| Error::invalid(format!("invalid {flag} ({origin}): {e}")).into())
+}
+
+/// Reads UTF-8 text, refusing more than [`MAX_RAW_JSON_BYTES`] instead of exhausting memory.
+fn read_capped(input: impl Read) -> std::io::Result<String> {
+    let mut text = String::new();
+    input
+        .take(MAX_RAW_JSON_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_RAW_JSON_BYTES {
+        return Err(std::io::Error::other(format!(
+            "more than {} MiB, far over the 1 MiB limit for a payload",
+            MAX_RAW_JSON_BYTES / (1024 * 1024)
+        )));
+    }
+    Ok(text)
 }
 
 /// Validates a JSON document and returns it compact (no insignificant whitespace), exactly
@@ -168,7 +204,9 @@ pub fn printable(s: &str) -> String {
 }
 
 fn describe_char(c: char) -> String {
-    if c.is_control() || c.is_whitespace() {
+    if c == ' ' {
+        "a space".to_string()
+    } else if c.is_control() || c.is_whitespace() {
         format!("the character {}", c.escape_unicode())
     } else {
         format!("'{c}'")
@@ -189,7 +227,7 @@ mod tests {
         assert!(parse_queue(&"a".repeat(129)).is_err());
         assert!(parse_queue(&"a".repeat(128)).is_ok());
         let err = parse_queue("has space").unwrap_err();
-        assert!(err.contains("\\u{20}"), "{err}");
+        assert!(err.contains("contains a space"), "{err}");
         assert!(parse_queue("tab\there").is_err());
     }
 

@@ -29,19 +29,34 @@ use output::Printer;
 
 /// Parses the command line, runs the command and turns the outcome into an exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    ignore_empty_env();
     let args: Vec<OsString> = args.into_iter().collect();
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e, &args),
     };
+    // Errors are JSON only when asked for: JSON results are the default in a pipe, but an
+    // error there is most often read by a person at the terminal.
+    let error_format = cli.global.format.unwrap_or(Format::Table);
     let format = cli.global.format.unwrap_or_else(output::default_format);
     let mut out = Printer::new(format);
     let result = cmd::run(cli, &mut out).and_then(|()| out.flush());
     match result.map_err(|e| error::classify(&e)) {
         Ok(()) | Err(None) => ExitCode::SUCCESS,
         Err(Some(report)) => {
-            output::print_error(format, &report);
+            output::print_error(error_format, &report);
             ExitCode::from(report.exit_code)
+        }
+    }
+}
+
+/// Treats an empty `QUEUEPRIM_*` variable as unset, as shells and service files often leave
+/// them (`QUEUEPRIM_DB= queueprim stats`); clap would take it as a missing value.
+fn ignore_empty_env() {
+    for name in ["QUEUEPRIM_DB", "QUEUEPRIM_FORMAT", "QUEUEPRIM_SYNCHRONOUS"] {
+        if std::env::var_os(name).is_some_and(|v| v.is_empty()) {
+            // Still single-threaded here, before anything reads the environment.
+            std::env::remove_var(name);
         }
     }
 }
@@ -99,7 +114,8 @@ fn one_line(rendered: &str) -> String {
         .collect()
 }
 
-/// The output format named on a command line that failed to parse, read by hand.
+/// The output format named on a command line that failed to parse, read by hand; plain
+/// lines unless JSON was asked for.
 fn requested_format(args: &[OsString]) -> Format {
     let mut named: Option<String> = std::env::var("QUEUEPRIM_FORMAT").ok();
     let mut args = args.iter().map(|a| a.to_string_lossy());
@@ -113,7 +129,6 @@ fn requested_format(args: &[OsString]) -> Format {
     match named.as_deref() {
         Some("json") => Format::Json,
         Some("jsonl") => Format::Jsonl,
-        Some("table") => Format::Table,
-        _ => output::default_format(),
+        _ => Format::Table,
     }
 }

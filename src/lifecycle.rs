@@ -3,7 +3,7 @@
 
 use crate::error::Error;
 use crate::job::{clip_reason, failure_outcome, record_failure, Failure, Job, Outcome, Status};
-use crate::time::{rfc3339, Millis};
+use crate::time::{rfc3339, Millis, LATEST};
 
 /// Hands a pending job to a worker until `deadline`.
 pub fn claim(job: &mut Job, worker: Option<&str>, token: String, deadline: Millis, now: Millis) {
@@ -48,8 +48,14 @@ pub fn fail(
 /// Pushes a claim's deadline `by` further, counted from now if it has already passed.
 pub fn extend(job: &mut Job, claim: Option<&str>, by: Millis, now: Millis) -> Result<(), Error> {
     check_holder(job, "extend", claim, false)?;
-    let deadline = job.visible_after.unwrap_or(now).max(now);
-    job.visible_after = Some(deadline + by);
+    let deadline = job.visible_after.unwrap_or(now).max(now) + by;
+    if deadline > LATEST {
+        return Err(Error::invalid(format!(
+            "cannot extend {}: the deadline would pass the year 9999",
+            job.id
+        )));
+    }
+    job.visible_after = Some(deadline);
     job.updated_at = now;
     Ok(())
 }

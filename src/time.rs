@@ -6,6 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// Milliseconds since the Unix epoch, UTC. Every timestamp in the store is one of these.
 pub type Millis = i64;
 
+/// The latest time queueprim stores: the end of the year 9999, the last RFC 3339 can write.
+pub const LATEST: Millis = 253_402_300_799_999;
+
 /// The longest duration accepted anywhere (100 years): keeps every sum far from overflow.
 const MAX_DURATION_MS: i64 = 100 * 365 * 24 * 3600 * 1000;
 
@@ -46,7 +49,13 @@ pub fn parse_timestamp(s: &str) -> Result<Millis, String> {
     let invalid = || format!("invalid time '{s}': expected RFC 3339, like 2026-11-21T09:30:00Z");
     let (local, offset_ms) = split_offset(s.trim()).ok_or_else(invalid)?;
     let t = humantime::parse_rfc3339_weak(local).map_err(|_| invalid())?;
-    Ok(to_millis(t) - offset_ms)
+    let ms = to_millis(t) - offset_ms;
+    if !(0..=LATEST).contains(&ms) {
+        return Err(format!(
+            "time '{s}' is out of range: use a time between 1970 and 9999"
+        ));
+    }
+    Ok(ms)
 }
 
 /// Splits a trailing `+HH:MM` / `-HH:MM` offset off a timestamp, as milliseconds east of UTC.
@@ -75,7 +84,9 @@ fn split_offset(s: &str) -> Option<(&str, i64)> {
 }
 
 /// Formats a timestamp as RFC 3339 UTC with milliseconds: `2026-11-21T09:30:00.000Z`.
+/// Times outside years 1970–9999 never get stored; clamping keeps formatting total anyway.
 pub fn rfc3339(ms: Millis) -> String {
+    let ms = ms.clamp(0, LATEST);
     let t = if ms >= 0 {
         UNIX_EPOCH + Duration::from_millis(ms as u64)
     } else {
@@ -84,10 +95,11 @@ pub fn rfc3339(ms: Millis) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 
-/// A short relative time for tables: `12s ago`, `in 29m`, `3d ago`, `now`.
+/// A short relative time for tables: `12s ago`, `in 1h 30m`, `3d ago`, `now`.
 pub fn relative(ms: Millis, now: Millis) -> String {
     let delta = ms - now;
-    let span = short_span(delta.unsigned_abs() / 1000);
+    // Round to the nearest second, so a delay of 1h shown a moment later still reads 1h.
+    let span = short_span((delta.unsigned_abs() + 500) / 1000);
     match delta {
         d if d.abs() < 1000 => "now".to_string(),
         d if d < 0 => format!("{span} ago"),
@@ -95,13 +107,17 @@ pub fn relative(ms: Millis, now: Millis) -> String {
     }
 }
 
-/// A duration in whole seconds as its largest unit: `45s`, `12m`, `5h`, `3d`.
+/// A duration in whole seconds in at most two units: `45s`, `12m`, `1h 30m`, `3d 4h`.
 pub fn short_span(secs: u64) -> String {
+    let two = |big: u64, big_unit: &str, small: u64, small_unit: &str| match small {
+        0 => format!("{big}{big_unit}"),
+        _ => format!("{big}{big_unit} {small}{small_unit}"),
+    };
     match secs {
         s if s < 60 => format!("{s}s"),
-        s if s < 3600 => format!("{}m", s / 60),
-        s if s < 86_400 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
+        s if s < 3600 => two(s / 60, "m", 0, ""),
+        s if s < 86_400 => two(s / 3600, "h", s % 3600 / 60, "m"),
+        s => two(s / 86_400, "d", s % 86_400 / 3600, "h"),
     }
 }
 
@@ -142,5 +158,8 @@ mod tests {
         assert_eq!(relative(1_000_000, 1_000_400), "now");
         assert_eq!(relative(0, 125_000), "2m ago");
         assert_eq!(relative(7_200_000, 0), "in 2h");
+        assert_eq!(relative(3_600_000, 300), "in 1h");
+        assert_eq!(relative(5_400_000, 0), "in 1h 30m");
+        assert_eq!(relative(0, 7 * 86_400_000), "7d ago");
     }
 }

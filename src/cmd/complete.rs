@@ -14,7 +14,7 @@ pub fn run(args: CompleteArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
         .map(|value| read_json_arg("--output", value))
         .transpose()?;
     let job = ctx
-        .open_store()?
+        .open_for_job(&args.id)?
         .complete(&args.id, args.claim.as_deref(), output)?;
     out.job(&job)
 }

@@ -8,7 +8,7 @@ use crate::output::Printer;
 
 pub fn run(args: ExtendArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
     let job = ctx
-        .open_store()?
+        .open_for_job(&args.id)?
         .extend(&args.id, args.claim.as_deref(), args.by)?;
     out.job(&job)
 }

@@ -10,7 +10,7 @@ use crate::output::Printer;
 pub fn run(args: FailArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
     let reason = args.reason.as_deref().unwrap_or("no reason given");
     let (job, outcome) =
-        ctx.open_store()?
+        ctx.open_for_job(&args.id)?
             .fail(&args.id, args.claim.as_deref(), reason, args.dead)?;
     out.note(&match outcome {
         Outcome::Retry => format!("{} goes back to pending for another try", job.id),

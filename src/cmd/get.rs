@@ -7,6 +7,6 @@ use crate::cli::GetArgs;
 use crate::output::Printer;
 
 pub fn run(args: GetArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
-    let job = ctx.open_store()?.get(&args.id)?;
+    let job = ctx.open_for_job(&args.id)?.get(&args.id)?;
     out.job(&job)
 }

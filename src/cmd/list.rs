@@ -15,6 +15,8 @@ pub fn run(args: ListArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
         worker: args.worker,
         limit: (args.limit > 0).then_some(args.limit),
     };
-    let store = ctx.open_store()?;
-    out.job_stream(|emit| store.list(&filter, emit))
+    match ctx.open_existing()? {
+        Some(store) => out.job_stream(|emit| store.list(&filter, emit)),
+        None => out.jobs(&[]),
+    }
 }

@@ -54,10 +54,31 @@ impl Context {
         std::path::absolute(&self.db).unwrap_or_else(|_| self.db.clone())
     }
 
-    /// Opens the database. Commands call this only after their input has been checked, so
-    /// bad input never creates or touches a database.
+    /// Opens the database, creating it if needed. Commands call this only after their input
+    /// has been checked, so bad input never creates or touches a database.
     pub fn open_store(&self) -> Result<Store> {
         Store::open(&self.db, &self.options)
+    }
+
+    /// Opens the database only if it exists. Commands that read, or act on jobs that must
+    /// already exist, use this: a mistyped `--db` then leaves no stray database behind.
+    pub fn open_existing(&self) -> Result<Option<Store>> {
+        if self.db.exists() {
+            self.open_store().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Opens the database that must hold job `id`.
+    pub fn open_for_job(&self, id: &str) -> Result<Store> {
+        self.open_existing()?.ok_or_else(|| {
+            Error::not_found(format!(
+                "no job with id {id}: there is no database at {} yet",
+                self.db.display()
+            ))
+            .into()
+        })
     }
 }
 

@@ -9,11 +9,12 @@ use crate::cli::PurgeArgs;
 use crate::error::Error;
 use crate::job::PurgeFilter;
 use crate::output::{Printer, PurgeOutcome};
+use crate::store::Store;
 use crate::time;
 
 pub fn run(args: PurgeArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
     let filter = PurgeFilter {
-        queue: args.queue,
+        queue: args.queue.name().map(str::to_string),
         status: args.status,
         updated_before: args.older_than.map(|age| time::now() - age),
     };
@@ -21,28 +22,35 @@ pub fn run(args: PurgeArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
         filter.queue.is_none() && filter.status.is_none() && filter.updated_before.is_none();
     if unfiltered && !args.all {
         return Err(Error::usage(
-            "purge needs a filter (--queue, --status or --older-than), or --all to delete every job",
+            "purge needs a filter (a queue, --status or --older-than), or --all to delete every job",
         )
         .into());
     }
-    let mut store = ctx.open_store()?;
-    let matched = store.purge_count(&filter)?;
-    let removed = if args.dry_run {
-        0
-    } else {
-        let show_progress = matched > 50_000 && io::stderr().is_terminal();
-        store.purge(&filter, |removed| {
-            if show_progress {
-                eprint!("\rremoved {removed} of {matched} jobs");
-            }
-        })?
+    let (matched, removed) = match ctx.open_existing()? {
+        Some(mut store) => purge(&mut store, &filter, args.dry_run)?,
+        None => (0, 0),
     };
-    if !args.dry_run && matched > 50_000 && io::stderr().is_terminal() {
-        eprintln!();
-    }
     out.purge(&PurgeOutcome {
         matched,
         removed,
         dry_run: args.dry_run,
     })
+}
+
+/// Counts, then (unless a dry run) deletes, showing progress at a terminal when it is long.
+fn purge(store: &mut Store, filter: &PurgeFilter, dry_run: bool) -> Result<(u64, u64)> {
+    let matched = store.purge_count(filter)?;
+    if dry_run {
+        return Ok((matched, 0));
+    }
+    let show_progress = matched > 50_000 && io::stderr().is_terminal();
+    let removed = store.purge(filter, |removed| {
+        if show_progress {
+            eprint!("\rremoved {removed} of {matched} jobs");
+        }
+    })?;
+    if show_progress {
+        eprintln!();
+    }
+    Ok((matched, removed))
 }

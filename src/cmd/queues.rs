@@ -6,6 +6,9 @@ use super::Context;
 use crate::output::Printer;
 
 pub fn run(ctx: &Context, out: &mut Printer) -> Result<()> {
-    let queues = ctx.open_store()?.queues()?;
+    let queues = match ctx.open_existing()? {
+        Some(store) => store.queues()?,
+        None => Vec::new(),
+    };
     out.queues(&queues)
 }

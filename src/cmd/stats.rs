@@ -6,6 +6,9 @@ use super::Context;
 use crate::output::Printer;
 
 pub fn run(ctx: &Context, out: &mut Printer) -> Result<()> {
-    let counts = ctx.open_store()?.stats()?;
+    let counts = match ctx.open_existing()? {
+        Some(store) => store.stats()?,
+        None => Default::default(),
+    };
     out.counts(&counts)
 }

@@ -20,48 +20,82 @@ const APPLICATION_ID: i64 = 0x5150_524D;
 /// newer build wrote, without touching it; otherwise ensures WAL mode and applies missing
 /// migrations.
 pub fn prepare(conn: &mut Connection) -> Result<()> {
-    let version = check_version(conn)?;
-    check_ownership(conn, version)?;
+    let identity = Identity::read(conn)?;
+    identity.check()?;
     ensure_wal(conn)?;
-    if version < SCHEMA_VERSION {
+    if identity.version < SCHEMA_VERSION {
         migrate(conn)?;
     }
     Ok(())
 }
 
-/// Refuses a database written by a newer build; returns its version otherwise. Runs again
-/// inside every write transaction, since a newer build may migrate the file at any moment.
-pub fn check_version(conn: &Connection) -> Result<i64> {
+/// Refuses a database written by a newer build. Runs again inside every write transaction,
+/// since a newer build may migrate the file at any moment.
+pub fn check_version(conn: &Connection) -> Result<()> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    refuse_newer(version)
+}
+
+fn refuse_newer(version: i64) -> Result<()> {
     if version > SCHEMA_VERSION {
         bail!(
             "it was written by a newer queueprim (schema version {version}, this build knows \
              up to {SCHEMA_VERSION}); upgrade queueprim to use it"
         );
     }
-    Ok(version)
+    Ok(())
 }
 
-/// Refuses another program's SQLite file: one marked with another application id, or an
-/// unversioned one that already has tables.
-fn check_ownership(conn: &Connection, version: i64) -> Result<()> {
-    let app_id: i64 = conn.pragma_query_value(None, "application_id", |row| row.get(0))?;
-    let foreign_tables: i64 = if version == 0 {
-        conn.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |row| row.get(0))?
-    } else {
-        0
-    };
-    if (app_id != 0 && app_id != APPLICATION_ID) || foreign_tables > 0 {
-        bail!("it is not a queueprim database (it belongs to another program); pick another --db");
+/// What a file says about itself, read in one statement so that all of it comes from one
+/// snapshot, even while another process is creating the schema.
+struct Identity {
+    version: i64,
+    application_id: i64,
+    tables: i64,
+}
+
+impl Identity {
+    fn read(conn: &Connection) -> Result<Identity> {
+        Ok(conn.query_row(
+            "SELECT (SELECT user_version FROM pragma_user_version), \
+                    (SELECT application_id FROM pragma_application_id), \
+                    (SELECT COUNT(*) FROM sqlite_schema)",
+            [],
+            |row| {
+                Ok(Identity {
+                    version: row.get(0)?,
+                    application_id: row.get(1)?,
+                    tables: row.get(2)?,
+                })
+            },
+        )?)
     }
-    Ok(())
+
+    /// Refuses a newer schema, and another program's file: one marked with another
+    /// application id, or an unmarked one that already has tables.
+    fn check(&self) -> Result<()> {
+        refuse_newer(self.version)?;
+        let foreign_id = self.application_id != 0 && self.application_id != APPLICATION_ID;
+        let foreign_tables = self.application_id == 0 && self.version == 0 && self.tables > 0;
+        if foreign_id || foreign_tables {
+            bail!(
+                "it is not a queueprim database (it belongs to another program); pick another --db"
+            );
+        }
+        Ok(())
+    }
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Another process may have migrated while this one waited for the write lock.
-    let version = check_version(&tx)?;
-    for (index, script) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+    let identity = Identity::read(&tx)?;
+    identity.check()?;
+    for (index, script) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(identity.version as usize)
+    {
         tx.execute_batch(script)
             .with_context(|| format!("cannot apply schema migration {}", index + 1))?;
     }

@@ -166,8 +166,7 @@ fn a_db_in_a_missing_folder_is_refused_and_nothing_is_created() {
 
     for args in [
         vec!["--db", db_arg, "enqueue", "work", "--payload", "1"],
-        vec!["--db", db_arg, "list"],
-        vec!["--db", db_arg, "stats"],
+        vec!["--db", db_arg, "dequeue", "work"],
     ] {
         env.cmd(&args)
             .expect_status(1)
@@ -177,11 +176,34 @@ fn a_db_in_a_missing_folder_is_refused_and_nothing_is_created() {
     assert!(!missing.exists(), "{} was created", missing.display());
 
     // The same through QUEUEPRIM_DB.
-    env.cmd(["stats"])
+    env.cmd(["enqueue", "work", "--payload", "1"])
         .env("QUEUEPRIM_DB", &db)
         .expect_status(1)
         .expect_stderr_contains(missing.join("nested").to_str().unwrap());
     assert!(!missing.exists(), "{} was created", missing.display());
+}
+
+#[test]
+fn commands_that_only_read_never_create_a_database() {
+    let env = TestEnv::new();
+    let db = env.dir().join("typo.db");
+    let db_arg = db.to_str().unwrap();
+    env.cmd(["--db", db_arg, "list"])
+        .expect_status(0)
+        .expect_stdout("[]\n");
+    let stats: crate::harness::Counts = env.json(&["--db", db_arg, "stats"]);
+    assert_eq!(stats.total, 0);
+    env.cmd(["--db", db_arg, "queues"])
+        .expect_status(0)
+        .expect_stdout("[]\n");
+    env.cmd(["--db", db_arg, "purge", "--all"]).expect_status(0);
+    env.cmd(["--db", db_arg, "get", "q_0000000000"])
+        .expect_status(3)
+        .expect_stderr_contains("no database at");
+    env.cmd(["--db", db_arg, "complete", "q_0000000000"])
+        .expect_status(3);
+    assert!(!db.exists(), "{} was created", db.display());
+    assert_eq!(fs::read_dir(env.dir()).unwrap().count(), 0);
 }
 
 #[test]
@@ -289,7 +311,7 @@ fn the_newer_version_error_is_a_json_object_with_format_json() {
 #[test]
 fn a_new_database_is_in_wal_mode() {
     let env = TestEnv::new();
-    env.cmd(["stats"]).expect_status(0);
+    env.enqueue("q", "1", &[]);
     let conn = rusqlite::Connection::open(env.db()).unwrap();
     let mode: String = conn
         .pragma_query_value(None, "journal_mode", |row| row.get(0))

@@ -243,7 +243,7 @@ fn bad_status_exits_2() {
     ] {
         let err = rejects(&env, args, 2);
         assert!(
-            err.message.contains("pending, claimed, done or dead"),
+            err.message.contains("pending, claimed, done, dead"),
             "{args:?}: {}",
             err.message
         );
@@ -691,4 +691,82 @@ fn purge_without_a_filter_exits_2_and_deletes_nothing() {
     // The refusal is about the missing filter: --all is the explicit way to purge it all.
     let purge: Purge = env.json(&["purge", "--all", "--dry-run"]);
     assert_eq!((purge.matched, purge.removed, purge.dry_run), (2, 0, true));
+}
+
+#[test]
+fn endless_input_is_refused_without_reading_it_all() {
+    let env = TestEnv::new();
+    // 17 MiB of a valid-looking string: over the raw read cap, refused as too big.
+    let mut big = vec![b'"'];
+    big.extend(std::iter::repeat_n(b'x', 17 * 1024 * 1024));
+    env.cmd(["enqueue", "q", "--payload", "-"])
+        .stdin(big.clone())
+        .expect_status(2)
+        .expect_stderr_contains("over the 1 MiB limit");
+    env.cmd(["enqueue", "q", "--batch"])
+        .stdin(big)
+        .expect_status(2)
+        .expect_stderr_contains("line 1");
+    assert!(!env.db().exists());
+}
+
+#[test]
+fn extending_past_the_year_9999_is_refused_and_the_job_stays_readable() {
+    let env = TestEnv::new();
+    let job = env.enqueue("q", "1", &[]);
+    env.dequeue("q", &["--timeout", "99y"]);
+    let mut refused = false;
+    for _ in 0..90 {
+        let run = env.cmd(["extend", &job.id, "--by", "99y"]).run();
+        if run.code == Some(2) {
+            assert!(run.stderr.contains("9999"), "{}", run.stderr);
+            refused = true;
+            break;
+        }
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+    }
+    assert!(refused, "extending by 99 years 90 times must hit the limit");
+    let still: Job = env.json(&["get", &job.id]);
+    assert!(still.visible_after.unwrap().starts_with("99"));
+    let _: Vec<Job> = env.json(&["list"]);
+}
+
+#[test]
+fn ids_and_tokens_mixed_up_get_a_hint() {
+    let env = TestEnv::new();
+    env.cmd(["complete", "c_8k2m4x7q9r1t"])
+        .expect_status(2)
+        .expect_stderr_contains("is a claim token, not a job id");
+    env.cmd(["get", "\"q_7f3k2m9x4c\""])
+        .expect_status(2)
+        .expect_stderr_contains("use jq -r");
+    env.cmd(["complete", "q_7f3k2m9x4c", "--claim", "q_7f3k2m9x4c"])
+        .expect_status(2)
+        .expect_stderr_contains("invalid claim token");
+}
+
+#[test]
+fn errors_are_plain_lines_unless_json_is_asked_for() {
+    let env = TestEnv::new();
+    // Results default to JSON here (stdout is a pipe), errors do not.
+    let run = env.cmd(["get", "q_0000000000"]).expect_status(3);
+    assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+    let run = env
+        .cmd(["get", "q_0000000000"])
+        .env("QUEUEPRIM_FORMAT", "jsonl")
+        .expect_status(3);
+    assert_eq!(run.json_error().kind, "not_found");
+}
+
+#[test]
+fn empty_environment_variables_count_as_unset() {
+    let env = TestEnv::new();
+    env.enqueue("q", "1", &[]);
+    let stats: crate::harness::Counts = env
+        .cmd(["stats"])
+        .env("QUEUEPRIM_FORMAT", "")
+        .env("QUEUEPRIM_SYNCHRONOUS", "")
+        .expect_status(0)
+        .json();
+    assert_eq!(stats.total, 1);
 }
