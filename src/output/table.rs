@@ -2,7 +2,7 @@
 //! made visible so a payload cannot garble the terminal.
 
 use comfy_table::presets::NOTHING;
-use comfy_table::{Cell, ContentArrangement, Table};
+use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
 use crate::job::{Counts, Job, QueueCounts, Status};
 use crate::time::{relative, rfc3339, Millis};
@@ -23,26 +23,63 @@ fn new_table(header: &[&str]) -> Table {
     table
 }
 
-/// One row per job.
+/// One row per job. Columns no job uses are left out, numbers are right-aligned, and at a
+/// terminal the payload gets whatever width the other columns leave.
 pub fn job_rows(jobs: &[Job], now: Millis) -> Table {
-    let mut table = new_table(&[
-        "ID", "QUEUE", "TYPE", "STATUS", "PRI", "FAILS", "WORKER", "VISIBLE", "CREATED", "PAYLOAD",
-    ]);
-    for job in jobs {
-        table.add_row(vec![
-            job.id.clone(),
-            clean(&job.queue, 32),
-            job.job_type.as_deref().map_or("-".into(), |t| clean(t, 24)),
-            status_text(job, now),
-            job.priority.to_string(),
-            tries(job),
-            job.worker.as_deref().map_or("-".into(), |w| clean(w, 24)),
-            job.visible_after.map_or("-".into(), |t| relative(t, now)),
-            relative(job.created_at, now),
-            clean(&job.payload, ROW_PAYLOAD_CHARS),
-        ]);
+    let show_type = jobs.iter().any(|j| j.job_type.is_some());
+    let show_worker = jobs.iter().any(|j| j.worker.is_some());
+    let mut header = vec!["ID", "QUEUE"];
+    header.extend(show_type.then_some("TYPE"));
+    header.extend(["STATUS", "PRI", "FAILS"]);
+    header.extend(show_worker.then_some("WORKER"));
+    header.extend(["VISIBLE", "CREATED"]);
+    let rows: Vec<Vec<String>> = jobs
+        .iter()
+        .map(|job| {
+            let mut row = vec![job.id.clone(), clean(&job.queue, 32)];
+            if show_type {
+                row.push(job.job_type.as_deref().map_or("-".into(), |t| clean(t, 24)));
+            }
+            row.extend([status_text(job, now), job.priority.to_string(), tries(job)]);
+            if show_worker {
+                row.push(job.worker.as_deref().map_or("-".into(), |w| clean(w, 24)));
+            }
+            row.push(job.visible_after.map_or("-".into(), |t| relative(t, now)));
+            row.push(relative(job.created_at, now));
+            row
+        })
+        .collect();
+    let payload_width = payload_budget(&header, &rows);
+    let numeric: Vec<usize> = (0..header.len())
+        .filter(|&i| matches!(header[i], "PRI" | "FAILS"))
+        .collect();
+    header.push("PAYLOAD");
+    let mut table = new_table(&header);
+    for (mut row, job) in rows.into_iter().zip(jobs) {
+        row.push(clean(&job.payload, payload_width));
+        table.add_row(row);
+    }
+    for index in numeric {
+        if let Some(column) = table.column_mut(index) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
     }
     table
+}
+
+/// How many characters of payload fit beside the other columns at this terminal; the
+/// default when output is not a terminal.
+fn payload_budget(header: &[&str], rows: &[Vec<String>]) -> usize {
+    let Some(width) = Table::new().width() else {
+        return ROW_PAYLOAD_CHARS;
+    };
+    let used: usize = (0..header.len())
+        .map(|i| {
+            let widest = rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
+            widest.max(header[i].len()) + 2
+        })
+        .sum();
+    (usize::from(width).saturating_sub(used + 3)).clamp(5, 200)
 }
 
 /// One job, field by field.
@@ -63,9 +100,9 @@ pub fn job_detail(job: &Job, now: Millis) -> Table {
     row("status", status_text(job, now));
     row("priority", job.priority.to_string());
     row(
-        "failed",
+        "failures",
         format!(
-            "{} of {} allowed tries",
+            "{} (at most {} tries in all)",
             job.attempt_count,
             u64::from(job.max_retries) + 1
         ),
@@ -84,12 +121,10 @@ pub fn job_detail(job: &Job, now: Millis) -> Table {
     row("created", when(job.created_at));
     row("updated", when(job.updated_at));
     row("finished", job.finished_at.map_or("-".into(), when));
-    row("payload", clean(&job.payload, DETAIL_VALUE_CHARS));
+    row("payload", detail_value(&job.payload));
     row(
         "output",
-        job.output
-            .as_deref()
-            .map_or("-".into(), |o| clean(o, DETAIL_VALUE_CHARS)),
+        job.output.as_deref().map_or("-".into(), detail_value),
     );
     for failure in &job.errors {
         let who = failure.worker.as_deref().unwrap_or("-");
@@ -105,11 +140,28 @@ pub fn job_detail(job: &Job, now: Millis) -> Table {
     table
 }
 
+/// A payload or output for the single-job view, saying where to find all of a long one.
+fn detail_value(json: &str) -> String {
+    let shown = clean(json, DETAIL_VALUE_CHARS);
+    if json.chars().count() > DETAIL_VALUE_CHARS {
+        format!("{shown} (cut: --format json shows all)")
+    } else {
+        shown
+    }
+}
+
 /// Counts as one row.
 pub fn counts(c: &Counts) -> Table {
     let mut table = new_table(&["PENDING", "CLAIMED", "DONE", "DEAD", "TOTAL"]);
     table.add_row(count_cells(c));
+    align_right_from(&mut table, 0);
     table
+}
+
+fn align_right_from(table: &mut Table, first: usize) {
+    for column in table.column_iter_mut().skip(first) {
+        column.set_cell_alignment(CellAlignment::Right);
+    }
 }
 
 /// Counts per queue.
@@ -120,6 +172,7 @@ pub fn queues(queues: &[QueueCounts]) -> Table {
         cells.extend(count_cells(&q.counts));
         table.add_row(cells);
     }
+    align_right_from(&mut table, 1);
     table
 }
 
