@@ -63,9 +63,9 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
         }
         'queueprim;dequeue' {
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue name, instead of the positional QUEUE')
-            [CompletionResult]::new('--worker', '--worker', [CompletionResultType]::ParameterName, 'Name this worker; stored on the job for debugging')
+            [CompletionResult]::new('--worker', '--worker', [CompletionResultType]::ParameterName, 'Name this worker; stored on the job for debugging [work''s default: HOST:PID]')
             [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Claim only jobs of this type')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long the claim lasts before the job is handed out again')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner''s jobs stay claimed)')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Block until a job is available; with DUR, at most that long (write --wait=DUR or put the queue first when the queue is positional)')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Claim up to N jobs (1 to 10000) at once and print them as an array')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
@@ -188,10 +188,10 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
         }
         'queueprim;work' {
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue name, instead of the positional QUEUE')
-            [CompletionResult]::new('--worker', '--worker', [CompletionResultType]::ParameterName, 'Name this worker [default: HOST:PID]')
+            [CompletionResult]::new('--worker', '--worker', [CompletionResultType]::ParameterName, 'Name this worker; stored on the job for debugging [work''s default: HOST:PID]')
             [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Claim only jobs of this type')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner''s jobs stay claimed)')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Run up to N jobs at once')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Claim length; claims are renewed while commands run, so this only bounds how long a crashed runner''s jobs stay claimed')
             [CompletionResult]::new('--job-timeout', '--job-timeout', [CompletionResultType]::ParameterName, 'Stop a command running longer than this (SIGTERM, SIGKILL 5 s later) and fail its job')
             [CompletionResult]::new('--max-jobs', '--max-jobs', [CompletionResultType]::ParameterName, 'Exit after N jobs have been run')
             [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'On SIGINT/SIGTERM, how long running commands may finish before they are stopped')

@@ -721,7 +721,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__work)
-            opts="-h -V --queue --worker --type --concurrency --timeout --job-timeout --until-empty --max-jobs --grace --db --format --synchronous --help --version"
+            opts="-h -V --queue --worker --type --timeout --concurrency --job-timeout --until-empty --max-jobs --grace --db --format --synchronous --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -739,11 +739,11 @@ _queueprim() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --concurrency)
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --timeout)
+                --concurrency)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

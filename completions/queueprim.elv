@@ -58,9 +58,9 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         }
         &'queueprim;dequeue'= {
             cand --queue 'Queue name, instead of the positional QUEUE'
-            cand --worker 'Name this worker; stored on the job for debugging'
+            cand --worker 'Name this worker; stored on the job for debugging [work''s default: HOST:PID]'
             cand --type 'Claim only jobs of this type'
-            cand --timeout 'How long the claim lasts before the job is handed out again'
+            cand --timeout 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner''s jobs stay claimed)'
             cand --wait 'Block until a job is available; with DUR, at most that long (write --wait=DUR or put the queue first when the queue is positional)'
             cand --count 'Claim up to N jobs (1 to 10000) at once and print them as an array'
             cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
@@ -173,10 +173,10 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         }
         &'queueprim;work'= {
             cand --queue 'Queue name, instead of the positional QUEUE'
-            cand --worker 'Name this worker [default: HOST:PID]'
+            cand --worker 'Name this worker; stored on the job for debugging [work''s default: HOST:PID]'
             cand --type 'Claim only jobs of this type'
+            cand --timeout 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner''s jobs stay claimed)'
             cand --concurrency 'Run up to N jobs at once'
-            cand --timeout 'Claim length; claims are renewed while commands run, so this only bounds how long a crashed runner''s jobs stay claimed'
             cand --job-timeout 'Stop a command running longer than this (SIGTERM, SIGKILL 5 s later) and fail its job'
             cand --max-jobs 'Exit after N jobs have been run'
             cand --grace 'On SIGINT/SIGTERM, how long running commands may finish before they are stopped'

@@ -62,9 +62,9 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l batch -d
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -s V -l version -d 'Print version'
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l queue -d 'Queue name, instead of the positional QUEUE' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l worker -d 'Name this worker; stored on the job for debugging' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l worker -d 'Name this worker; stored on the job for debugging [work\'s default: HOST:PID]' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l type -d 'Claim only jobs of this type' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l timeout -d 'How long the claim lasts before the job is handed out again' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l timeout -d 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner\'s jobs stay claimed)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l wait -d 'Block until a job is available; with DUR, at most that long (write --wait=DUR or put the queue first when the queue is positional)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l count -d 'Claim up to N jobs (1 to 10000) at once and print them as an array' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
@@ -173,10 +173,10 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -l once -d 'M
 complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -s V -l version -d 'Print version'
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l queue -d 'Queue name, instead of the positional QUEUE' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l worker -d 'Name this worker [default: HOST:PID]' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l worker -d 'Name this worker; stored on the job for debugging [work\'s default: HOST:PID]' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l type -d 'Claim only jobs of this type' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l timeout -d 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner\'s jobs stay claimed)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l concurrency -d 'Run up to N jobs at once' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l timeout -d 'Claim length; claims are renewed while commands run, so this only bounds how long a crashed runner\'s jobs stay claimed' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l job-timeout -d 'Stop a command running longer than this (SIGTERM, SIGKILL 5 s later) and fail its job' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l max-jobs -d 'Exit after N jobs have been run' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l grace -d 'On SIGINT/SIGTERM, how long running commands may finish before they are stopped' -r

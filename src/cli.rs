@@ -121,6 +121,26 @@ impl QueueArg {
     }
 }
 
+/// How dequeue and work claim jobs.
+#[derive(Debug, Args)]
+pub struct ClaimArgs {
+    #[command(flatten)]
+    pub queue: QueueArg,
+
+    /// Name this worker; stored on the job for debugging [work's default: HOST:PID]
+    #[arg(long, value_name = "NAME", value_parser = parse_worker)]
+    pub worker: Option<String>,
+
+    /// Claim only jobs of this type
+    #[arg(long = "type", value_name = "TYPE", value_parser = parse_job_type)]
+    pub job_type: Option<String>,
+
+    /// How long a claim lasts before the job is handed out again (work renews it while the
+    /// command runs, so there it only bounds how long a crashed runner's jobs stay claimed)
+    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration, default_value = "30m")]
+    pub timeout: Millis,
+}
+
 /// Add a job to a queue and print it.
 ///
 /// The payload is any JSON value up to 1 MiB (compacted). --batch reads one JSON payload per
@@ -174,19 +194,7 @@ pub struct EnqueueArgs {
 #[derive(Debug, Args)]
 pub struct DequeueArgs {
     #[command(flatten)]
-    pub queue: QueueArg,
-
-    /// Name this worker; stored on the job for debugging
-    #[arg(long, value_name = "NAME", value_parser = parse_worker)]
-    pub worker: Option<String>,
-
-    /// Claim only jobs of this type
-    #[arg(long = "type", value_name = "TYPE", value_parser = parse_job_type)]
-    pub job_type: Option<String>,
-
-    /// How long the claim lasts before the job is handed out again
-    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration, default_value = "30m")]
-    pub timeout: Millis,
+    pub claim: ClaimArgs,
 
     /// Block until a job is available; with DUR, at most that long (write --wait=DUR or put
     /// the queue first when the queue is positional)
@@ -396,24 +404,11 @@ pub struct SweepArgs {
 #[derive(Debug, Args)]
 pub struct WorkArgs {
     #[command(flatten)]
-    pub queue: QueueArg,
-
-    /// Name this worker [default: HOST:PID]
-    #[arg(long, value_name = "NAME", value_parser = parse_worker)]
-    pub worker: Option<String>,
-
-    /// Claim only jobs of this type
-    #[arg(long = "type", value_name = "TYPE", value_parser = parse_job_type)]
-    pub job_type: Option<String>,
+    pub claim: ClaimArgs,
 
     /// Run up to N jobs at once
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
-
-    /// Claim length; claims are renewed while commands run, so this only bounds how long a
-    /// crashed runner's jobs stay claimed
-    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration, default_value = "30m")]
-    pub timeout: Millis,
 
     /// Stop a command running longer than this (SIGTERM, SIGKILL 5 s later) and fail its job
     #[arg(long, value_name = "DUR", value_parser = parse_positive_duration)]

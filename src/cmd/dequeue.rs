@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::{required_queue, Context};
+use super::{claim_request, Context};
 use crate::cli::{DequeueArgs, Wait};
 use crate::error::Error;
 use crate::job::{ClaimRequest, Job};
@@ -16,13 +16,7 @@ use crate::time;
 use crate::watch::Watch;
 
 pub fn run(args: DequeueArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
-    let request = ClaimRequest {
-        queue: required_queue(&args.queue)?,
-        job_type: args.job_type,
-        worker: args.worker,
-        timeout_ms: args.timeout,
-        count: args.count.unwrap_or(1) as usize,
-    };
+    let request = claim_request(args.claim, args.count.unwrap_or(1) as usize)?;
     let mut store = ctx.open_store()?;
     let jobs = match args.wait {
         None => store.try_claim(&request)?,

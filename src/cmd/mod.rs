@@ -18,8 +18,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 
-use crate::cli::{Cli, Command, GlobalArgs, QueueArg, SyncMode};
+use crate::cli::{ClaimArgs, Cli, Command, GlobalArgs, QueueArg, SyncMode};
 use crate::error::Error;
+use crate::job::ClaimRequest;
 use crate::output::Printer;
 use crate::store::{OpenOptions, Store, Synchronous};
 
@@ -99,6 +100,17 @@ fn required_queue(queue: &QueueArg) -> Result<String> {
         )
         .into()),
     }
+}
+
+/// What `dequeue` and `work` ask of the store, for `count` jobs at a time.
+fn claim_request(args: ClaimArgs, count: usize) -> Result<ClaimRequest> {
+    Ok(ClaimRequest {
+        queue: required_queue(&args.queue)?,
+        job_type: args.job_type,
+        worker: args.worker,
+        timeout_ms: args.timeout,
+        count,
+    })
 }
 
 pub fn run(cli: Cli, out: &mut Printer) -> Result<()> {

@@ -5,21 +5,15 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::{required_queue, Context};
+use super::{claim_request, Context};
 use crate::cli::WorkArgs;
 use crate::error::Error;
-use crate::job::ClaimRequest;
 use crate::output::Printer;
 use crate::worker::{self, Settings};
 
 pub fn run(args: WorkArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
-    let request = ClaimRequest {
-        queue: required_queue(&args.queue)?,
-        job_type: args.job_type,
-        worker: Some(args.worker.unwrap_or_else(default_worker_name)),
-        timeout_ms: args.timeout,
-        count: 1,
-    };
+    let mut request = claim_request(args.claim, 1)?;
+    request.worker = request.worker.or_else(|| Some(default_worker_name()));
     check_runnable(&args.command[0])?;
     let settings = Settings {
         request,
