@@ -19,7 +19,7 @@ ROUNDS=${1:-20}; WAITERS=${2:-10}; IDLE=${3:-10}
 if [ -n "${BENCH_QUICK:-}" ]; then ROUNDS=3; WAITERS=2; IDLE=1; fi
 
 cargo build --release --quiet
-QP="$PWD/target/release/queueprim"
+QP="${CARGO_TARGET_DIR:-$PWD/target}/release/queueprim"
 WORK=$(mktemp -d)
 export QUEUEPRIM_DB="$WORK/wait.db"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT

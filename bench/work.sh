@@ -21,7 +21,7 @@ if [ -n "${BENCH_QUICK:-}" ]; then JOBS=50; ROUNDS=1; fi
 
 command -v perl >/dev/null || { echo "bench: perl is required for the spawn baseline" >&2; exit 1; }
 cargo build --release --quiet
-QP="$PWD/target/release/queueprim"
+QP="${CARGO_TARGET_DIR:-$PWD/target}/release/queueprim"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
