@@ -37,13 +37,23 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand purge 'Delete jobs matching filters and print how many'
             cand sweep 'Release expired claims, now and then, until stopped'
             cand work 'Run a command for each job: the worker loop, built in'
+            cand retry 'Bring dead jobs back to pending with a fresh attempt budget'
+            cand release 'Give a claimed job back to the queue without counting a failed attempt'
+            cand peek 'Show the next jobs a dequeue would get, in order, without claiming them'
+            cand pause 'Stop handing out a queue''s jobs; enqueue still accepts them'
+            cand resume 'Hand out a paused queue''s jobs again'
+            cand config 'Show or set a queue''s defaults, used by jobs and claims that do not set their own'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'queueprim;enqueue'= {
             cand --queue 'Queue name, instead of the positional QUEUE'
             cand --payload 'The job''s payload: JSON, @FILE to read it from a file, or - to read stdin'
             cand --priority 'Higher runs first: an integer, or high (10), normal (0), low (-10)'
-            cand --max-retries 'Retries after the first failure; the job is tried at most N + 1 times'
+            cand --max-retries 'Retries after the first failure; the job is tried at most N + 1 times [default: the queue''s (see config), else 0]'
+            cand --backoff 'Wait this long before the first retry, twice as long before each next one (with a little jitter) [default: the queue''s, else none]'
+            cand --backoff-max 'Never wait longer than this between retries'
+            cand --group 'Ordered group: jobs of one group run one at a time, in enqueue order (other groups and ungrouped jobs are not held up)'
+            cand --key 'Dedup key: while a job with this key is pending or claimed in the queue, return that job instead of adding another'
             cand --delay 'Make the job visible only after this long (e.g. 90s, 1h 30m)'
             cand --at 'Make the job visible only from this time (RFC 3339, e.g. 2026-12-01T09:00:00Z)'
             cand --type 'Job type, so specialised workers can claim only theirs (dequeue --type)'
@@ -60,7 +70,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --queue 'Queue name, instead of the positional QUEUE'
             cand --worker 'Name this worker; stored on the job for debugging [work''s default: HOST:PID]'
             cand --type 'Claim only jobs of this type'
-            cand --timeout 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner''s jobs stay claimed)'
+            cand --timeout 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner''s jobs stay claimed) [default: the queue''s (see config), else 30m]'
             cand --wait 'Block until a job is available; with DUR, at most that long (write --wait=DUR or put the queue first when the queue is positional)'
             cand --count 'Claim up to N jobs (1 to 10000) at once and print them as an array'
             cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
@@ -74,6 +84,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         &'queueprim;complete'= {
             cand --output 'Result to store on the job: JSON, @FILE, or - for stdin'
             cand --claim 'Act only if this is still the job''s claim (the "claim" field printed by dequeue)'
+            cand --enqueue 'Also enqueue this follow-up job, in the same transaction: the completion and every follow-up commit together or not at all (repeatable)'
             cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
@@ -84,6 +95,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         }
         &'queueprim;fail'= {
             cand --reason 'Why it failed (kept in the job''s errors; cut at 4096 characters)'
+            cand --retry-in 'If the job is retried, wait this long first (instead of its backoff)'
             cand --claim 'Act only if this is still the job''s claim'
             cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
@@ -175,7 +187,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --queue 'Queue name, instead of the positional QUEUE'
             cand --worker 'Name this worker; stored on the job for debugging [work''s default: HOST:PID]'
             cand --type 'Claim only jobs of this type'
-            cand --timeout 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner''s jobs stay claimed)'
+            cand --timeout 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner''s jobs stay claimed) [default: the queue''s (see config), else 30m]'
             cand --concurrency 'Run up to N jobs at once'
             cand --job-timeout 'Stop a command running longer than this (SIGTERM, SIGKILL 5 s later) and fail its job'
             cand --max-jobs 'Exit after N jobs have been run'
@@ -184,6 +196,72 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
             cand --until-empty 'Exit once no job is visible and none is running'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'queueprim;retry'= {
+            cand --queue 'Retry every dead job of this queue'
+            cand --status 'With --queue: which jobs to retry'
+            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'queueprim;release'= {
+            cand --claim 'Act only if this is still the job''s claim'
+            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'queueprim;peek'= {
+            cand --queue 'Queue name, instead of the positional QUEUE'
+            cand --limit 'At most N jobs'
+            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'queueprim;pause'= {
+            cand --queue 'Queue name, instead of the positional QUEUE'
+            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'queueprim;resume'= {
+            cand --queue 'Queue name, instead of the positional QUEUE'
+            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'queueprim;config'= {
+            cand --queue 'Queue name, instead of the positional QUEUE'
+            cand --timeout 'Claim length for dequeue and work'
+            cand --max-retries 'Retries for new jobs'
+            cand --backoff 'Retry backoff for new jobs'
+            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --reset 'Forget every default first (pausing is kept)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -202,6 +280,12 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand purge 'Delete jobs matching filters and print how many'
             cand sweep 'Release expired claims, now and then, until stopped'
             cand work 'Run a command for each job: the worker loop, built in'
+            cand retry 'Bring dead jobs back to pending with a fresh attempt budget'
+            cand release 'Give a claimed job back to the queue without counting a failed attempt'
+            cand peek 'Show the next jobs a dequeue would get, in order, without claiming them'
+            cand pause 'Stop handing out a queue''s jobs; enqueue still accepts them'
+            cand resume 'Hand out a paused queue''s jobs again'
+            cand config 'Show or set a queue''s defaults, used by jobs and claims that do not set their own'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'queueprim;help;enqueue'= {
@@ -227,6 +311,18 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         &'queueprim;help;sweep'= {
         }
         &'queueprim;help;work'= {
+        }
+        &'queueprim;help;retry'= {
+        }
+        &'queueprim;help;release'= {
+        }
+        &'queueprim;help;peek'= {
+        }
+        &'queueprim;help;pause'= {
+        }
+        &'queueprim;help;resume'= {
+        }
+        &'queueprim;help;config'= {
         }
         &'queueprim;help;help'= {
         }

@@ -44,11 +44,21 @@ complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "queues" -d 'Cou
 complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "purge" -d 'Delete jobs matching filters and print how many'
 complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "sweep" -d 'Release expired claims, now and then, until stopped'
 complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "work" -d 'Run a command for each job: the worker loop, built in'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "retry" -d 'Bring dead jobs back to pending with a fresh attempt budget'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "release" -d 'Give a claimed job back to the queue without counting a failed attempt'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "peek" -d 'Show the next jobs a dequeue would get, in order, without claiming them'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "pause" -d 'Stop handing out a queue\'s jobs; enqueue still accepts them'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "resume" -d 'Hand out a paused queue\'s jobs again'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "config" -d 'Show or set a queue\'s defaults, used by jobs and claims that do not set their own'
 complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l queue -d 'Queue name, instead of the positional QUEUE' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l payload -d 'The job\'s payload: JSON, @FILE to read it from a file, or - to read stdin' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l priority -d 'Higher runs first: an integer, or high (10), normal (0), low (-10)' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l max-retries -d 'Retries after the first failure; the job is tried at most N + 1 times' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l max-retries -d 'Retries after the first failure; the job is tried at most N + 1 times [default: the queue\'s (see config), else 0]' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l backoff -d 'Wait this long before the first retry, twice as long before each next one (with a little jitter) [default: the queue\'s, else none]' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l backoff-max -d 'Never wait longer than this between retries' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l group -d 'Ordered group: jobs of one group run one at a time, in enqueue order (other groups and ungrouped jobs are not held up)' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l key -d 'Dedup key: while a job with this key is pending or claimed in the queue, return that job instead of adding another' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l delay -d 'Make the job visible only after this long (e.g. 90s, 1h 30m)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l at -d 'Make the job visible only from this time (RFC 3339, e.g. 2026-12-01T09:00:00Z)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l type -d 'Job type, so specialised workers can claim only theirs (dequeue --type)' -r
@@ -64,7 +74,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -s V -l ver
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l queue -d 'Queue name, instead of the positional QUEUE' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l worker -d 'Name this worker; stored on the job for debugging [work\'s default: HOST:PID]' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l type -d 'Claim only jobs of this type' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l timeout -d 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner\'s jobs stay claimed)' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l timeout -d 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner\'s jobs stay claimed) [default: the queue\'s (see config), else 30m]' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l wait -d 'Block until a job is available; with DUR, at most that long (write --wait=DUR or put the queue first when the queue is positional)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l count -d 'Claim up to N jobs (1 to 10000) at once and print them as an array' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
@@ -77,6 +87,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -s h -l hel
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -s V -l version -d 'Print version'
 complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l output -d 'Result to store on the job: JSON, @FILE, or - for stdin' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l claim -d 'Act only if this is still the job\'s claim (the "claim" field printed by dequeue)' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l enqueue -d 'Also enqueue this follow-up job, in the same transaction: the completion and every follow-up commit together or not at all (repeatable)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'
@@ -86,6 +97,7 @@ normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -s V -l version -d 'Print version'
 complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l reason -d 'Why it failed (kept in the job\'s errors; cut at 4096 characters)' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l retry-in -d 'If the job is retried, wait this long first (instead of its backoff)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l claim -d 'Act only if this is still the job\'s claim' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
@@ -175,7 +187,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -s V -l versi
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l queue -d 'Queue name, instead of the positional QUEUE' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l worker -d 'Name this worker; stored on the job for debugging [work\'s default: HOST:PID]' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l type -d 'Claim only jobs of this type' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l timeout -d 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner\'s jobs stay claimed)' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l timeout -d 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner\'s jobs stay claimed) [default: the queue\'s (see config), else 30m]' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l concurrency -d 'Run up to N jobs at once' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l job-timeout -d 'Stop a command running longer than this (SIGTERM, SIGKILL 5 s later) and fail its job' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l max-jobs -d 'Exit after N jobs have been run' -r
@@ -189,16 +201,83 @@ normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l until-empty -d 'Exit once no job is visible and none is running'
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -s V -l version -d 'Print version'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "enqueue" -d 'Add a job to a queue and print it'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "dequeue" -d 'Claim the next visible job and print it'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "complete" -d 'Mark a claimed job done'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "fail" -d 'Record a failed attempt on a claimed job'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "extend" -d 'Push a claim\'s deadline further (a heartbeat for long jobs)'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "get" -d 'Print one job'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "list" -d 'List jobs, newest first'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "stats" -d 'Count jobs by status over every queue'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "queues" -d 'Count jobs by status for each queue'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "purge" -d 'Delete jobs matching filters and print how many'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "sweep" -d 'Release expired claims, now and then, until stopped'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "work" -d 'Run a command for each job: the worker loop, built in'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c queueprim -n "__fish_queueprim_using_subcommand retry" -l queue -d 'Retry every dead job of this queue' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand retry" -l status -d 'With --queue: which jobs to retry' -r -f -a "dead\t''
+done\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand retry" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand retry" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
+json\t'One JSON document: an object, or an array for lists'
+jsonl\t'One JSON object per line'"
+complete -c queueprim -n "__fish_queueprim_using_subcommand retry" -l synchronous -d 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand retry" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand retry" -s V -l version -d 'Print version'
+complete -c queueprim -n "__fish_queueprim_using_subcommand release" -l claim -d 'Act only if this is still the job\'s claim' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand release" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand release" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
+json\t'One JSON document: an object, or an array for lists'
+jsonl\t'One JSON object per line'"
+complete -c queueprim -n "__fish_queueprim_using_subcommand release" -l synchronous -d 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand release" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand release" -s V -l version -d 'Print version'
+complete -c queueprim -n "__fish_queueprim_using_subcommand peek" -l queue -d 'Queue name, instead of the positional QUEUE' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand peek" -l limit -d 'At most N jobs' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand peek" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand peek" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
+json\t'One JSON document: an object, or an array for lists'
+jsonl\t'One JSON object per line'"
+complete -c queueprim -n "__fish_queueprim_using_subcommand peek" -l synchronous -d 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand peek" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand peek" -s V -l version -d 'Print version'
+complete -c queueprim -n "__fish_queueprim_using_subcommand pause" -l queue -d 'Queue name, instead of the positional QUEUE' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand pause" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand pause" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
+json\t'One JSON document: an object, or an array for lists'
+jsonl\t'One JSON object per line'"
+complete -c queueprim -n "__fish_queueprim_using_subcommand pause" -l synchronous -d 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand pause" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand pause" -s V -l version -d 'Print version'
+complete -c queueprim -n "__fish_queueprim_using_subcommand resume" -l queue -d 'Queue name, instead of the positional QUEUE' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand resume" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand resume" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
+json\t'One JSON document: an object, or an array for lists'
+jsonl\t'One JSON object per line'"
+complete -c queueprim -n "__fish_queueprim_using_subcommand resume" -l synchronous -d 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand resume" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand resume" -s V -l version -d 'Print version'
+complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l queue -d 'Queue name, instead of the positional QUEUE' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l timeout -d 'Claim length for dequeue and work' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l max-retries -d 'Retries for new jobs' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l backoff -d 'Retry backoff for new jobs' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
+json\t'One JSON document: an object, or an array for lists'
+jsonl\t'One JSON object per line'"
+complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l synchronous -d 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l reset -d 'Forget every default first (pausing is kept)'
+complete -c queueprim -n "__fish_queueprim_using_subcommand config" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand config" -s V -l version -d 'Print version'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help" -f -a "enqueue" -d 'Add a job to a queue and print it'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help" -f -a "dequeue" -d 'Claim the next visible job and print it'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help" -f -a "complete" -d 'Mark a claimed job done'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help" -f -a "fail" -d 'Record a failed attempt on a claimed job'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help" -f -a "extend" -d 'Push a claim\'s deadline further (a heartbeat for long jobs)'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help" -f -a "get" -d 'Print one job'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help" -f -a "list" -d 'List jobs, newest first'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help" -f -a "stats" -d 'Count jobs by status over every queue'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help" -f -a "queues" -d 'Count jobs by status for each queue'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help" -f -a "purge" -d 'Delete jobs matching filters and print how many'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help" -f -a "sweep" -d 'Release expired claims, now and then, until stopped'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help" -f -a "work" -d 'Run a command for each job: the worker loop, built in'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help" -f -a "retry" -d 'Bring dead jobs back to pending with a fresh attempt budget'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help" -f -a "release" -d 'Give a claimed job back to the queue without counting a failed attempt'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help" -f -a "peek" -d 'Show the next jobs a dequeue would get, in order, without claiming them'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help" -f -a "pause" -d 'Stop handing out a queue\'s jobs; enqueue still accepts them'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help" -f -a "resume" -d 'Hand out a paused queue\'s jobs again'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help" -f -a "config" -d 'Show or set a queue\'s defaults, used by jobs and claims that do not set their own'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

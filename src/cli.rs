@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::input::{
-    parse_claim, parse_job_id, parse_job_type, parse_priority, parse_queue, parse_worker,
+    parse_claim, parse_group, parse_job_id, parse_job_type, parse_key, parse_priority, parse_queue,
+    parse_worker,
 };
 use crate::time::{parse_duration, parse_positive_duration, parse_timestamp, Millis};
 
@@ -101,6 +102,12 @@ pub enum Command {
     Purge(PurgeArgs),
     Sweep(SweepArgs),
     Work(WorkArgs),
+    Retry(RetryArgs),
+    Release(ReleaseArgs),
+    Peek(PeekArgs),
+    Pause(PauseArgs),
+    Resume(ResumeArgs),
+    Config(ConfigArgs),
 }
 
 /// A queue, given either as the first argument or with --queue.
@@ -137,8 +144,9 @@ pub struct ClaimArgs {
 
     /// How long a claim lasts before the job is handed out again (work renews it while the
     /// command runs, so there it only bounds how long a crashed runner's jobs stay claimed)
-    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration, default_value = "30m")]
-    pub timeout: Millis,
+    /// [default: the queue's (see config), else 30m]
+    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration)]
+    pub timeout: Option<Millis>,
 }
 
 /// Add a job to a queue and print it.
@@ -165,9 +173,29 @@ pub struct EnqueueArgs {
     #[arg(long, value_parser = parse_priority, default_value = "normal", allow_negative_numbers = true)]
     pub priority: i64,
 
-    /// Retries after the first failure; the job is tried at most N + 1 times
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub max_retries: u32,
+    /// Retries after the first failure; the job is tried at most N + 1 times [default: the
+    /// queue's (see config), else 0]
+    #[arg(long, value_name = "N")]
+    pub max_retries: Option<u32>,
+
+    /// Wait this long before the first retry, twice as long before each next one (with a
+    /// little jitter) [default: the queue's, else none]
+    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration)]
+    pub backoff: Option<Millis>,
+
+    /// Never wait longer than this between retries
+    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration, requires = "backoff")]
+    pub backoff_max: Option<Millis>,
+
+    /// Ordered group: jobs of one group run one at a time, in enqueue order (other groups and
+    /// ungrouped jobs are not held up)
+    #[arg(long, value_name = "GROUP", value_parser = parse_group)]
+    pub group: Option<String>,
+
+    /// Dedup key: while a job with this key is pending or claimed in the queue, return that
+    /// job instead of adding another
+    #[arg(long, value_name = "KEY", value_parser = parse_key)]
+    pub key: Option<String>,
 
     /// Make the job visible only after this long (e.g. 90s, 1h 30m)
     #[arg(long, value_name = "DUR", value_parser = parse_duration, conflicts_with = "at")]
@@ -241,6 +269,22 @@ pub struct CompleteArgs {
     /// Act only if this is still the job's claim (the "claim" field printed by dequeue)
     #[arg(long, value_name = "TOKEN", value_parser = parse_claim)]
     pub claim: Option<String>,
+
+    /// Also enqueue this follow-up job, in the same transaction: the completion and every
+    /// follow-up commit together or not at all (repeatable)
+    #[arg(long = "enqueue", value_name = "QUEUE=JSON", value_parser = parse_follow_up)]
+    pub follow_ups: Vec<(String, String)>,
+}
+
+/// `QUEUE=JSON` for `complete --enqueue`.
+fn parse_follow_up(s: &str) -> Result<(String, String), String> {
+    let (queue, json) = s.split_once('=').ok_or_else(|| {
+        format!("expected QUEUE=JSON, like 'emails={{\"to\":\"a@b.c\"}}', got '{s}'")
+    })?;
+    let queue = parse_queue(queue)?;
+    let payload =
+        crate::input::compact_json(json).map_err(|e| format!("follow-up payload: {e}"))?;
+    Ok((queue, payload))
 }
 
 /// Record a failed attempt on a claimed job.
@@ -262,6 +306,10 @@ pub struct FailArgs {
     /// Make the job dead now, whatever retries it has left
     #[arg(long)]
     pub dead: bool,
+
+    /// If the job is retried, wait this long first (instead of its backoff)
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, conflicts_with = "dead")]
+    pub retry_in: Option<Millis>,
 
     /// Act only if this is still the job's claim
     #[arg(long, value_name = "TOKEN", value_parser = parse_claim)]
@@ -429,4 +477,106 @@ pub struct WorkArgs {
     /// The command to run for each job, after --
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,
+}
+
+/// Bring dead jobs back to pending with a fresh attempt budget.
+///
+/// Give job ids, or --queue to retry every dead job of a queue (or every done one, with
+/// --status done, to run them again). Retried jobs keep their error history and their place
+/// in line. All or nothing: if one id cannot be retried, none is.
+///
+/// Example: queueprim retry --queue emails
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    /// Jobs to retry
+    #[arg(value_name = "ID", value_parser = parse_job_id, required_unless_present = "queue")]
+    pub ids: Vec<String>,
+
+    /// Retry every dead job of this queue
+    #[arg(long, value_name = "QUEUE", value_parser = parse_queue, conflicts_with = "ids")]
+    pub queue: Option<String>,
+
+    /// With --queue: which jobs to retry
+    #[arg(long, value_enum, default_value_t = RetryStatus::Dead, requires = "queue")]
+    pub status: RetryStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RetryStatus {
+    Dead,
+    Done,
+}
+
+/// Give a claimed job back to the queue without counting a failed attempt.
+///
+/// Example: queueprim release q_7f3k2m9x4c --claim c_8k2m4x7q9r1t
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// The job's id
+    #[arg(value_parser = parse_job_id)]
+    pub id: String,
+
+    /// Act only if this is still the job's claim
+    #[arg(long, value_name = "TOKEN", value_parser = parse_claim)]
+    pub claim: Option<String>,
+}
+
+/// Show the next jobs a dequeue would get, in order, without claiming them.
+///
+/// Example: queueprim peek emails --limit 5
+#[derive(Debug, Args)]
+pub struct PeekArgs {
+    #[command(flatten)]
+    pub queue: QueueArg,
+
+    /// At most N jobs
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub limit: u64,
+}
+
+/// Stop handing out a queue's jobs; enqueue still accepts them.
+///
+/// Waiting dequeues and workers keep waiting, and go on when the queue is resumed.
+///
+/// Example: queueprim pause emails
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    #[command(flatten)]
+    pub queue: QueueArg,
+}
+
+/// Hand out a paused queue's jobs again.
+///
+/// Example: queueprim resume emails
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    #[command(flatten)]
+    pub queue: QueueArg,
+}
+
+/// Show or set a queue's defaults, used by jobs and claims that do not set their own.
+///
+/// With no option, prints the queue's settings.
+///
+/// Example: queueprim config emails --timeout 5m --max-retries 3 --backoff 30s
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(flatten)]
+    pub queue: QueueArg,
+
+    /// Claim length for dequeue and work
+    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration)]
+    pub timeout: Option<Millis>,
+
+    /// Retries for new jobs
+    #[arg(long, value_name = "N")]
+    pub max_retries: Option<u32>,
+
+    /// Retry backoff for new jobs
+    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration)]
+    pub backoff: Option<Millis>,
+
+    /// Forget every default first (pausing is kept)
+    #[arg(long)]
+    pub reset: bool,
 }

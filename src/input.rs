@@ -41,6 +41,22 @@ fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':')
 }
 
+/// Checks a group name, which follows the same rules as queue names.
+pub fn parse_group(s: &str) -> Result<String, String> {
+    parse_name("group", s)
+}
+
+/// Checks a dedup key: 1–256 characters with no control characters.
+pub fn parse_key(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.chars().count() > 256 {
+        return Err("dedup key must be 1 to 256 characters".into());
+    }
+    if let Some(bad) = s.chars().find(|c| c.is_control()) {
+        return Err(format!("dedup key contains {}", describe_char(bad)));
+    }
+    Ok(s.to_string())
+}
+
 /// Checks a worker name: 1–128 characters with no control characters.
 pub fn parse_worker(s: &str) -> Result<String, String> {
     if s.is_empty() {

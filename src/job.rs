@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::time::Millis;
 
+/// How long a claim lasts when neither the worker nor the queue's settings say.
+pub const DEFAULT_TIMEOUT_MS: Millis = 30 * 60 * 1000;
+
 /// How many failure records a job keeps; older ones are dropped first.
 pub const ERROR_HISTORY: usize = 20;
 /// Failure reasons are cut to this many characters so one runaway log cannot bloat a job.
@@ -59,6 +62,11 @@ pub struct Job {
     pub status: Status,
     pub attempt_count: u32,
     pub max_retries: u32,
+    pub backoff: Option<Backoff>,
+    /// Jobs of one group run one at a time, in enqueue order.
+    pub group: Option<String>,
+    /// While this job is unfinished, enqueueing its key again returns it instead.
+    pub key: Option<String>,
     pub worker: Option<String>,
     pub claim: Option<String>,
     /// The last claim ended by expiring, so its holder may still `complete` late.
@@ -72,15 +80,46 @@ pub struct Job {
     pub finished_at: Option<Millis>,
 }
 
-/// What `enqueue` asks for; the store gives it an id and timestamps.
+/// Exponential retry delays: `base`, then twice that for each further failed attempt, never
+/// more than `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub base: Millis,
+    pub max: Option<Millis>,
+}
+
+/// What `enqueue` asks for; the store gives it an id and timestamps. Settings left `None`
+/// come from the queue's defaults (`config`).
 #[derive(Debug, Clone)]
 pub struct NewJob {
     pub queue: String,
     pub job_type: Option<String>,
     pub payload: String,
     pub priority: i64,
-    pub max_retries: u32,
+    pub max_retries: Option<u32>,
+    pub backoff: Option<Backoff>,
+    pub group: Option<String>,
+    pub key: Option<String>,
     pub visible: Visible,
+}
+
+/// The result of enqueueing one job.
+#[derive(Debug, Clone)]
+pub struct Enqueued {
+    pub job: Job,
+    /// An unfinished job with the same key already existed; `job` is that job.
+    pub deduplicated: bool,
+}
+
+/// A queue's own settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueSettings {
+    /// A paused queue accepts jobs and hands out none.
+    pub paused: bool,
+    /// Defaults for jobs and claims that do not say otherwise.
+    pub timeout_ms: Option<Millis>,
+    pub max_retries: Option<u32>,
+    pub backoff_ms: Option<Millis>,
 }
 
 /// When a new job may first be dequeued.
@@ -108,7 +147,8 @@ pub struct ClaimRequest {
     pub queue: String,
     pub job_type: Option<String>,
     pub worker: Option<String>,
-    pub timeout_ms: Millis,
+    /// `None`: the queue's default timeout, or [`DEFAULT_TIMEOUT_MS`].
+    pub timeout_ms: Option<Millis>,
     pub count: usize,
 }
 
@@ -143,11 +183,12 @@ impl Counts {
     }
 }
 
-/// Counts for one queue.
+/// Counts and settings for one queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueCounts {
     pub queue: String,
     pub counts: Counts,
+    pub settings: QueueSettings,
 }
 
 /// Which jobs `list` shows.
@@ -197,6 +238,24 @@ pub fn failure_outcome(attempt_count: u32, max_retries: u32, force_dead: bool) -
     }
 }
 
+/// The delay before retry number `attempt` (1 for the retry after the first failure): the
+/// backoff doubled per earlier failure, capped, then spread by up to ±10% so jobs that
+/// failed together do not all return at once. The spread comes from the job's id and the
+/// attempt, so the rule stays a pure function.
+pub fn retry_delay(backoff: Option<Backoff>, id: &str, attempt: u32) -> Millis {
+    let Some(Backoff { base, max }) = backoff else {
+        return 0;
+    };
+    let doubled = base.saturating_mul(1i64 << attempt.saturating_sub(1).min(40));
+    let capped = max.map_or(doubled, |max| doubled.min(max));
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in id.bytes().chain(attempt.to_le_bytes()) {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let spread = (hash % 2001) as i64 - 1000; // -1000..=1000, in tenths of a percent
+    capped + capped / 10 * spread / 1000
+}
+
 /// Adds a failure to a job's history, keeping only the newest [`ERROR_HISTORY`].
 pub fn record_failure(errors: &mut Vec<Failure>, failure: Failure) {
     errors.push(failure);
@@ -226,6 +285,26 @@ mod tests {
         assert_eq!(failure_outcome(2, 3, false), Outcome::Retry);
         assert_eq!(failure_outcome(3, 3, false), Outcome::Dead);
         assert_eq!(failure_outcome(0, 3, true), Outcome::Dead);
+    }
+
+    #[test]
+    fn backoff_doubles_caps_and_spreads_a_little() {
+        let backoff = Some(Backoff {
+            base: 1_000,
+            max: Some(5_000),
+        });
+        assert_eq!(retry_delay(None, "q_a", 3), 0);
+        for (attempt, nominal) in [(1, 1_000), (2, 2_000), (3, 4_000), (4, 5_000), (9, 5_000)] {
+            let delay = retry_delay(backoff, "q_a", attempt);
+            assert!(
+                (nominal * 9 / 10..=nominal * 11 / 10).contains(&delay),
+                "{attempt}: {delay}"
+            );
+        }
+        let spread: std::collections::HashSet<i64> = (0..50)
+            .map(|n| retry_delay(backoff, &format!("q_{n}"), 1))
+            .collect();
+        assert!(spread.len() > 10, "jitter should differ between jobs");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! take it and changes it in place; the store loads, applies and saves inside one transaction.
 
 use crate::error::Error;
-use crate::job::{clip_reason, failure_outcome, record_failure, Failure, Job, Outcome, Status};
+use crate::job::{
+    clip_reason, failure_outcome, record_failure, retry_delay, Failure, Job, Outcome, Status,
+};
 use crate::time::{rfc3339, Millis, LATEST};
 
 /// Hands a pending job to a worker until `deadline`.
@@ -33,16 +35,25 @@ pub fn complete(
     Ok(())
 }
 
+/// How a failure asks to be handled.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FailOptions {
+    /// Dead at once, whatever retries are left.
+    pub dead: bool,
+    /// This retry's delay, instead of the job's backoff.
+    pub retry_in: Option<Millis>,
+}
+
 /// Records a failed attempt and applies the retry rule.
 pub fn fail(
     job: &mut Job,
     claim: Option<&str>,
     reason: &str,
-    force_dead: bool,
+    options: FailOptions,
     now: Millis,
 ) -> Result<Outcome, Error> {
     check_holder(job, "fail", claim, false)?;
-    Ok(count_failure(job, reason.to_string(), force_dead, now))
+    Ok(count_failure(job, reason.to_string(), options, now))
 }
 
 /// Pushes a claim's deadline `by` further, counted from now if it has already passed.
@@ -90,13 +101,33 @@ pub fn expire(job: &mut Job, now: Millis) -> Outcome {
         "claim expired at {} without complete or fail",
         rfc3339(deadline)
     );
-    let outcome = count_failure(job, reason, false, now);
+    let outcome = count_failure(job, reason, FailOptions::default(), now);
     job.claim_lapsed = true;
     outcome
 }
 
-fn count_failure(job: &mut Job, reason: String, force_dead: bool, now: Millis) -> Outcome {
-    let outcome = failure_outcome(job.attempt_count, job.max_retries, force_dead);
+/// Brings a dead (or done) job back to pending with a fresh attempt budget; its error
+/// history stays.
+pub fn replay(job: &mut Job, now: Millis) -> Result<(), Error> {
+    if !matches!(job.status, Status::Dead | Status::Done) {
+        return Err(Error::conflict(format!(
+            "cannot retry {}: {}; only dead or done jobs can be retried",
+            job.id,
+            state_phrase(job)
+        )));
+    }
+    job.status = Status::Pending;
+    job.attempt_count = 0;
+    job.claim_lapsed = false;
+    job.visible_after = Some(now);
+    job.output = None;
+    job.finished_at = None;
+    job.updated_at = now;
+    Ok(())
+}
+
+fn count_failure(job: &mut Job, reason: String, options: FailOptions, now: Millis) -> Outcome {
+    let outcome = failure_outcome(job.attempt_count, job.max_retries, options.dead);
     job.attempt_count += 1;
     let failure = Failure {
         at: now,
@@ -109,8 +140,11 @@ fn count_failure(job: &mut Job, reason: String, force_dead: bool, now: Millis) -
     job.updated_at = now;
     match outcome {
         Outcome::Retry => {
+            let delay = options
+                .retry_in
+                .unwrap_or_else(|| retry_delay(job.backoff, &job.id, job.attempt_count));
             job.status = Status::Pending;
-            job.visible_after = Some(now);
+            job.visible_after = Some(now + delay);
         }
         Outcome::Dead => {
             job.status = Status::Dead;
@@ -194,6 +228,9 @@ mod tests {
             status: Status::Pending,
             attempt_count: 0,
             max_retries,
+            backoff: None,
+            group: None,
+            key: None,
             worker: None,
             claim: None,
             claim_lapsed: false,
@@ -226,7 +263,14 @@ mod tests {
         let mut job = claimed_job(1);
         assert_eq!(expire(&mut job, 2_000), Outcome::Retry);
         assert_eq!((job.status, job.attempt_count), (Status::Pending, 1));
-        assert!(fail(&mut job, Some("c_one"), "late", false, 2_100).is_err());
+        assert!(fail(
+            &mut job,
+            Some("c_one"),
+            "late",
+            FailOptions::default(),
+            2_100
+        )
+        .is_err());
         assert!(complete(&mut job, None, None, 2_100)
             .unwrap_err()
             .message

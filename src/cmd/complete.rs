@@ -1,10 +1,12 @@
-//! `complete`: mark a claimed job done, with an optional JSON output.
+//! `complete`: mark a claimed job done, with an optional JSON output and follow-up jobs
+//! enqueued in the same transaction.
 
 use anyhow::Result;
 
 use super::Context;
 use crate::cli::CompleteArgs;
 use crate::input::read_json_arg;
+use crate::job::{NewJob, Visible};
 use crate::output::Printer;
 
 pub fn run(args: CompleteArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
@@ -13,8 +15,32 @@ pub fn run(args: CompleteArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
         .as_deref()
         .map(|value| read_json_arg("--output", value))
         .transpose()?;
-    let job = ctx
-        .open_for_job(&args.id)?
-        .complete(&args.id, args.claim.as_deref(), output)?;
+    let follow_ups: Vec<NewJob> = args
+        .follow_ups
+        .into_iter()
+        .map(|(queue, payload)| NewJob {
+            queue,
+            job_type: None,
+            payload,
+            priority: 0,
+            max_retries: None,
+            backoff: None,
+            group: None,
+            key: None,
+            visible: Visible::Now,
+        })
+        .collect();
+    let (job, added) = ctx.open_for_job(&args.id)?.complete(
+        &args.id,
+        args.claim.as_deref(),
+        output,
+        &follow_ups,
+    )?;
+    for follow_up in &added {
+        out.note(&format!(
+            "enqueued follow-up {} in {}",
+            follow_up.job.id, follow_up.job.queue
+        ));
+    }
     out.job(&job)
 }

@@ -8,7 +8,7 @@ use super::{required_queue, Context};
 use crate::cli::EnqueueArgs;
 use crate::error::Error;
 use crate::input::{compact_json, read_json_arg, MAX_RAW_JSON_BYTES};
-use crate::job::{NewJob, Visible};
+use crate::job::{Backoff, NewJob, Visible};
 use crate::output::Printer;
 
 pub fn run(args: EnqueueArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
@@ -19,6 +19,12 @@ pub fn run(args: EnqueueArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
         payload: String::new(),
         priority: args.priority,
         max_retries: args.max_retries,
+        backoff: args.backoff.map(|base| Backoff {
+            base,
+            max: args.backoff_max,
+        }),
+        group: args.group,
+        key: args.key,
         visible: match (args.at, args.delay) {
             (Some(at), _) => Visible::At(at),
             (None, Some(delay)) => Visible::After(delay),
@@ -37,7 +43,7 @@ pub fn run(args: EnqueueArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
             })
             .collect();
         let created = ctx.open_store()?.enqueue(&jobs)?;
-        out.jobs(&created)
+        out.enqueued(&created)
     } else {
         let payload = read_json_arg("--payload", args.payload.as_deref().unwrap_or("-"))?;
         let job = NewJob {
@@ -45,7 +51,7 @@ pub fn run(args: EnqueueArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
             ..template
         };
         let created = ctx.open_store()?.enqueue(&[job])?;
-        out.job(&created[0])
+        out.enqueued_one(&created[0])
     }
 }
 

@@ -2,14 +2,20 @@
 //! and hands the result to the printer.
 
 mod complete;
+mod config;
 mod dequeue;
 mod enqueue;
 mod extend;
 mod fail;
 mod get;
 mod list;
+mod pause;
+mod peek;
 mod purge;
 mod queues;
+mod release;
+mod resume;
+mod retry;
 mod stats;
 mod sweep;
 mod work;
@@ -128,5 +134,11 @@ pub fn run(cli: Cli, out: &mut Printer) -> Result<()> {
         Command::Purge(args) => purge::run(args, &ctx, out),
         Command::Sweep(args) => sweep::run(args, &ctx, out),
         Command::Work(args) => work::run(args, &ctx, out),
+        Command::Retry(args) => retry::run(args, &ctx, out),
+        Command::Release(args) => release::run(args, &ctx, out),
+        Command::Peek(args) => peek::run(args, &ctx, out),
+        Command::Pause(args) => pause::run(args, &ctx, out),
+        Command::Resume(args) => resume::run(args, &ctx, out),
+        Command::Config(args) => config::run(args, &ctx, out),
     }
 }

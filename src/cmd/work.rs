@@ -15,7 +15,7 @@ pub fn run(args: WorkArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
     let mut request = claim_request(args.claim, 1)?;
     request.worker = request.worker.or_else(|| Some(default_worker_name()));
     check_runnable(&args.command[0])?;
-    let settings = Settings {
+    let mut settings = Settings {
         request,
         concurrency: usize::from(args.concurrency),
         job_timeout: args.job_timeout,
@@ -26,6 +26,9 @@ pub fn run(args: WorkArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
         db_path: ctx.db_path(),
     };
     let mut store = ctx.open_store()?;
+    // Renewals need the claim length the store will use, so settle it now.
+    let queue_default = store.settings(&settings.request.queue)?.timeout_ms;
+    settings.request.timeout_ms = settings.request.timeout_ms.or(queue_default);
     let summary = worker::run(&mut store, &settings, &mut |event| out.work_event(event))?;
     out.work_summary(&summary)
 }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::job::{Counts, Failure, Job, QueueCounts};
+use crate::job::{Counts, Enqueued, Failure, Job, QueueCounts, QueueSettings};
 use crate::time::rfc3339;
 
 #[derive(Serialize)]
@@ -18,6 +18,10 @@ pub struct JobJson<'a> {
     status: &'static str,
     attempt_count: u32,
     max_retries: u32,
+    backoff_ms: Option<i64>,
+    backoff_max_ms: Option<i64>,
+    group: Option<&'a str>,
+    key: Option<&'a str>,
     worker: Option<&'a str>,
     claim: Option<&'a str>,
     visible_after: Option<String>,
@@ -52,6 +56,10 @@ impl<'a> JobJson<'a> {
             status: job.status.as_str(),
             attempt_count: job.attempt_count,
             max_retries: job.max_retries,
+            backoff_ms: job.backoff.map(|b| b.base),
+            backoff_max_ms: job.backoff.and_then(|b| b.max),
+            group: job.group.as_deref(),
+            key: job.key.as_deref(),
             worker: job.worker.as_deref(),
             claim: job.claim.as_deref(),
             visible_after: job.visible_after.map(rfc3339),
@@ -96,11 +104,30 @@ impl CountsJson {
     }
 }
 
+/// `enqueue`'s output: the job, and whether it was there already.
+#[derive(Serialize)]
+pub struct EnqueuedJson<'a> {
+    #[serde(flatten)]
+    job: JobJson<'a>,
+    deduplicated: bool,
+}
+
+impl<'a> EnqueuedJson<'a> {
+    pub fn new(e: &'a Enqueued) -> anyhow::Result<Self> {
+        Ok(EnqueuedJson {
+            job: JobJson::new(&e.job)?,
+            deduplicated: e.deduplicated,
+        })
+    }
+}
+
 #[derive(Serialize)]
 pub struct QueueJson<'a> {
     queue: &'a str,
     #[serde(flatten)]
     counts: CountsJson,
+    #[serde(flatten)]
+    settings: SettingsJson,
 }
 
 impl<'a> QueueJson<'a> {
@@ -108,8 +135,36 @@ impl<'a> QueueJson<'a> {
         QueueJson {
             queue: &q.queue,
             counts: CountsJson::new(&q.counts),
+            settings: SettingsJson::new(&q.settings),
         }
     }
+}
+
+/// A queue's settings, as `queues`, `config`, `pause` and `resume` print them.
+#[derive(Serialize)]
+pub struct SettingsJson {
+    paused: bool,
+    timeout_ms: Option<i64>,
+    max_retries: Option<u32>,
+    backoff_ms: Option<i64>,
+}
+
+impl SettingsJson {
+    pub fn new(s: &QueueSettings) -> Self {
+        SettingsJson {
+            paused: s.paused,
+            timeout_ms: s.timeout_ms,
+            max_retries: s.max_retries,
+            backoff_ms: s.backoff_ms,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct QueueSettingsJson<'a> {
+    pub queue: &'a str,
+    #[serde(flatten)]
+    pub settings: SettingsJson,
 }
 
 #[derive(Serialize)]

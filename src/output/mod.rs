@@ -11,12 +11,12 @@ use serde::Serialize;
 
 use crate::cli::Format;
 use crate::error::Report;
-use crate::job::{Counts, Job, QueueCounts, SweepReport};
+use crate::job::{Counts, Enqueued, Job, QueueCounts, QueueSettings, SweepReport};
 use crate::time::{now, rfc3339, Millis};
 use crate::worker::{Event, JobResult, Summary};
 use json::{
-    CountsJson, ErrorBody, ErrorJson, JobJson, PurgeJson, QueueJson, SweepJson, WorkEventJson,
-    WorkSummaryJson,
+    CountsJson, EnqueuedJson, ErrorBody, ErrorJson, JobJson, PurgeJson, QueueJson,
+    QueueSettingsJson, SettingsJson, SweepJson, WorkEventJson, WorkSummaryJson,
 };
 
 /// The format to use when none was asked for: tables for a person at a terminal, JSON for
@@ -84,6 +84,51 @@ impl Printer {
         match self.format {
             Format::Table => self.table(table::job_detail(job, now())),
             _ => self.line(&JobJson::new(job)?),
+        }
+    }
+
+    /// A job `enqueue` made or found by its key.
+    pub fn enqueued_one(&mut self, e: &Enqueued) -> Result<()> {
+        if e.deduplicated {
+            self.note(&format!(
+                "{} already exists with that key; nothing added",
+                e.job.id
+            ));
+        }
+        match self.format {
+            Format::Table => self.job(&e.job),
+            _ => self.line(&EnqueuedJson::new(e)?),
+        }
+    }
+
+    /// The jobs of `enqueue --batch`.
+    pub fn enqueued(&mut self, list: &[Enqueued]) -> Result<()> {
+        match self.format {
+            Format::Table => {
+                let jobs: Vec<Job> = list.iter().map(|e| e.job.clone()).collect();
+                self.jobs(&jobs)
+            }
+            Format::Json => {
+                let items = list
+                    .iter()
+                    .map(EnqueuedJson::new)
+                    .collect::<Result<Vec<_>>>()?;
+                self.line(&items)
+            }
+            Format::Jsonl => list
+                .iter()
+                .try_for_each(|e| self.line(&EnqueuedJson::new(e)?)),
+        }
+    }
+
+    /// A queue's settings (`config`, `pause`, `resume`).
+    pub fn settings(&mut self, queue: &str, settings: &QueueSettings) -> Result<()> {
+        match self.format {
+            Format::Table => self.text(&table::settings_line(queue, settings)),
+            _ => self.line(&QueueSettingsJson {
+                queue,
+                settings: SettingsJson::new(settings),
+            }),
         }
     }
 

@@ -4,8 +4,8 @@
 use comfy_table::presets::NOTHING;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
-use crate::job::{Counts, Job, QueueCounts, Status};
-use crate::time::{relative, rfc3339, Millis};
+use crate::job::{Counts, Job, QueueCounts, QueueSettings, Status};
+use crate::time::{human_duration, relative, rfc3339, Millis};
 
 /// How much of a payload a list row shows.
 const ROW_PAYLOAD_CHARS: usize = 40;
@@ -107,6 +107,23 @@ pub fn job_detail(job: &Job, now: Millis) -> Table {
             u64::from(job.max_retries) + 1
         ),
     );
+    if let Some(group) = &job.group {
+        row("group", clean(group, 200));
+    }
+    if let Some(key) = &job.key {
+        row("key", clean(key, 200));
+    }
+    if let Some(backoff) = job.backoff {
+        let cap = backoff
+            .max
+            .map(|m| format!(", at most {}", human_duration(m)));
+        let text = format!(
+            "{}{}",
+            human_duration(backoff.base),
+            cap.unwrap_or_default()
+        );
+        row("backoff", text);
+    }
     row(
         "worker",
         job.worker.as_deref().map_or("-".into(), |w| clean(w, 200)),
@@ -154,25 +171,56 @@ fn detail_value(json: &str) -> String {
 pub fn counts(c: &Counts) -> Table {
     let mut table = new_table(&["PENDING", "CLAIMED", "DONE", "DEAD", "TOTAL"]);
     table.add_row(count_cells(c));
-    align_right_from(&mut table, 0);
+    align_right(&mut table, 0..5);
     table
 }
 
-fn align_right_from(table: &mut Table, first: usize) {
-    for column in table.column_iter_mut().skip(first) {
-        column.set_cell_alignment(CellAlignment::Right);
+fn align_right(table: &mut Table, columns: std::ops::Range<usize>) {
+    for index in columns {
+        if let Some(column) = table.column_mut(index) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
     }
 }
 
-/// Counts per queue.
+/// A queue's settings in words: `emails: paused, timeout 5m, 3 retries, backoff 30s`.
+pub fn settings_line(queue: &str, s: &QueueSettings) -> String {
+    format!("{}: {}", clean(queue, 128), settings_text(s))
+}
+
+fn settings_text(s: &QueueSettings) -> String {
+    let mut parts = Vec::new();
+    if s.paused {
+        parts.push("paused".to_string());
+    }
+    if let Some(t) = s.timeout_ms {
+        parts.push(format!("timeout {}", human_duration(t)));
+    }
+    if let Some(n) = s.max_retries {
+        parts.push(format!("{n} retries"));
+    }
+    if let Some(b) = s.backoff_ms {
+        parts.push(format!("backoff {}", human_duration(b)));
+    }
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// Counts and settings per queue.
 pub fn queues(queues: &[QueueCounts]) -> Table {
-    let mut table = new_table(&["QUEUE", "PENDING", "CLAIMED", "DONE", "DEAD", "TOTAL"]);
+    let mut table = new_table(&[
+        "QUEUE", "PENDING", "CLAIMED", "DONE", "DEAD", "TOTAL", "SETTINGS",
+    ]);
     for q in queues {
         let mut cells = vec![clean(&q.queue, 64)];
         cells.extend(count_cells(&q.counts));
+        cells.push(settings_text(&q.settings));
         table.add_row(cells);
     }
-    align_right_from(&mut table, 1);
+    align_right(&mut table, 1..6);
     table
 }
 

@@ -5,9 +5,9 @@
 use anyhow::Result;
 use rusqlite::{params, Transaction};
 
-use super::jobs::{job_from_row, save, JOB_COLUMNS};
-use super::Store;
-use crate::job::{ClaimRequest, Job, Outcome, SweepReport};
+use super::rows::{job_from_row, save, JOB_COLUMNS};
+use super::{settings, Store};
+use crate::job::{ClaimRequest, Job, Outcome, SweepReport, DEFAULT_TIMEOUT_MS};
 use crate::lifecycle;
 use crate::time::Millis;
 
@@ -19,10 +19,18 @@ impl Store {
         self.write(|tx, ids, now| {
             release_expired(tx, Some(&req.queue), now)?;
             promote_due(tx, &req.queue, now)?;
+            let settings = settings::read(tx, &req.queue)?;
+            if settings.paused {
+                return Ok(Vec::new());
+            }
+            let timeout = req
+                .timeout_ms
+                .or(settings.timeout_ms)
+                .unwrap_or(DEFAULT_TIMEOUT_MS);
             let mut jobs = Vec::with_capacity(req.count.min(64));
             for (seq, mut job) in ready(tx, req)? {
                 let token = ids.claim_token();
-                let deadline = now + req.timeout_ms;
+                let deadline = now + timeout;
                 lifecycle::claim(&mut job, req.worker.as_deref(), token, deadline, now);
                 save(tx, seq, &job, now)?;
                 jobs.push(job);
@@ -51,6 +59,9 @@ impl Store {
     /// waiting worker can ask without taking the write lock.
     pub fn claimable(&self, queue: &str, job_type: Option<&str>) -> Result<bool> {
         let now = self.now();
+        if settings::read(&self.conn, queue)?.paused {
+            return Ok(false);
+        }
         let ready: bool = match job_type {
             None => self
                 .conn
@@ -86,6 +97,25 @@ impl Store {
         let scheduled = earliest("scheduled")?;
         let deadline = earliest("claimed")?;
         Ok([scheduled, deadline].into_iter().flatten().min())
+    }
+}
+
+impl Store {
+    /// The next jobs a dequeue would get, in order, without claiming them: visible pending
+    /// jobs, including delayed ones that have fallen due.
+    pub fn peek(&self, queue: &str, limit: u64) -> Result<Vec<Job>> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE queue = ?1 AND (status = 'pending' \
+             OR (status = 'scheduled' AND visible_after <= ?2)) \
+             ORDER BY priority DESC, seq LIMIT ?3"
+        );
+        let rows = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_map(params![queue, self.now(), limit as i64], job_from_row)?
+            .map(|row| row.map(|(_, job)| job))
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
     }
 }
 

@@ -1,114 +1,44 @@
-//! Rows in and out of the `jobs` table, and the single-job writes: enqueue, complete, fail
-//! and extend. Each write loads the job, applies a `lifecycle` transition and saves it.
+//! The single-job writes: enqueue (with dedup keys, groups and queue defaults), complete
+//! (with follow-up jobs), fail, extend, renew, release and replay. Each loads the job,
+//! applies a `lifecycle` transition and saves it, in one transaction.
 
 use anyhow::Result;
-use rusqlite::{params, ErrorCode, OptionalExtension, Row, Transaction};
+use rusqlite::{params, ErrorCode, OptionalExtension, Transaction};
 
-use super::Store;
+use super::rows::{job_from_row, load, pending_status, save, JOB_COLUMNS};
+use super::{groups, settings, Store};
 use crate::error::Error;
 use crate::ids::IdGen;
-use crate::job::{Job, NewJob, Outcome, Status};
-use crate::lifecycle;
+use crate::job::{Backoff, Enqueued, Job, NewJob, Outcome, Status};
+use crate::lifecycle::{self, FailOptions};
 use crate::time::Millis;
-
-/// The columns [`job_from_row`] reads, in its order, after `seq`.
-pub(super) const JOB_COLUMNS: &str = "seq, id, queue, type, payload, priority, status, \
-    attempt_count, max_retries, worker, claim, claim_lapsed, visible_after, output, errors, \
-    created_at, updated_at, finished_at";
-
-/// Builds a job from a row selected with [`JOB_COLUMNS`]; also returns its `seq`.
-pub(super) fn job_from_row(row: &Row) -> rusqlite::Result<(i64, Job)> {
-    let status: String = row.get(6)?;
-    let errors: String = row.get(14)?;
-    let job = Job {
-        id: row.get(1)?,
-        queue: row.get(2)?,
-        job_type: row.get(3)?,
-        payload: row.get(4)?,
-        priority: row.get(5)?,
-        status: status_from_db(&status).map_err(|e| conversion_error(6, e))?,
-        attempt_count: row.get(7)?,
-        max_retries: row.get(8)?,
-        worker: row.get(9)?,
-        claim: row.get(10)?,
-        claim_lapsed: row.get(11)?,
-        visible_after: row.get(12)?,
-        output: row.get(13)?,
-        errors: serde_json::from_str(&errors).map_err(|e| conversion_error(14, e.to_string()))?,
-        created_at: row.get(15)?,
-        updated_at: row.get(16)?,
-        finished_at: row.get(17)?,
-    };
-    Ok((row.get(0)?, job))
-}
-
-/// The stored status as users see it: a scheduled job is pending that is not visible yet.
-pub(super) fn status_from_db(s: &str) -> Result<Status, String> {
-    match s {
-        "scheduled" => Ok(Status::Pending),
-        other => Status::parse(other),
-    }
-}
-
-/// The status to store: pending jobs that are not visible yet are kept apart as scheduled,
-/// so the claim index holds only jobs that can be claimed now.
-fn status_to_db(job: &Job, now: Millis) -> &'static str {
-    match (job.status, job.visible_after) {
-        (Status::Pending, Some(visible)) if visible > now => "scheduled",
-        (status, _) => status.as_str(),
-    }
-}
-
-fn conversion_error(column: usize, message: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, message.into())
-}
-
-/// Loads a job by id inside a write transaction; `None` if there is no such job.
-pub(super) fn load(tx: &Transaction, id: &str) -> Result<Option<(i64, Job)>> {
-    let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1");
-    Ok(tx
-        .prepare_cached(&sql)?
-        .query_row([id], job_from_row)
-        .optional()?)
-}
-
-/// Writes back every column a transition may change.
-pub(super) fn save(tx: &Transaction, seq: i64, job: &Job, now: Millis) -> Result<()> {
-    let errors = serde_json::to_string(&job.errors)?;
-    tx.prepare_cached(
-        "UPDATE jobs SET status = ?1, attempt_count = ?2, worker = ?3, claim = ?4, \
-         claim_lapsed = ?5, visible_after = ?6, output = ?7, errors = ?8, updated_at = ?9, \
-         finished_at = ?10 WHERE seq = ?11",
-    )?
-    .execute(params![
-        status_to_db(job, now),
-        job.attempt_count,
-        job.worker,
-        job.claim,
-        job.claim_lapsed,
-        job.visible_after,
-        job.output,
-        errors,
-        job.updated_at,
-        job.finished_at,
-        seq
-    ])?;
-    Ok(())
-}
 
 impl Store {
     /// Adds jobs in one transaction: all of them or, on any error, none.
-    pub fn enqueue(&mut self, jobs: &[NewJob]) -> Result<Vec<Job>> {
+    pub fn enqueue(&mut self, jobs: &[NewJob]) -> Result<Vec<Enqueued>> {
         self.write(|tx, ids, now| jobs.iter().map(|new| insert(tx, ids, new, now)).collect())
     }
 
+    /// Completes a job and enqueues `follow_ups`, all in one transaction: if any follow-up
+    /// cannot be added, the job stays as it was.
     pub fn complete(
         &mut self,
         id: &str,
         claim: Option<&str>,
         output: Option<String>,
-    ) -> Result<Job> {
-        self.transition(id, |job, now| lifecycle::complete(job, claim, output, now))
+        follow_ups: &[NewJob],
+    ) -> Result<(Job, Vec<Enqueued>)> {
+        let missing = self.no_such_job(id);
+        self.write(|tx, ids, now| {
+            let (seq, mut job) = load(tx, id)?.ok_or(missing)?;
+            lifecycle::complete(&mut job, claim, output, now)?;
+            save(tx, seq, &job, now)?;
+            let added = follow_ups
+                .iter()
+                .map(|new| insert(tx, ids, new, now))
+                .collect::<Result<Vec<_>>>()?;
+            Ok((job, added))
+        })
     }
 
     pub fn fail(
@@ -116,11 +46,11 @@ impl Store {
         id: &str,
         claim: Option<&str>,
         reason: &str,
-        force_dead: bool,
+        options: FailOptions,
     ) -> Result<(Job, Outcome)> {
         let mut outcome = Outcome::Dead;
         let job = self.transition(id, |job, now| {
-            outcome = lifecycle::fail(job, claim, reason, force_dead, now)?;
+            outcome = lifecycle::fail(job, claim, reason, options, now)?;
             Ok(())
         })?;
         Ok((job, outcome))
@@ -142,6 +72,41 @@ impl Store {
         self.transition(id, |job, now| lifecycle::release(job, claim, now))
     }
 
+    /// Brings dead (or done) jobs back to pending with a fresh attempt budget, all or none.
+    pub fn replay(&mut self, ids: &[String]) -> Result<Vec<Job>> {
+        self.write(|tx, _, now| {
+            let mut replayed = Vec::with_capacity(ids.len());
+            for id in ids {
+                let (seq, mut job) = load(tx, id)?
+                    .ok_or_else(|| Error::not_found(format!("no job with id {id}")))?;
+                lifecycle::replay(&mut job, now)?;
+                save(tx, seq, &job, now)?;
+                replayed.push(job);
+            }
+            Ok(replayed)
+        })
+    }
+
+    /// Brings every dead (or done) job of a queue back to pending, in enqueue order.
+    pub fn replay_queue(&mut self, queue: &str, status: Status) -> Result<Vec<Job>> {
+        self.write(|tx, _, now| {
+            let sql = format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE queue = ?1 AND status = ?2 ORDER BY seq"
+            );
+            let rows: Vec<(i64, Job)> = tx
+                .prepare_cached(&sql)?
+                .query_map(params![queue, status.as_str()], job_from_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut replayed = Vec::with_capacity(rows.len());
+            for (seq, mut job) in rows {
+                lifecycle::replay(&mut job, now)?;
+                save(tx, seq, &job, now)?;
+                replayed.push(job);
+            }
+            Ok(replayed)
+        })
+    }
+
     /// Loads one job, applies `change`, and saves it, all under the write lock.
     fn transition(
         &mut self,
@@ -158,32 +123,73 @@ impl Store {
     }
 }
 
-/// Inserts one job, drawing a fresh id in the rare case the random one is taken.
-fn insert(tx: &Transaction, ids: &mut IdGen, new: &NewJob, now: Millis) -> Result<Job> {
+/// Adds one job, or returns the unfinished job that already has its key.
+fn insert(tx: &Transaction, ids: &mut IdGen, new: &NewJob, now: Millis) -> Result<Enqueued> {
+    if let Some(job) = unfinished_with_key(tx, new)? {
+        return Ok(Enqueued {
+            job,
+            deduplicated: true,
+        });
+    }
+    let defaults = settings::read(tx, &new.queue)?;
+    let backoff = new
+        .backoff
+        .or(defaults.backoff_ms.map(|base| Backoff { base, max: None }));
+    let max_retries = new.max_retries.or(defaults.max_retries).unwrap_or(0);
+    let behind_group = match &new.group {
+        Some(group) => groups::is_busy(tx, &new.queue, group)?,
+        None => false,
+    };
     let mut stmt = tx.prepare_cached(
         "INSERT INTO jobs (id, queue, type, payload, priority, status, max_retries, \
-         visible_after, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+         backoff_ms, backoff_max_ms, job_group, dedup_key, visible_after, created_at, \
+         updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
     )?;
     let mut attempts = 0;
     loop {
-        let job = new_job(ids.job_id(), new, now);
+        let job = new_job(ids.job_id(), new, max_retries, backoff, now);
         let result = stmt.execute(params![
             job.id,
             job.queue,
             job.job_type,
             job.payload,
             job.priority,
-            status_to_db(&job, now),
+            pending_status(&job, behind_group, now),
             job.max_retries,
+            backoff.map(|b| b.base),
+            backoff.and_then(|b| b.max),
+            job.group,
+            job.key,
             job.visible_after,
             now
         ]);
         match result {
-            Ok(_) => return Ok(job),
+            Ok(_) => {
+                return Ok(Enqueued {
+                    job,
+                    deduplicated: false,
+                })
+            }
             Err(e) if is_id_clash(&e) && attempts < 8 => attempts += 1,
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// The unfinished job of the queue that has the new job's key, if it has one.
+fn unfinished_with_key(tx: &Transaction, new: &NewJob) -> Result<Option<Job>> {
+    let Some(key) = &new.key else {
+        return Ok(None);
+    };
+    let sql = format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE queue = ?1 AND dedup_key = ?2 \
+         AND status IN ('queued', 'scheduled', 'pending', 'claimed')"
+    );
+    Ok(tx
+        .prepare_cached(&sql)?
+        .query_row(params![new.queue, key], job_from_row)
+        .optional()?
+        .map(|(_, job)| job))
 }
 
 /// Whether an insert failed only because its random id is already taken.
@@ -192,7 +198,13 @@ fn is_id_clash(e: &rusqlite::Error) -> bool {
         if f.code == ErrorCode::ConstraintViolation && message.contains("jobs.id"))
 }
 
-fn new_job(id: String, new: &NewJob, now: Millis) -> Job {
+fn new_job(
+    id: String,
+    new: &NewJob,
+    max_retries: u32,
+    backoff: Option<Backoff>,
+    now: Millis,
+) -> Job {
     Job {
         id,
         queue: new.queue.clone(),
@@ -201,7 +213,10 @@ fn new_job(id: String, new: &NewJob, now: Millis) -> Job {
         priority: new.priority,
         status: Status::Pending,
         attempt_count: 0,
-        max_retries: new.max_retries,
+        max_retries,
+        backoff,
+        group: new.group.clone(),
+        key: new.key.clone(),
         worker: None,
         claim: None,
         claim_lapsed: false,

@@ -4,9 +4,12 @@
 //! for another writer never makes a new claim start out expired; tests can swap the clock.
 
 mod claims;
+mod groups;
 mod jobs;
 mod queries;
+mod rows;
 mod schema;
+mod settings;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -5,8 +5,8 @@ use anyhow::Result;
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, OptionalExtension};
 
-use super::jobs::{job_from_row, status_from_db, JOB_COLUMNS};
-use super::Store;
+use super::rows::{job_from_row, status_from_db, JOB_COLUMNS};
+use super::{groups, settings, Store};
 use crate::job::{Counts, Job, ListFilter, PurgeFilter, QueueCounts, Status};
 
 /// Rows deleted per purge transaction: small enough that workers waiting for the write
@@ -33,10 +33,13 @@ impl Conditions {
         }
     }
 
-    /// A status as users mean it: pending includes delayed jobs, stored as scheduled.
+    /// A status as users mean it: pending includes delayed jobs (stored as scheduled) and
+    /// jobs waiting behind their group (queued).
     fn add_status(&mut self, status: Option<Status>) {
         match status {
-            Some(Status::Pending) => self.sql.push("status IN ('pending', 'scheduled')"),
+            Some(Status::Pending) => self
+                .sql
+                .push("status IN ('pending', 'scheduled', 'queued')"),
             Some(other) => self.add("status = ?", Some(Value::Text(other.as_str().into()))),
             None => {}
         }
@@ -106,14 +109,33 @@ impl Store {
     /// Job counts by status over all queues.
     pub fn stats(&self) -> Result<Counts> {
         let mut counts = Counts::default();
-        for queue in self.queues()? {
+        for queue in self.counts_by_queue()? {
             counts.merge(&queue.counts);
         }
         Ok(counts)
     }
 
-    /// Job counts by status for each queue that has jobs, by queue name.
+    /// Counts and settings for each queue that has jobs or settings, by queue name.
     pub fn queues(&self) -> Result<Vec<QueueCounts>> {
+        let mut queues = self.counts_by_queue()?;
+        for (queue, settings) in settings::read_all(&self.conn)? {
+            match queues.binary_search_by(|q| q.queue.as_str().cmp(&queue)) {
+                Ok(i) => queues[i].settings = settings,
+                Err(i) => queues.insert(
+                    i,
+                    QueueCounts {
+                        queue,
+                        counts: Counts::default(),
+                        settings,
+                    },
+                ),
+            }
+        }
+        Ok(queues)
+    }
+
+    /// Job counts by status for each queue that has jobs, by queue name.
+    fn counts_by_queue(&self) -> Result<Vec<QueueCounts>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT queue, status, COUNT(*) FROM jobs GROUP BY queue, status ORDER BY queue",
         )?;
@@ -127,6 +149,7 @@ impl Store {
                 out.push(QueueCounts {
                     queue,
                     counts: Counts::default(),
+                    settings: Default::default(),
                 });
             }
             if let Some(last) = out.last_mut() {
@@ -156,8 +179,12 @@ impl Store {
         );
         let mut removed = 0;
         loop {
-            let n =
-                self.write(|tx, _, _| Ok(tx.execute(&sql, params_from_iter(cond.params.iter()))?))?;
+            let n = self.write(|tx, _, now| {
+                let n = tx.execute(&sql, params_from_iter(cond.params.iter()))?;
+                // A deleted job may have been the live one of its group.
+                groups::advance_all(tx, now)?;
+                Ok(n)
+            })?;
             removed += n as u64;
             progress(removed);
             if (n as i64) < PURGE_BATCH {

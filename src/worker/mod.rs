@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::error::{Error, Kind};
-use crate::job::{ClaimRequest, Job, Outcome};
+use crate::job::{ClaimRequest, Job, Outcome, DEFAULT_TIMEOUT_MS};
+use crate::lifecycle::FailOptions;
 use crate::signals::Interrupt;
 use crate::store::Store;
 use crate::time::{self, Millis};
@@ -270,13 +271,15 @@ impl Runner<'_> {
             let output = result::output_json(&finished.stdout);
             settle(
                 self.store
-                    .complete(&job.id, claim, output)
+                    .complete(&job.id, claim, output, &[])
                     .map(|_| JobResult::Done),
             )?
         } else {
             let limit = timed_out.then_some(self.settings.job_timeout).flatten();
             let reason = result::failure_reason(&finished, limit);
-            let failed = self.store.fail(&job.id, claim, &reason, false);
+            let failed = self
+                .store
+                .fail(&job.id, claim, &reason, FailOptions::default());
             settle(failed.map(|(_, outcome)| match outcome {
                 Outcome::Retry => JobResult::Retry(reason.clone()),
                 Outcome::Dead => JobResult::Dead(reason.clone()),
@@ -295,7 +298,11 @@ impl Runner<'_> {
     /// Renews claims well before they expire, and enforces `--job-timeout`.
     fn police(&mut self) -> Result<()> {
         let now = time::now();
-        let timeout = self.settings.request.timeout_ms;
+        let timeout = self
+            .settings
+            .request
+            .timeout_ms
+            .unwrap_or(DEFAULT_TIMEOUT_MS);
         for slot in &mut self.slots {
             if slot.lost.is_none() && now - slot.renewed_at >= timeout / 3 {
                 let renewed = self

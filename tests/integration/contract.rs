@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::harness::{assert_timestamp, Counts, Job, Purge, QueueCounts, Sweep, TestEnv};
 
-const JOB_KEYS: [&str; 16] = [
+const JOB_KEYS: [&str; 20] = [
     "id",
     "queue",
     "type",
@@ -14,6 +14,10 @@ const JOB_KEYS: [&str; 16] = [
     "status",
     "attempt_count",
     "max_retries",
+    "backoff_ms",
+    "backoff_max_ms",
+    "group",
+    "key",
     "worker",
     "claim",
     "visible_after",
@@ -26,10 +30,24 @@ const JOB_KEYS: [&str; 16] = [
 
 #[track_caller]
 fn assert_job_keys(value: &Value) {
+    assert_keys(value, &JOB_KEYS);
+}
+
+/// `enqueue` prints the job and whether it was deduplicated.
+#[track_caller]
+fn assert_enqueued_keys(value: &Value) {
+    let mut keys = JOB_KEYS.to_vec();
+    keys.push("deduplicated");
+    assert_keys(value, &keys);
+    assert!(value["deduplicated"].is_boolean());
+}
+
+#[track_caller]
+fn assert_keys(value: &Value, expected: &[&str]) {
     let object = value.as_object().expect("a job is a JSON object");
     let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
     keys.sort_unstable();
-    let mut expected = JOB_KEYS.to_vec();
+    let mut expected = expected.to_vec();
     expected.sort_unstable();
     assert_eq!(keys, expected, "job keys");
 }
@@ -38,7 +56,7 @@ fn assert_job_keys(value: &Value) {
 fn enqueue_prints_the_complete_job_object() {
     let env = TestEnv::new();
     let raw: Value = env.json(&["enqueue", "mail", "--payload", r#"{"to":"a@b.c"}"#]);
-    assert_job_keys(&raw);
+    assert_enqueued_keys(&raw);
     let job: Job = serde_json::from_value(raw).unwrap();
     assert!(job.id.starts_with("q_") && job.id.len() > 4, "{}", job.id);
     assert!(job

@@ -226,6 +226,10 @@ pub struct Job {
     pub status: String,
     pub attempt_count: u32,
     pub max_retries: u32,
+    pub backoff_ms: Option<i64>,
+    pub backoff_max_ms: Option<i64>,
+    pub group: Option<String>,
+    pub key: Option<String>,
     pub worker: Option<String>,
     pub claim: Option<String>,
     pub visible_after: Option<String>,
@@ -234,6 +238,9 @@ pub struct Job {
     pub created_at: String,
     pub updated_at: String,
     pub finished_at: Option<String>,
+    /// Printed by `enqueue` only.
+    #[serde(default)]
+    pub deduplicated: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -264,6 +271,21 @@ pub struct QueueCounts {
     pub done: u64,
     pub dead: u64,
     pub total: u64,
+    pub paused: bool,
+    pub timeout_ms: Option<i64>,
+    pub max_retries: Option<u32>,
+    pub backoff_ms: Option<i64>,
+}
+
+/// What `config`, `pause` and `resume` print.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    pub queue: String,
+    pub paused: bool,
+    pub timeout_ms: Option<i64>,
+    pub max_retries: Option<u32>,
+    pub backoff_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

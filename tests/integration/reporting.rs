@@ -44,6 +44,10 @@ fn queue_counts(queue: &str, pending: u64, claimed: u64, done: u64, dead: u64) -
         done,
         dead,
         total: pending + claimed + done + dead,
+        paused: false,
+        timeout_ms: None,
+        max_retries: None,
+        backoff_ms: None,
     }
 }
 

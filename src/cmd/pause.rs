@@ -1,0 +1,15 @@
+//! `pause`: stop handing out a queue's jobs.
+
+use anyhow::Result;
+
+use super::{required_queue, Context};
+use crate::cli::PauseArgs;
+use crate::output::Printer;
+
+pub fn run(args: PauseArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
+    let queue = required_queue(&args.queue)?;
+    let settings = ctx
+        .open_store()?
+        .update_settings(&queue, |s| s.paused = true)?;
+    out.settings(&queue, &settings)
+}

@@ -1,0 +1,16 @@
+//! `peek`: the next jobs a dequeue would get, without claiming them.
+
+use anyhow::Result;
+
+use super::{required_queue, Context};
+use crate::cli::PeekArgs;
+use crate::output::Printer;
+
+pub fn run(args: PeekArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
+    let queue = required_queue(&args.queue)?;
+    let jobs = match ctx.open_existing()? {
+        Some(store) => store.peek(&queue, args.limit)?,
+        None => Vec::new(),
+    };
+    out.jobs(&jobs)
+}

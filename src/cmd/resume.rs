@@ -1,0 +1,15 @@
+//! `resume`: hand out a paused queue's jobs again.
+
+use anyhow::Result;
+
+use super::{required_queue, Context};
+use crate::cli::ResumeArgs;
+use crate::output::Printer;
+
+pub fn run(args: ResumeArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
+    let queue = required_queue(&args.queue)?;
+    let settings = ctx
+        .open_store()?
+        .update_settings(&queue, |s| s.paused = false)?;
+    out.settings(&queue, &settings)
+}

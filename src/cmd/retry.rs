@@ -1,0 +1,26 @@
+//! `retry`: bring dead (or done) jobs back to pending with a fresh attempt budget.
+
+use anyhow::Result;
+
+use super::Context;
+use crate::cli::{RetryArgs, RetryStatus};
+use crate::job::Status;
+use crate::output::Printer;
+
+pub fn run(args: RetryArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
+    let jobs = match &args.queue {
+        Some(queue) => {
+            let status = match args.status {
+                RetryStatus::Dead => Status::Dead,
+                RetryStatus::Done => Status::Done,
+            };
+            match ctx.open_existing()? {
+                Some(mut store) => store.replay_queue(queue, status)?,
+                None => Vec::new(),
+            }
+        }
+        None => ctx.open_for_job(&args.ids[0])?.replay(&args.ids)?,
+    };
+    out.note(&format!("{} jobs back to pending", jobs.len()));
+    out.jobs(&jobs)
+}
