@@ -79,8 +79,7 @@ impl Store {
             for id in ids {
                 let (seq, mut job) = load(tx, id)?
                     .ok_or_else(|| Error::not_found(format!("no job with id {id}")))?;
-                lifecycle::replay(&mut job, now)?;
-                save(tx, seq, &job, now)?;
+                replay_one(tx, seq, &mut job, now)?;
                 replayed.push(job);
             }
             Ok(replayed)
@@ -99,8 +98,7 @@ impl Store {
                 .collect::<rusqlite::Result<_>>()?;
             let mut replayed = Vec::with_capacity(rows.len());
             for (seq, mut job) in rows {
-                lifecycle::replay(&mut job, now)?;
-                save(tx, seq, &job, now)?;
+                replay_one(tx, seq, &mut job, now)?;
                 replayed.push(job);
             }
             Ok(replayed)
@@ -121,6 +119,24 @@ impl Store {
             Ok(job)
         })
     }
+}
+
+/// Brings one job back, refusing it (as a conflict) when its key is taken meanwhile.
+fn replay_one(tx: &Transaction, seq: i64, job: &mut Job, now: Millis) -> Result<()> {
+    lifecycle::replay(job, now)?;
+    save(tx, seq, job, now).map_err(|e| {
+        let key_taken = e
+            .downcast_ref::<rusqlite::Error>()
+            .is_some_and(|e| e.to_string().contains("dedup_key"));
+        match (key_taken, &job.key) {
+            (true, Some(key)) => Error::conflict(format!(
+                "cannot retry {}: another unfinished job of {} has its key '{key}'",
+                job.id, job.queue
+            ))
+            .into(),
+            _ => e,
+        }
+    })
 }
 
 /// Adds one job, or returns the unfinished job that already has its key.
