@@ -144,7 +144,7 @@ fn count_failure(job: &mut Job, reason: String, options: FailOptions, now: Milli
                 .retry_in
                 .unwrap_or_else(|| retry_delay(job.backoff, &job.id, job.attempt_count));
             job.status = Status::Pending;
-            job.visible_after = Some(now + delay);
+            job.visible_after = Some(now.saturating_add(delay).min(LATEST));
         }
         Outcome::Dead => {
             job.status = Status::Dead;

@@ -14,10 +14,16 @@ pub fn run(args: RetryArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
                 RetryStatus::Dead => Status::Dead,
                 RetryStatus::Done => Status::Done,
             };
-            match ctx.open_existing()? {
+            let (jobs, skipped) = match ctx.open_existing()? {
                 Some(mut store) => store.replay_queue(queue, status)?,
-                None => Vec::new(),
+                None => (Vec::new(), 0),
+            };
+            if skipped > 0 {
+                out.note(&format!(
+                    "{skipped} jobs left as they are: their dedup key is taken by an unfinished job"
+                ));
             }
+            jobs
         }
         None => ctx.open_for_job(&args.ids[0])?.replay(&args.ids)?,
     };

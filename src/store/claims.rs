@@ -81,10 +81,14 @@ impl Store {
     }
 
     /// The earliest time something more in this queue becomes claimable: the nearest
-    /// delayed job or claim deadline; `None` if there is neither. Job types are not told
-    /// apart here: a waiter for one type may wake for another's delayed job, look, and
-    /// sleep again.
+    /// delayed job or claim deadline; `None` if there is neither, or the queue is paused.
+    /// Job types are not told apart here: a waiter for one type may wake for another's
+    /// delayed job, look, and sleep again.
     pub fn next_visible(&self, queue: &str) -> Result<Option<Millis>> {
+        // A paused queue has nothing coming; `resume` is a commit, which wakes waiters.
+        if settings::read(&self.conn, queue)?.paused {
+            return Ok(None);
+        }
         let earliest = |status: &str| -> Result<Option<Millis>> {
             let sql = format!(
                 "SELECT MIN(visible_after) FROM jobs WHERE queue = ?1 AND status = '{status}'"

@@ -75,19 +75,27 @@ impl Store {
     /// Brings dead (or done) jobs back to pending with a fresh attempt budget, all or none.
     pub fn replay(&mut self, ids: &[String]) -> Result<Vec<Job>> {
         self.write(|tx, _, now| {
-            let mut replayed = Vec::with_capacity(ids.len());
+            let mut jobs = Vec::with_capacity(ids.len());
             for id in ids {
-                let (seq, mut job) = load(tx, id)?
-                    .ok_or_else(|| Error::not_found(format!("no job with id {id}")))?;
-                replay_one(tx, seq, &mut job, now)?;
-                replayed.push(job);
+                jobs.push(
+                    load(tx, id)?
+                        .ok_or_else(|| Error::not_found(format!("no job with id {id}")))?,
+                );
             }
-            Ok(replayed)
+            // In enqueue order, whatever order the ids came in: a group's jobs keep theirs.
+            jobs.sort_by_key(|(seq, _)| *seq);
+            jobs.dedup_by_key(|(seq, _)| *seq);
+            for (seq, job) in &mut jobs {
+                replay_one(tx, *seq, job, now)?;
+            }
+            Ok(jobs.into_iter().map(|(_, job)| job).collect())
         })
     }
 
-    /// Brings every dead (or done) job of a queue back to pending, in enqueue order.
-    pub fn replay_queue(&mut self, queue: &str, status: Status) -> Result<Vec<Job>> {
+    /// Brings every dead (or done) job of a queue back to pending, in enqueue order. Of
+    /// several jobs sharing a dedup key, only the first comes back; the others are counted
+    /// as skipped and stay as they are.
+    pub fn replay_queue(&mut self, queue: &str, status: Status) -> Result<(Vec<Job>, usize)> {
         self.write(|tx, _, now| {
             let sql = format!(
                 "SELECT {JOB_COLUMNS} FROM jobs WHERE queue = ?1 AND status = ?2 ORDER BY seq"
@@ -96,12 +104,16 @@ impl Store {
                 .prepare_cached(&sql)?
                 .query_map(params![queue, status.as_str()], job_from_row)?
                 .collect::<rusqlite::Result<_>>()?;
-            let mut replayed = Vec::with_capacity(rows.len());
+            let (mut replayed, mut skipped) = (Vec::with_capacity(rows.len()), 0);
             for (seq, mut job) in rows {
-                replay_one(tx, seq, &mut job, now)?;
-                replayed.push(job);
+                match replay_one(tx, seq, &mut job, now) {
+                    Ok(()) => replayed.push(job),
+                    // The failed statement changed nothing; the transaction goes on.
+                    Err(e) if is_conflict(&e) => skipped += 1,
+                    Err(e) => return Err(e),
+                }
             }
-            Ok(replayed)
+            Ok((replayed, skipped))
         })
     }
 
@@ -119,6 +131,11 @@ impl Store {
             Ok(job)
         })
     }
+}
+
+fn is_conflict(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<Error>()
+        .is_some_and(|e| e.kind == crate::error::Kind::Conflict)
 }
 
 /// Brings one job back, refusing it (as a conflict) when its key is taken meanwhile.

@@ -214,3 +214,55 @@ fn config_sets_defaults_for_new_jobs_and_claims() {
         (None, None, None)
     );
 }
+
+#[test]
+fn a_waiter_on_a_paused_queue_sleeps_even_with_work_due() {
+    let env = TestEnv::new();
+    env.enqueue("q", "1", &["--delay", "100ms"]);
+    env.json::<QueueSettings>(&["pause", "q"]);
+    std::thread::sleep(Duration::from_millis(200));
+    let mut waiter = env.cmd(["dequeue", "q", "--wait", "3s"]).spawn();
+    std::thread::sleep(Duration::from_millis(1500));
+    // user + system CPU ticks so far, from /proc: a spinning waiter burns ~100 a second.
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", waiter.id())).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    let _ = waiter.kill();
+    let _ = waiter.wait();
+    assert!(
+        ticks < 30,
+        "a waiter on a paused queue used {ticks} CPU ticks in 1.5 s"
+    );
+}
+
+#[test]
+fn retry_keeps_a_groups_order_whatever_order_the_ids_are_given() {
+    let env = TestEnv::new();
+    let a = env.enqueue("q", r#""a""#, &["--group", "g"]);
+    let b = env.enqueue("q", r#""b""#, &["--group", "g"]);
+    for job in [&a, &b] {
+        assert_eq!(env.dequeue("q", &[]).id, job.id);
+        env.json::<Job>(&["fail", &job.id]);
+    }
+    env.json::<Vec<Job>>(&["retry", &b.id, &a.id]);
+    assert_eq!(env.dequeue("q", &[]).id, a.id);
+}
+
+#[test]
+fn retry_by_queue_brings_back_one_job_per_dedup_key() {
+    let env = TestEnv::new();
+    for _ in 0..2 {
+        let job = env.enqueue("q", "1", &["--key", "k"]);
+        env.dequeue("q", &[]);
+        env.json::<Job>(&["fail", &job.id]);
+    }
+    let replayed: Vec<Job> = env.json(&["retry", "--queue", "q"]);
+    assert_eq!(replayed.len(), 1);
+    let queues: Vec<QueueCounts> = env.json(&["queues"]);
+    assert_eq!((queues[0].pending, queues[0].dead), (1, 1));
+}
