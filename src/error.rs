@@ -70,6 +70,40 @@ pub struct Report {
     pub message: String,
 }
 
+impl Kind {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Kind::Usage | Kind::InvalidInput => 2,
+            Kind::NotFound => 3,
+            Kind::Conflict => 4,
+            Kind::Interrupted(signal) => {
+                u8::try_from(signal).map_or(1, |s| 128u8.saturating_add(s))
+            }
+        }
+    }
+
+    /// The `kind` of JSON errors: part of the output contract.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Usage => "usage",
+            Kind::InvalidInput => "invalid_input",
+            Kind::NotFound => "not_found",
+            Kind::Conflict => "conflict",
+            Kind::Interrupted(_) => "interrupted",
+        }
+    }
+}
+
+impl Report {
+    pub fn new(kind: Kind, message: String) -> Self {
+        Report {
+            exit_code: kind.exit_code(),
+            kind: kind.name(),
+            message,
+        }
+    }
+}
+
 /// Classifies any error that reached `main`. `None` means it was a closed stdout pipe,
 /// which is not an error: the reader simply stopped reading (`queueprim list | head`).
 pub fn classify(err: &anyhow::Error) -> Option<Report> {
@@ -78,18 +112,7 @@ pub fn classify(err: &anyhow::Error) -> Option<Report> {
     }
     let message = one_line(err);
     if let Some(typed) = err.chain().find_map(|e| e.downcast_ref::<Error>()) {
-        let (exit_code, kind) = match typed.kind {
-            Kind::Usage => (2, "usage"),
-            Kind::InvalidInput => (2, "invalid_input"),
-            Kind::NotFound => (3, "not_found"),
-            Kind::Conflict => (4, "conflict"),
-            Kind::Interrupted(signal) => (128u8.saturating_add(signal as u8), "interrupted"),
-        };
-        return Some(Report {
-            exit_code,
-            kind,
-            message,
-        });
+        return Some(Report::new(typed.kind, message));
     }
     let kind = if err
         .chain()

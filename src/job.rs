@@ -152,6 +152,13 @@ pub struct ClaimRequest {
     pub count: usize,
 }
 
+impl QueueSettings {
+    /// How long a claim lasts: the worker's choice, else the queue's, else the default.
+    pub fn claim_timeout(&self, requested: Option<Millis>) -> Millis {
+        requested.or(self.timeout_ms).unwrap_or(DEFAULT_TIMEOUT_MS)
+    }
+}
+
 /// Job counts by status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {

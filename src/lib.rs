@@ -3,19 +3,20 @@
 //! The tree shows the architecture: `cli` holds the clap types, `cmd` one file per
 //! subcommand, `store` all SQL, `lifecycle` the state transitions, `output` the rendering.
 
+/// The clap tree, public so the man pages and completions can be generated from it.
 pub mod cli;
-pub mod cmd;
-pub mod error;
-pub mod ids;
-pub mod input;
-pub mod job;
-pub mod lifecycle;
-pub mod output;
-pub mod signals;
-pub mod store;
-pub mod time;
-pub mod watch;
-pub mod worker;
+mod cmd;
+mod error;
+mod ids;
+mod input;
+mod job;
+mod lifecycle;
+mod output;
+mod signals;
+mod store;
+mod time;
+mod watch;
+mod worker;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -24,7 +25,7 @@ use clap::error::ErrorKind;
 use clap::Parser;
 
 use cli::{Cli, Format};
-use error::Report;
+use error::{Kind, Report};
 use output::Printer;
 
 /// Parses the command line, runs the command and turns the outcome into an exit code.
@@ -76,16 +77,12 @@ fn usage_error(e: clap::Error, args: &[OsString]) -> ExitCode {
         _ => {}
     }
     let kind = match e.kind() {
-        ErrorKind::InvalidValue | ErrorKind::ValueValidation => "invalid_input",
-        _ => "usage",
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => Kind::InvalidInput,
+        _ => Kind::Usage,
     };
-    let report = Report {
-        exit_code: 2,
-        kind,
-        message: one_line(&e.render().to_string()),
-    };
+    let report = Report::new(kind, one_line(&e.render().to_string()));
     output::print_error(requested_format(args), &report);
-    ExitCode::from(2)
+    ExitCode::from(report.exit_code)
 }
 
 /// Condenses clap's multi-line error to one line: the error itself, the arguments it lists

@@ -86,12 +86,7 @@ fn split_offset(s: &str) -> Option<(&str, i64)> {
 /// Formats a timestamp as RFC 3339 UTC with milliseconds: `2026-11-21T09:30:00.000Z`.
 /// Times outside years 1970–9999 never get stored; clamping keeps formatting total anyway.
 pub fn rfc3339(ms: Millis) -> String {
-    let ms = ms.clamp(0, LATEST);
-    let t = if ms >= 0 {
-        UNIX_EPOCH + Duration::from_millis(ms as u64)
-    } else {
-        UNIX_EPOCH - Duration::from_millis(ms.unsigned_abs())
-    };
+    let t = UNIX_EPOCH + Duration::from_millis(ms.clamp(0, LATEST) as u64);
     humantime::format_rfc3339_millis(t).to_string()
 }
 

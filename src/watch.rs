@@ -4,6 +4,7 @@
 
 use anyhow::Result;
 
+use crate::job::{ClaimRequest, Job};
 use crate::store::Store;
 use crate::time::Millis;
 
@@ -34,11 +35,24 @@ impl Watch {
         })
     }
 
-    /// Records a look that found nothing. `version` must be read before that look, so a
-    /// commit landing during it still counts as a change.
-    pub fn found_nothing(&mut self, version: i64, due: Option<Millis>) {
+    /// Records a look that found nothing.
+    fn found_nothing(&mut self, version: i64, due: Option<Millis>) {
         self.seen = Some(version);
         self.due = due;
+    }
+
+    /// Looks for work: claims what `request` asks for if a look could find something, or
+    /// remembers when to look again.
+    pub fn look(&mut self, store: &mut Store, request: &ClaimRequest) -> Result<Vec<Job>> {
+        // Read before looking, so a commit that lands during the look still counts.
+        let version = store.data_version()?;
+        let (jobs, due) = store.try_claim(request)?;
+        if jobs.is_empty() {
+            self.found_nothing(version, due);
+        } else {
+            self.reset();
+        }
+        Ok(jobs)
     }
 
     /// Forgets the last look, so the next [`Watch::should_look`] says yes.

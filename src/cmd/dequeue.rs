@@ -19,7 +19,7 @@ pub fn run(args: DequeueArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
     let request = claim_request(args.claim, args.count.unwrap_or(1) as usize)?;
     let mut store = ctx.open_store()?;
     let jobs = match args.wait {
-        None => store.try_claim(&request)?,
+        None => store.try_claim(&request)?.0,
         Some(wait) => wait_for_jobs(&mut store, &request, wait)?,
     };
     if jobs.is_empty() {
@@ -57,13 +57,10 @@ fn wait_for_jobs(store: &mut Store, request: &ClaimRequest, wait: Wait) -> Resul
         check(&interrupt)?;
         let now = time::now();
         if watch.should_look(store, now)? {
-            let version = store.data_version()?;
-            let jobs = store.try_claim(request)?;
+            let jobs = watch.look(store, request)?;
             if !jobs.is_empty() {
                 return hand_over(store, jobs, &interrupt);
             }
-            let due = store.next_visible(&request.queue)?;
-            watch.found_nothing(version, due);
         }
         if give_up_at.is_some_and(|t| now >= t) {
             return Ok(Vec::new());

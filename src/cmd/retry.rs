@@ -27,6 +27,9 @@ pub fn run(args: RetryArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
         }
         None => ctx.open_for_job(&args.ids[0])?.replay(&args.ids)?,
     };
-    out.note(&format!("{} jobs back to pending", jobs.len()));
+    out.note(&match jobs.len() {
+        1 => "1 job back to pending".to_string(),
+        n => format!("{n} jobs back to pending"),
+    });
     out.jobs(&jobs)
 }

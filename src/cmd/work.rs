@@ -15,8 +15,15 @@ pub fn run(args: WorkArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
     let mut request = claim_request(args.claim, 1)?;
     request.worker = request.worker.or_else(|| Some(default_worker_name()));
     check_runnable(&args.command[0])?;
-    let mut settings = Settings {
+    let mut store = ctx.open_store()?;
+    // Renewals keep the claim one lease ahead, so settle its length now.
+    let lease = store
+        .settings(&request.queue)?
+        .claim_timeout(request.timeout_ms);
+    request.timeout_ms = Some(lease);
+    let settings = Settings {
         request,
+        lease,
         concurrency: usize::from(args.concurrency),
         job_timeout: args.job_timeout,
         until_empty: args.until_empty,
@@ -25,10 +32,6 @@ pub fn run(args: WorkArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
         command: args.command,
         db_path: ctx.db_path(),
     };
-    let mut store = ctx.open_store()?;
-    // Renewals need the claim length the store will use, so settle it now.
-    let queue_default = store.settings(&settings.request.queue)?.timeout_ms;
-    settings.request.timeout_ms = settings.request.timeout_ms.or(queue_default);
     let summary = worker::run(&mut store, &settings, &mut |event| out.work_event(event))?;
     out.work_summary(&summary)
 }

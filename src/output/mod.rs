@@ -69,10 +69,6 @@ impl Printer {
         }
     }
 
-    pub fn format(&self) -> Format {
-        self.format
-    }
-
     /// A remark for a person at a terminal (stderr, table format only); scripts never see it.
     pub fn note(&self, text: &str) {
         if self.format == Format::Table {

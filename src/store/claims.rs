@@ -7,9 +7,16 @@ use rusqlite::{params, Transaction};
 
 use super::rows::{job_from_row, save, JOB_COLUMNS};
 use super::{settings, Store};
-use crate::job::{ClaimRequest, Job, Outcome, SweepReport, DEFAULT_TIMEOUT_MS};
+use crate::job::{ClaimRequest, Job, Outcome, SweepReport};
 use crate::lifecycle;
 use crate::time::Millis;
+
+/// Whether a queue has something to claim.
+enum Readiness {
+    Now,
+    /// Not now; perhaps at this time.
+    Later(Option<Millis>),
+}
 
 impl Store {
     /// Claims up to `req.count` visible jobs. Expired claims in the queue are released and
@@ -23,10 +30,7 @@ impl Store {
             if settings.paused {
                 return Ok(Vec::new());
             }
-            let timeout = req
-                .timeout_ms
-                .or(settings.timeout_ms)
-                .unwrap_or(DEFAULT_TIMEOUT_MS);
+            let timeout = settings.claim_timeout(req.timeout_ms);
             let mut jobs = Vec::with_capacity(req.count.min(64));
             for (seq, mut job) in ready(tx, req)? {
                 let token = ids.claim_token();
@@ -39,13 +43,13 @@ impl Store {
         })
     }
 
-    /// Claims only when a read-only look ([`Store::claimable`]) says there is something, so
-    /// idle waiters never queue up for the write lock.
-    pub fn try_claim(&mut self, req: &ClaimRequest) -> Result<Vec<Job>> {
-        if self.claimable(&req.queue, req.job_type.as_deref())? {
-            self.claim(req)
-        } else {
-            Ok(Vec::new())
+    /// Claims only when a read-only look says there is something, so idle waiters never
+    /// queue up for the write lock. With nothing to claim, also returns when to look again
+    /// (see [`Store::next_visible`]).
+    pub fn try_claim(&mut self, req: &ClaimRequest) -> Result<(Vec<Job>, Option<Millis>)> {
+        match self.readiness(&req.queue, req.job_type.as_deref())? {
+            Readiness::Now => Ok((self.claim(req)?, None)),
+            Readiness::Later(due) => Ok((Vec::new(), due)),
         }
     }
 
@@ -55,12 +59,11 @@ impl Store {
     }
 
     /// Whether a claim made now would find something: a visible pending job, a delayed one
-    /// that has fallen due, or an expired claim. Read-only and a few index probes, so a
-    /// waiting worker can ask without taking the write lock.
-    pub fn claimable(&self, queue: &str, job_type: Option<&str>) -> Result<bool> {
-        let now = self.now();
+    /// that has fallen due, or an expired claim. Read-only and a few index probes.
+    fn readiness(&self, queue: &str, job_type: Option<&str>) -> Result<Readiness> {
+        let next = self.next_visible(queue)?;
         if settings::read(&self.conn, queue)?.paused {
-            return Ok(false);
+            return Ok(Readiness::Later(next));
         }
         let ready: bool = match job_type {
             None => self
@@ -77,7 +80,11 @@ impl Store {
                 )?
                 .query_row([queue, t], |row| row.get(0))?,
         };
-        Ok(ready || self.next_visible(queue)?.is_some_and(|t| t <= now))
+        if ready || next.is_some_and(|t| t <= self.now()) {
+            Ok(Readiness::Now)
+        } else {
+            Ok(Readiness::Later(next))
+        }
     }
 
     /// The earliest time something more in this queue becomes claimable: the nearest
@@ -137,27 +144,21 @@ fn promote_due(tx: &Transaction, queue: &str, now: Millis) -> Result<()> {
 /// `jobs_ready_by_type` indexes column for column, so this is an index walk, not a sort.
 fn ready(tx: &Transaction, req: &ClaimRequest) -> Result<Vec<(i64, Job)>> {
     let limit = req.count as i64;
+    let mut stmt = tx.prepare_cached(&ready_sql(req.job_type.is_some()))?;
     let rows = match &req.job_type {
-        None => {
-            let sql = format!(
-                "SELECT {JOB_COLUMNS} FROM jobs WHERE queue = ?1 AND status = 'pending' \
-                 ORDER BY priority DESC, seq LIMIT ?2"
-            );
-            let mut stmt = tx.prepare_cached(&sql)?;
-            let rows = stmt.query_map(params![req.queue, limit], job_from_row)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()?
-        }
-        Some(job_type) => {
-            let sql = format!(
-                "SELECT {JOB_COLUMNS} FROM jobs WHERE queue = ?1 AND type = ?2 \
-                 AND status = 'pending' ORDER BY priority DESC, seq LIMIT ?3"
-            );
-            let mut stmt = tx.prepare_cached(&sql)?;
-            let rows = stmt.query_map(params![req.queue, job_type, limit], job_from_row)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()?
-        }
+        None => stmt.query_map(params![req.queue, limit], job_from_row)?,
+        Some(job_type) => stmt.query_map(params![req.queue, limit, job_type], job_from_row)?,
     };
-    Ok(rows)
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The claim query: `?1` queue, `?2` limit, `?3` job type when `typed`.
+pub(super) fn ready_sql(typed: bool) -> String {
+    let type_filter = if typed { "AND type = ?3 " } else { "" };
+    format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE queue = ?1 {type_filter}AND status = 'pending' \
+         ORDER BY priority DESC, seq LIMIT ?2"
+    )
 }
 
 /// Applies the expiry rule to every claim past its deadline, in one queue or all of them.

@@ -6,7 +6,7 @@ use anyhow::Result;
 use rusqlite::{params, ErrorCode, OptionalExtension, Transaction};
 
 use super::rows::{job_from_row, load, pending_status, save, JOB_COLUMNS};
-use super::{groups, settings, Store};
+use super::{groups, no_such_job, settings, Store};
 use crate::error::Error;
 use crate::ids::IdGen;
 use crate::job::{Backoff, Enqueued, Job, NewJob, Outcome, Status};
@@ -28,7 +28,7 @@ impl Store {
         output: Option<String>,
         follow_ups: &[NewJob],
     ) -> Result<(Job, Vec<Enqueued>)> {
-        let missing = self.no_such_job(id);
+        let missing = no_such_job(&self.path, id);
         self.write(|tx, ids, now| {
             let (seq, mut job) = load(tx, id)?.ok_or(missing)?;
             lifecycle::complete(&mut job, claim, output, now)?;
@@ -74,13 +74,11 @@ impl Store {
 
     /// Brings dead (or done) jobs back to pending with a fresh attempt budget, all or none.
     pub fn replay(&mut self, ids: &[String]) -> Result<Vec<Job>> {
+        let path = self.path.clone();
         self.write(|tx, _, now| {
             let mut jobs = Vec::with_capacity(ids.len());
             for id in ids {
-                jobs.push(
-                    load(tx, id)?
-                        .ok_or_else(|| Error::not_found(format!("no job with id {id}")))?,
-                );
+                jobs.push(load(tx, id)?.ok_or_else(|| no_such_job(&path, id))?);
             }
             // In enqueue order, whatever order the ids came in: a group's jobs keep theirs.
             jobs.sort_by_key(|(seq, _)| *seq);
@@ -108,7 +106,6 @@ impl Store {
             for (seq, mut job) in rows {
                 match replay_one(tx, seq, &mut job, now) {
                     Ok(()) => replayed.push(job),
-                    // The failed statement changed nothing; the transaction goes on.
                     Err(e) if is_conflict(&e) => skipped += 1,
                     Err(e) => return Err(e),
                 }
@@ -123,7 +120,7 @@ impl Store {
         id: &str,
         change: impl FnOnce(&mut Job, Millis) -> Result<(), Error>,
     ) -> Result<Job> {
-        let missing = self.no_such_job(id);
+        let missing = no_such_job(&self.path, id);
         self.write(|tx, _, now| {
             let (seq, mut job) = load(tx, id)?.ok_or(missing)?;
             change(&mut job, now)?;
@@ -141,24 +138,21 @@ fn is_conflict(e: &anyhow::Error) -> bool {
 /// Brings one job back, refusing it (as a conflict) when its key is taken meanwhile.
 fn replay_one(tx: &Transaction, seq: i64, job: &mut Job, now: Millis) -> Result<()> {
     lifecycle::replay(job, now)?;
-    save(tx, seq, job, now).map_err(|e| {
-        let key_taken = e
-            .downcast_ref::<rusqlite::Error>()
-            .is_some_and(|e| e.to_string().contains("dedup_key"));
-        match (key_taken, &job.key) {
-            (true, Some(key)) => Error::conflict(format!(
-                "cannot retry {}: another unfinished job of {} has its key '{key}'",
-                job.id, job.queue
-            ))
-            .into(),
-            _ => e,
-        }
-    })
+    if let Some(other) = unfinished_with_key(tx, &job.queue, job.key.as_deref())? {
+        return Err(Error::conflict(format!(
+            "cannot retry {}: {} has its key '{}' and is not finished",
+            job.id,
+            other.id,
+            job.key.as_deref().unwrap_or_default()
+        ))
+        .into());
+    }
+    save(tx, seq, job, now)
 }
 
 /// Adds one job, or returns the unfinished job that already has its key.
 fn insert(tx: &Transaction, ids: &mut IdGen, new: &NewJob, now: Millis) -> Result<Enqueued> {
-    if let Some(job) = unfinished_with_key(tx, new)? {
+    if let Some(job) = unfinished_with_key(tx, &new.queue, new.key.as_deref())? {
         return Ok(Enqueued {
             job,
             deduplicated: true,
@@ -210,8 +204,8 @@ fn insert(tx: &Transaction, ids: &mut IdGen, new: &NewJob, now: Millis) -> Resul
 }
 
 /// The unfinished job of the queue that has the new job's key, if it has one.
-fn unfinished_with_key(tx: &Transaction, new: &NewJob) -> Result<Option<Job>> {
-    let Some(key) = &new.key else {
+fn unfinished_with_key(tx: &Transaction, queue: &str, key: Option<&str>) -> Result<Option<Job>> {
+    let Some(key) = key else {
         return Ok(None);
     };
     let sql = format!(
@@ -220,7 +214,7 @@ fn unfinished_with_key(tx: &Transaction, new: &NewJob) -> Result<Option<Job>> {
     );
     Ok(tx
         .prepare_cached(&sql)?
-        .query_row(params![new.queue, key], job_from_row)
+        .query_row(params![queue, key], job_from_row)
         .optional()?
         .map(|(_, job)| job))
 }

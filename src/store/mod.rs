@@ -10,6 +10,8 @@ mod queries;
 mod rows;
 mod schema;
 mod settings;
+#[cfg(test)]
+mod tests;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -27,7 +29,7 @@ use crate::time::{self, Millis};
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How hard each commit is pushed to disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Synchronous {
     /// fsync on every commit: a command that exited 0 survives power loss.
     Full,
@@ -77,18 +79,13 @@ impl Store {
     }
 
     /// Replaces the clock, for tests that drive time themselves.
+    #[cfg(test)]
     pub fn set_clock(&mut self, clock: Clock) {
         self.clock = clock;
     }
 
     fn now(&self) -> Millis {
         (self.clock)()
-    }
-
-    /// The error for an id that is not in this database; names the file, since the wrong
-    /// `--db` is the usual cause.
-    fn no_such_job(&self, id: &str) -> anyhow::Error {
-        Error::not_found(format!("no job with id {id} in {}", self.path.display())).into()
     }
 
     /// A counter that changes whenever another connection commits to the database; cheap
@@ -117,6 +114,12 @@ impl Store {
         tx.commit()?;
         Ok(value)
     }
+}
+
+/// The error for an id that is not in this database; names the file, since the wrong
+/// `--db` is the usual cause.
+fn no_such_job(path: &Path, id: &str) -> anyhow::Error {
+    Error::not_found(format!("no job with id {id} in {}", path.display())).into()
 }
 
 /// Makes sure the database file exists with owner-only permissions before SQLite opens it;

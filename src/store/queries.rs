@@ -6,7 +6,7 @@ use rusqlite::types::Value;
 use rusqlite::{params_from_iter, OptionalExtension};
 
 use super::rows::{job_from_row, status_from_db, JOB_COLUMNS};
-use super::{groups, settings, Store};
+use super::{groups, no_such_job, settings, Store};
 use crate::job::{Counts, Job, ListFilter, PurgeFilter, QueueCounts, Status};
 
 /// Rows deleted per purge transaction: small enough that workers waiting for the write
@@ -54,6 +54,12 @@ impl Conditions {
     }
 }
 
+/// One page of `list`: the filters' clause, then `seq < ?` and `LIMIT ?` as the last two
+/// parameters.
+pub(super) fn list_sql(clause: &str) -> String {
+    format!("SELECT {JOB_COLUMNS} FROM jobs {clause} ORDER BY seq DESC LIMIT ?")
+}
+
 fn text(s: &Option<String>) -> Option<Value> {
     s.clone().map(Value::Text)
 }
@@ -66,7 +72,7 @@ impl Store {
             .query_row([id], job_from_row)
             .optional()?
             .map(|(_, job)| job)
-            .ok_or_else(|| self.no_such_job(id))
+            .ok_or_else(|| no_such_job(&self.path, id))
     }
 
     /// Calls `emit` for each matching job, newest first, reading [`LIST_PAGE`] rows at a
@@ -78,10 +84,7 @@ impl Store {
         cond.add("type = ?", text(&filter.job_type));
         cond.add("worker = ?", text(&filter.worker));
         cond.sql.push("seq < ?");
-        let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM jobs {} ORDER BY seq DESC LIMIT ?",
-            cond.clause()
-        );
+        let sql = list_sql(&cond.clause());
         let mut left = filter.limit.unwrap_or(u64::MAX);
         let mut before = i64::MAX;
         while left > 0 {

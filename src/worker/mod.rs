@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::error::{Error, Kind};
-use crate::job::{ClaimRequest, Job, Outcome, DEFAULT_TIMEOUT_MS};
+use crate::job::{ClaimRequest, Job, Outcome};
 use crate::lifecycle::FailOptions;
 use crate::signals::Interrupt;
 use crate::store::Store;
@@ -29,6 +29,9 @@ pub const KILL_AFTER: Duration = Duration::from_secs(5);
 pub struct Settings {
     /// Queue, type, worker name and claim timeout; `count` is set per claim.
     pub request: ClaimRequest,
+    /// The claim length in force (the worker's, the queue's or the default): renewals keep
+    /// a claim this long ahead.
+    pub lease: Millis,
     pub concurrency: usize,
     pub job_timeout: Option<Millis>,
     pub until_empty: bool,
@@ -182,14 +185,10 @@ impl Runner<'_> {
             count: free,
             ..self.settings.request.clone()
         };
-        let version = self.store.data_version()?;
-        let jobs = self.store.try_claim(&request)?;
+        let jobs = watch.look(self.store, &request)?;
         if jobs.is_empty() {
-            let due = self.store.next_visible(&request.queue)?;
-            watch.found_nothing(version, due);
             return Ok(!self.slots.is_empty());
         }
-        watch.reset();
         for job in jobs {
             self.claimed += 1;
             self.start(job, now)?;
@@ -298,11 +297,7 @@ impl Runner<'_> {
     /// Renews claims well before they expire, and enforces `--job-timeout`.
     fn police(&mut self) -> Result<()> {
         let now = time::now();
-        let timeout = self
-            .settings
-            .request
-            .timeout_ms
-            .unwrap_or(DEFAULT_TIMEOUT_MS);
+        let timeout = self.settings.lease;
         for slot in &mut self.slots {
             if slot.lost.is_none() && now - slot.renewed_at >= timeout / 3 {
                 let renewed = self

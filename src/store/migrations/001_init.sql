@@ -61,8 +61,12 @@ CREATE INDEX jobs_group_queued ON jobs (queue, job_group, seq) WHERE status = 'q
 CREATE UNIQUE INDEX jobs_dedup ON jobs (queue, dedup_key)
     WHERE dedup_key IS NOT NULL AND status IN ('queued', 'scheduled', 'pending', 'claimed');
 
--- Counts per queue and status (stats, queues) and the queue/status filters of list and purge.
-CREATE INDEX jobs_queue_status ON jobs (queue, status);
+-- Counts per queue and status (stats, queues); list and purge by queue and status, newest
+-- first.
+CREATE INDEX jobs_queue_status ON jobs (queue, status, seq);
+
+-- list of one queue, newest first, a page at a time.
+CREATE INDEX jobs_queue_seq ON jobs (queue, seq);
 
 -- Per-queue settings: pause, and defaults for jobs that do not say otherwise.
 CREATE TABLE queue_settings (

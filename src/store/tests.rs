@@ -1,0 +1,118 @@
+//! Store tests that need what the binary cannot offer: the query planner's word on the hot
+//! queries, and a clock the test moves by hand.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use super::claims::ready_sql;
+use super::queries::list_sql;
+use super::{OpenOptions, Store, Synchronous};
+use crate::job::{Backoff, ClaimRequest, NewJob, Status, Visible};
+use crate::lifecycle::FailOptions;
+use crate::time::Millis;
+
+fn store_with_clock(dir: &tempfile::TempDir) -> (Store, Rc<Cell<Millis>>) {
+    let options = OpenOptions {
+        synchronous: Synchronous::Normal,
+        create_dir: false,
+    };
+    let mut store = Store::open(&dir.path().join("q.db"), &options).unwrap();
+    let now = Rc::new(Cell::new(1_000_000));
+    let clock = Rc::clone(&now);
+    store.set_clock(Box::new(move || clock.get()));
+    (store, now)
+}
+
+fn new_job(max_retries: u32, backoff: Option<Backoff>) -> NewJob {
+    NewJob {
+        queue: "q".into(),
+        job_type: None,
+        payload: "{}".into(),
+        priority: 0,
+        max_retries: Some(max_retries),
+        backoff,
+        group: None,
+        key: None,
+        visible: Visible::Now,
+    }
+}
+
+fn claim_one(store: &mut Store, timeout_ms: Millis) -> Vec<crate::job::Job> {
+    let request = ClaimRequest {
+        queue: "q".into(),
+        job_type: None,
+        worker: Some("w".into()),
+        timeout_ms: Some(timeout_ms),
+        count: 1,
+    };
+    store.claim(&request).unwrap()
+}
+
+/// The plan SQLite chooses for `sql`, one line per step.
+fn plan(store: &Store, sql: &str) -> String {
+    let mut stmt = store
+        .conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap();
+    let rows = stmt.query_map([], |row| row.get::<_, String>(3)).unwrap();
+    rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn hot_queries_walk_an_index_in_order_instead_of_sorting() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = store_with_clock(&dir);
+    let sorted = |sql: &str| plan(&store, sql).contains("TEMP B-TREE");
+    let claim = ready_sql(false).replace("?1", "'q'").replace("?2", "1");
+    assert!(!sorted(&claim), "{}", plan(&store, &claim));
+    let typed = ready_sql(true)
+        .replace("?1", "'q'")
+        .replace("?2", "1")
+        .replace("?3", "'t'");
+    assert!(!sorted(&typed), "{}", plan(&store, &typed));
+    for clause in [
+        "WHERE seq < 9",
+        "WHERE queue = 'q' AND seq < 9",
+        "WHERE queue = 'q' AND status = 'dead' AND seq < 9",
+    ] {
+        let list = list_sql(clause).replace("LIMIT ?", "LIMIT 500");
+        assert!(!sorted(&list), "{clause}: {}", plan(&store, &list));
+    }
+}
+
+#[test]
+fn an_expired_claim_is_redelivered_once_the_clock_passes_its_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, now) = store_with_clock(&dir);
+    store.enqueue(&[new_job(1, None)]).unwrap();
+    let first = claim_one(&mut store, 1_000);
+    now.set(now.get() + 999);
+    assert!(claim_one(&mut store, 1_000).is_empty(), "not expired yet");
+    now.set(now.get() + 1);
+    let second = claim_one(&mut store, 1_000);
+    assert_eq!(second[0].id, first[0].id);
+    assert_eq!(second[0].attempt_count, 1);
+    assert_ne!(second[0].claim, first[0].claim);
+}
+
+#[test]
+fn backoff_keeps_a_failed_job_out_of_reach_until_its_delay_has_passed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, now) = store_with_clock(&dir);
+    let backoff = Some(Backoff {
+        base: 60_000,
+        max: None,
+    });
+    store.enqueue(&[new_job(3, backoff)]).unwrap();
+    let job = claim_one(&mut store, 1_000).remove(0);
+    let (failed, _) = store
+        .fail(&job.id, None, "x", FailOptions::default())
+        .unwrap();
+    assert_eq!(failed.status, Status::Pending);
+    let delay = failed.visible_after.unwrap() - now.get();
+    assert!((54_000..=66_000).contains(&delay), "{delay}");
+    now.set(now.get() + delay - 1);
+    assert!(claim_one(&mut store, 1_000).is_empty());
+    now.set(now.get() + 1);
+    assert_eq!(claim_one(&mut store, 1_000)[0].id, job.id);
+}
