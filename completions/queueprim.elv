@@ -127,7 +127,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --version 'Print version'
         }
         &'queueprim;list'= {
-            cand --queue 'Queue name, instead of the positional QUEUE'
+            cand --queue 'Only jobs in this queue, instead of the positional QUEUE'
             cand --status 'Only jobs with this status: pending, claimed, done or dead'
             cand --type 'Only jobs of this type'
             cand --worker 'Only jobs last claimed by this worker'
@@ -159,7 +159,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --version 'Print version'
         }
         &'queueprim;purge'= {
-            cand --queue 'Queue name, instead of the positional QUEUE'
+            cand --queue 'Only jobs in this queue, instead of the positional QUEUE'
             cand --status 'Only jobs with this status'
             cand --older-than 'Only jobs last updated more than DUR ago'
             cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'

@@ -126,7 +126,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand get" -l synchronous 
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand get" -s V -l version -d 'Print version'
-complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l queue -d 'Queue name, instead of the positional QUEUE' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l queue -d 'Only jobs in this queue, instead of the positional QUEUE' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l status -d 'Only jobs with this status: pending, claimed, done or dead' -r -f -a "pending\t''
 claimed\t''
 done\t''
@@ -158,7 +158,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand queues" -l synchrono
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand queues" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand queues" -s V -l version -d 'Print version'
-complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l queue -d 'Queue name, instead of the positional QUEUE' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l queue -d 'Only jobs in this queue, instead of the positional QUEUE' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l status -d 'Only jobs with this status' -r -f -a "pending\t''
 claimed\t''
 done\t''

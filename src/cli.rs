@@ -110,19 +110,43 @@ pub enum Command {
     Config(ConfigArgs),
 }
 
-/// A queue, given either as the first argument or with --queue.
+/// The queue a command works on, given either as the first argument or with --queue.
 #[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
 pub struct QueueArg {
     /// Queue name: 1-128 characters of A-Z a-z 0-9 - _ . / : (slashes namespace, e.g. tenant/acme)
     #[arg(value_name = "QUEUE", value_parser = parse_queue)]
     pub positional: Option<String>,
 
     /// Queue name, instead of the positional QUEUE
-    #[arg(long = "queue", value_name = "QUEUE", value_parser = parse_queue, conflicts_with = "positional")]
+    #[arg(long = "queue", value_name = "QUEUE", value_parser = parse_queue)]
     pub flag: Option<String>,
 }
 
 impl QueueArg {
+    pub fn name(&self) -> &str {
+        // clap's required group guarantees exactly one of the two.
+        self.positional
+            .as_deref()
+            .or(self.flag.as_deref())
+            .unwrap_or_default()
+    }
+}
+
+/// A queue to filter by, optionally, given either as the first argument or with --queue.
+#[derive(Debug, Args)]
+#[group(required = false, multiple = false)]
+pub struct QueueFilter {
+    /// Only jobs in this queue
+    #[arg(value_name = "QUEUE", value_parser = parse_queue)]
+    pub positional: Option<String>,
+
+    /// Only jobs in this queue, instead of the positional QUEUE
+    #[arg(long = "queue", value_name = "QUEUE", value_parser = parse_queue)]
+    pub flag: Option<String>,
+}
+
+impl QueueFilter {
     pub fn name(&self) -> Option<&str> {
         self.positional.as_deref().or(self.flag.as_deref())
     }
@@ -353,7 +377,7 @@ pub struct GetArgs {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     #[command(flatten)]
-    pub queue: QueueArg,
+    pub queue: QueueFilter,
 
     /// Only jobs with this status: pending, claimed, done or dead
     #[arg(long, value_name = "STATUS", value_parser = status_parser())]
@@ -390,9 +414,8 @@ fn status_parser() -> impl clap::builder::TypedValueParser<Value = crate::job::S
 /// Example: queueprim purge --status dead --older-than 7d
 #[derive(Debug, Args)]
 pub struct PurgeArgs {
-    /// Only jobs in this queue (as the first argument or with --queue)
     #[command(flatten)]
-    pub queue: QueueArg,
+    pub queue: QueueFilter,
 
     /// Only jobs with this status
     #[arg(long, value_name = "STATUS", value_parser = status_parser())]

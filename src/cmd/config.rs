@@ -2,12 +2,12 @@
 
 use anyhow::Result;
 
-use super::{required_queue, Context};
+use super::Context;
 use crate::cli::ConfigArgs;
 use crate::output::Printer;
 
 pub fn run(args: ConfigArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
-    let queue = required_queue(&args.queue)?;
+    let queue = args.queue.name().to_string();
     let changes = args.reset
         || args.timeout.is_some()
         || args.max_retries.is_some()

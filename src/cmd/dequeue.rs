@@ -16,7 +16,7 @@ use crate::time;
 use crate::watch::Watch;
 
 pub fn run(args: DequeueArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
-    let request = claim_request(args.claim, args.count.unwrap_or(1) as usize)?;
+    let request = claim_request(args.claim, args.count.unwrap_or(1) as usize);
     let mut store = ctx.open_store()?;
     let jobs = match args.wait {
         None => store.try_claim(&request)?.0,

@@ -4,7 +4,7 @@ use std::io::{self, BufRead, IsTerminal, Read};
 
 use anyhow::Result;
 
-use super::{required_queue, Context};
+use super::Context;
 use crate::cli::EnqueueArgs;
 use crate::error::Error;
 use crate::input::{compact_json, read_json_arg, MAX_RAW_JSON_BYTES};
@@ -12,7 +12,7 @@ use crate::job::{Backoff, NewJob, Visible};
 use crate::output::Printer;
 
 pub fn run(args: EnqueueArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
-    let queue = required_queue(&args.queue)?;
+    let queue = args.queue.name().to_string();
     let template = NewJob {
         queue,
         job_type: args.job_type,

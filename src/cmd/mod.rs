@@ -24,7 +24,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 
-use crate::cli::{ClaimArgs, Cli, Command, GlobalArgs, QueueArg, SyncMode};
+use crate::cli::{ClaimArgs, Cli, Command, GlobalArgs, SyncMode};
 use crate::error::Error;
 use crate::job::ClaimRequest;
 use crate::output::Printer;
@@ -97,26 +97,15 @@ fn default_db_path() -> Result<PathBuf> {
     Ok(dirs.data_dir().join("queueprim.db"))
 }
 
-/// The queue a command must have, whichever way it was given.
-fn required_queue(queue: &QueueArg) -> Result<String> {
-    match queue.name() {
-        Some(name) => Ok(name.to_string()),
-        None => Err(Error::usage(
-            "a queue is required: give it as the first argument or with --queue",
-        )
-        .into()),
-    }
-}
-
 /// What `dequeue` and `work` ask of the store, for `count` jobs at a time.
-fn claim_request(args: ClaimArgs, count: usize) -> Result<ClaimRequest> {
-    Ok(ClaimRequest {
-        queue: required_queue(&args.queue)?,
+fn claim_request(args: ClaimArgs, count: usize) -> ClaimRequest {
+    ClaimRequest {
+        queue: args.queue.name().to_string(),
         job_type: args.job_type,
         worker: args.worker,
         timeout_ms: args.timeout,
         count,
-    })
+    }
 }
 
 pub fn run(cli: Cli, out: &mut Printer) -> Result<()> {

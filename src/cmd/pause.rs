@@ -2,12 +2,12 @@
 
 use anyhow::Result;
 
-use super::{required_queue, Context};
+use super::Context;
 use crate::cli::PauseArgs;
 use crate::output::Printer;
 
 pub fn run(args: PauseArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
-    let queue = required_queue(&args.queue)?;
+    let queue = args.queue.name().to_string();
     let settings = ctx
         .open_store()?
         .update_settings(&queue, |s| s.paused = true)?;

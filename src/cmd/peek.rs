@@ -2,12 +2,12 @@
 
 use anyhow::Result;
 
-use super::{required_queue, Context};
+use super::Context;
 use crate::cli::PeekArgs;
 use crate::output::Printer;
 
 pub fn run(args: PeekArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
-    let queue = required_queue(&args.queue)?;
+    let queue = args.queue.name().to_string();
     let jobs = match ctx.open_existing()? {
         Some(store) => store.peek(&queue, args.limit)?,
         None => Vec::new(),

@@ -12,7 +12,7 @@ use crate::output::Printer;
 use crate::worker::{self, Settings};
 
 pub fn run(args: WorkArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
-    let mut request = claim_request(args.claim, 1)?;
+    let mut request = claim_request(args.claim, 1);
     request.worker = request.worker.or_else(|| Some(default_worker_name()));
     check_runnable(&args.command[0])?;
     let mut store = ctx.open_store()?;

@@ -302,7 +302,7 @@ fn missing_queue_exits_2() {
     env.cmd(["enqueue", "--payload", "1"])
         .expect_status(2)
         .expect_stdout("")
-        .expect_stderr_contains("queue is required");
+        .expect_stderr_contains("required arguments were not provided: <QUEUE|--queue <QUEUE>>");
     assert!(!env.db().exists());
 }
 
