@@ -9,11 +9,12 @@ mod cmd;
 mod error;
 mod ids;
 mod input;
-mod job;
+/// The domain types the store speaks in; public, with `store`, for the benchmark harness.
+pub mod job;
 mod lifecycle;
 mod output;
 mod signals;
-mod store;
+pub mod store;
 mod time;
 mod watch;
 mod worker;

@@ -86,8 +86,19 @@ fn split_offset(s: &str) -> Option<(&str, i64)> {
 /// Formats a timestamp as RFC 3339 UTC with milliseconds: `2026-11-21T09:30:00.000Z`.
 /// Times outside years 1970–9999 never get stored; clamping keeps formatting total anyway.
 pub fn rfc3339(ms: Millis) -> String {
-    let t = UNIX_EPOCH + Duration::from_millis(ms.clamp(0, LATEST) as u64);
-    humantime::format_rfc3339_millis(t).to_string()
+    // Jobs printed together mostly share their times (a batch is stamped once): formatting
+    // each distinct time once keeps big outputs cheap.
+    thread_local!(static LAST: std::cell::RefCell<(Millis, String)> = const {
+        std::cell::RefCell::new((Millis::MIN, String::new()))
+    });
+    LAST.with_borrow_mut(|(last_ms, last)| {
+        if *last_ms != ms {
+            let t = UNIX_EPOCH + Duration::from_millis(ms.clamp(0, LATEST) as u64);
+            *last = humantime::format_rfc3339_millis(t).to_string();
+            *last_ms = ms;
+        }
+        last.clone()
+    })
 }
 
 /// A short relative time for tables: `12s ago`, `in 1h 30m`, `3d ago`, `now`.

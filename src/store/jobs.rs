@@ -9,14 +9,19 @@ use super::rows::{job_from_row, load, pending_status, save, JOB_COLUMNS};
 use super::{groups, no_such_job, settings, Store};
 use crate::error::Error;
 use crate::ids::IdGen;
-use crate::job::{Backoff, Enqueued, Job, NewJob, Outcome, Status};
+use crate::job::{Backoff, Enqueued, Job, NewJob, Outcome, QueueSettings, Status};
 use crate::lifecycle::{self, FailOptions};
 use crate::time::Millis;
 
 impl Store {
     /// Adds jobs in one transaction: all of them or, on any error, none.
     pub fn enqueue(&mut self, jobs: &[NewJob]) -> Result<Vec<Enqueued>> {
-        self.write(|tx, ids, now| jobs.iter().map(|new| insert(tx, ids, new, now)).collect())
+        self.write(|tx, ids, now| {
+            let mut defaults = Defaults::default();
+            jobs.iter()
+                .map(|new| insert(tx, ids, &mut defaults, new, now))
+                .collect()
+        })
     }
 
     /// Completes a job and enqueues `follow_ups`, all in one transaction: if any follow-up
@@ -33,9 +38,10 @@ impl Store {
             let (seq, mut job) = load(tx, id)?.ok_or(missing)?;
             lifecycle::complete(&mut job, claim, output, now)?;
             save(tx, seq, &job, now)?;
+            let mut defaults = Defaults::default();
             let added = follow_ups
                 .iter()
-                .map(|new| insert(tx, ids, new, now))
+                .map(|new| insert(tx, ids, &mut defaults, new, now))
                 .collect::<Result<Vec<_>>>()?;
             Ok((job, added))
         })
@@ -150,15 +156,37 @@ fn replay_one(tx: &Transaction, seq: i64, job: &mut Job, now: Millis) -> Result<
     save(tx, seq, job, now)
 }
 
+/// Queue settings read once per queue within one transaction, not once per job: a batch
+/// of a hundred thousand jobs asks once.
+#[derive(Default)]
+struct Defaults {
+    last: Option<(String, QueueSettings)>,
+}
+
+impl Defaults {
+    fn for_queue(&mut self, tx: &Transaction, queue: &str) -> Result<&QueueSettings> {
+        if self.last.as_ref().is_none_or(|(q, _)| q != queue) {
+            self.last = Some((queue.to_string(), settings::read(tx, queue)?));
+        }
+        Ok(&self.last.as_ref().expect("just filled").1)
+    }
+}
+
 /// Adds one job, or returns the unfinished job that already has its key.
-fn insert(tx: &Transaction, ids: &mut IdGen, new: &NewJob, now: Millis) -> Result<Enqueued> {
+fn insert(
+    tx: &Transaction,
+    ids: &mut IdGen,
+    defaults: &mut Defaults,
+    new: &NewJob,
+    now: Millis,
+) -> Result<Enqueued> {
     if let Some(job) = unfinished_with_key(tx, &new.queue, new.key.as_deref())? {
         return Ok(Enqueued {
             job,
             deduplicated: true,
         });
     }
-    let defaults = settings::read(tx, &new.queue)?;
+    let defaults = defaults.for_queue(tx, &new.queue)?;
     let backoff = new
         .backoff
         .or(defaults.backoff_ms.map(|base| Backoff { base, max: None }));
