@@ -50,6 +50,7 @@ struct Sample {
 
 /// Runs a command to the end, timing it from spawn to reap and reading its peak RSS from
 /// `wait4`, which std does not expose.
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which also reports its memory
 fn run(mut command: Command, stdin: Option<&[u8]>) -> Sample {
     command
         .stdin(if stdin.is_some() {
@@ -201,7 +202,7 @@ impl Memory {
     }
 }
 
-/// 1. One invocation of enqueue, dequeue and complete against the sqlite3 shell doing the
+/// Table 1: One invocation of enqueue, dequeue and complete against the sqlite3 shell doing the
 /// same statement on the same schema, and redis-cli against redis-server.
 fn per_invocation(dir: &Path, plan: &Plan, memory: &mut Memory) {
     let ours = filled_db(dir, "inv-q.db", 0);
@@ -278,7 +279,7 @@ fn per_invocation(dir: &Path, plan: &Plan, memory: &mut Memory) {
     }
 }
 
-/// 2. dequeue and complete with 1,000,000 stored jobs against 1,000.
+/// Table 2: dequeue and complete with 1,000,000 stored jobs against 1,000.
 fn scale(dir: &Path, plan: &Plan, memory: &mut Memory) {
     let small = filled_db(dir, "small.db", 1_000);
     let large = filled_db(dir, "large.db", plan.million);
@@ -342,7 +343,7 @@ fn raw_insert_rate(db: &Path, jobs: usize) -> f64 {
     jobs as f64 / start.elapsed().as_secs_f64()
 }
 
-/// 3. `enqueue --batch` throughput against SQLite's raw insert rate.
+/// Table 3: `enqueue --batch` throughput against SQLite's raw insert rate.
 fn batch(dir: &Path, plan: &Plan, memory: &mut Memory) {
     let lines: String = (0..plan.batch)
         .map(|n| format!("{{\"n\":{n}}}\n"))
@@ -407,7 +408,7 @@ fn claim_request(count: usize) -> ClaimRequest {
     }
 }
 
-/// 4. `dequeue --count` throughput, and the in-process cycle of the `work` runner (enqueue,
+/// Table 4: `dequeue --count` throughput, and the in-process cycle of the `work` runner (enqueue,
 /// claim, complete: three transactions) against SQLite's rate of one-row write transactions.
 fn cycles(dir: &Path, plan: &Plan) {
     let db = filled_db(dir, "count.db", plan.batch);
@@ -455,7 +456,7 @@ fn cycles(dir: &Path, plan: &Plan) {
     );
 }
 
-/// 6. Eight CLI workers (dequeue + complete processes) against the machine's spawn rate of
+/// Table 6: Eight CLI workers (dequeue + complete processes) against the machine's spawn rate of
 /// eight concurrent spawners.
 fn workers(dir: &Path, plan: &Plan) {
     let db = filled_db(dir, "workers.db", plan.workers_jobs);
