@@ -41,16 +41,13 @@ fn plan() -> Plan {
     }
 }
 
-/// One finished process: wall time, peak resident memory, and what it printed.
+/// One finished process: its wall time and what it printed.
 struct Sample {
     wall: Duration,
-    max_rss_kib: i64,
     stdout: String,
 }
 
-/// Runs a command to the end, timing it from spawn to reap and reading its peak RSS from
-/// `wait4`, which std does not expose.
-#[allow(clippy::zombie_processes)] // reaped by wait4 below, which also reports its memory
+/// Runs a command to the end, timing it from spawn to exit.
 fn run(mut command: Command, stdin: Option<&[u8]>) -> Sample {
     command
         .stdin(if stdin.is_some() {
@@ -61,7 +58,7 @@ fn run(mut command: Command, stdin: Option<&[u8]>) -> Sample {
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     let start = Instant::now();
-    let mut child: Child = command.spawn().expect("spawn");
+    let mut child = command.spawn().expect("spawn");
     if let Some(input) = stdin {
         child.stdin.take().unwrap().write_all(input).unwrap();
     }
@@ -72,22 +69,46 @@ fn run(mut command: Command, stdin: Option<&[u8]>) -> Sample {
         .unwrap()
         .read_to_string(&mut stdout)
         .unwrap();
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child, whose pid we hold and have not reaped.
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert!(pid > 0, "wait4 failed");
+    let status = child.wait().unwrap();
     let wall = start.elapsed();
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{command:?} failed"
-    );
-    Sample {
-        wall,
-        max_rss_kib: usage.ru_maxrss,
-        stdout,
+    assert!(status.success(), "{command:?} failed");
+    Sample { wall, stdout }
+}
+
+/// Peak resident memory of one run of `args`, in MiB, as GNU time reports it. (Measured
+/// apart from the timed runs: a child's own rusage would count this harness's memory at the
+/// moment it was spawned.)
+fn peak_rss_mib(db: &Path, args: &[&str], stdin: Option<&[u8]>) -> f64 {
+    let mut command = Command::new("/usr/bin/time");
+    command
+        .args(["-f", "%M", QP, "--db"])
+        .arg(db)
+        .args(["--format", "json"])
+        .args(args);
+    command
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = command
+        .spawn()
+        .expect("/usr/bin/time (Debian package time)");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input).unwrap();
     }
+    let output = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&output.stderr);
+    let kib: f64 = text
+        .lines()
+        .last()
+        .unwrap_or("0")
+        .trim()
+        .parse()
+        .unwrap_or(0.0);
+    kib / 1024.0
 }
 
 fn qp(db: &Path, args: &[&str]) -> Command {
@@ -125,10 +146,19 @@ fn ms(d: Duration) -> f64 {
 fn filled_db(dir: &Path, name: &str, jobs: usize) -> PathBuf {
     let db = dir.join(name);
     let lines: String = (0..jobs).map(|n| format!("{{\"n\":{n}}}\n")).collect();
-    run(
-        qp(&db, &["--synchronous", "normal", "enqueue", "q", "--batch"]),
-        Some(lines.as_bytes()),
-    );
+    let mut command = qp(&db, &["--synchronous", "normal", "enqueue", "q", "--batch"]);
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "filling {name}");
     db
 }
 
@@ -189,22 +219,47 @@ impl Drop for Redis {
     }
 }
 
-/// Peak RSS seen per command, for the memory table.
-#[derive(Default)]
-struct Memory(Vec<(String, i64)>);
-
-impl Memory {
-    fn note(&mut self, what: &str, sample: &Sample) {
-        match self.0.iter_mut().find(|(name, _)| name == what) {
-            Some((_, kib)) => *kib = (*kib).max(sample.max_rss_kib),
-            None => self.0.push((what.to_string(), sample.max_rss_kib)),
-        }
+/// Peak memory of each kind of command, the big ones at full size.
+fn memory(dir: &Path, plan: &Plan) {
+    let db = filled_db(dir, "memory.db", plan.million);
+    let lines: String = (0..plan.batch)
+        .map(|n| format!("{{\"n\":{n}}}\n"))
+        .collect();
+    let claimed = run(qp(&db, &["dequeue", "q"]), None);
+    let id = id_of(&claimed.stdout);
+    let rows: Vec<(String, f64)> = vec![
+        (
+            "enqueue".into(),
+            peak_rss_mib(&db, &["enqueue", "q", "--payload", "1"], None),
+        ),
+        ("dequeue".into(), peak_rss_mib(&db, &["dequeue", "q"], None)),
+        (
+            "complete".into(),
+            peak_rss_mib(&db, &["complete", &id], None),
+        ),
+        ("stats".into(), peak_rss_mib(&db, &["stats"], None)),
+        (
+            format!("list --limit 0 --format jsonl ({} jobs)", plan.million),
+            peak_rss_mib(&db, &["list", "--limit", "0", "--format", "jsonl"], None),
+        ),
+        (
+            format!("enqueue --batch ({} jobs)", plan.batch),
+            peak_rss_mib(
+                &dir.join("memory-batch.db"),
+                &["enqueue", "q", "--batch"],
+                Some(lines.as_bytes()),
+            ),
+        ),
+    ];
+    println!("\n### Peak memory (max RSS, GNU time)\n\n| command | MiB |\n|---|---|");
+    for (what, mib) in rows {
+        println!("| {what} | {mib:.1} |");
     }
 }
 
 /// Table 1: One invocation of enqueue, dequeue and complete against the sqlite3 shell doing the
 /// same statement on the same schema, and redis-cli against redis-server.
-fn per_invocation(dir: &Path, plan: &Plan, memory: &mut Memory) {
+fn per_invocation(dir: &Path, plan: &Plan) {
     let ours = filled_db(dir, "inv-q.db", 0);
     let theirs = filled_db(dir, "inv-s.db", 0);
     let redis = Redis::start(dir);
@@ -212,13 +267,10 @@ fn per_invocation(dir: &Path, plan: &Plan, memory: &mut Memory) {
     let payload = r#"{"n":1}"#;
     for round in 0..plan.rounds {
         let enq = run(qp(&ours, &["enqueue", "q", "--payload", payload]), None);
-        memory.note("enqueue", &enq);
         t[0].push(ms(enq.wall));
         let deq = run(qp(&ours, &["dequeue", "q"]), None);
-        memory.note("dequeue", &deq);
         t[3].push(ms(deq.wall));
         let done = run(qp(&ours, &["complete", &id_of(&deq.stdout)]), None);
-        memory.note("complete", &done);
         t[6].push(ms(done.wall));
 
         let insert = "INSERT INTO jobs (id, queue, payload, status, max_retries, visible_after, \
@@ -280,7 +332,7 @@ fn per_invocation(dir: &Path, plan: &Plan, memory: &mut Memory) {
 }
 
 /// Table 2: dequeue and complete with 1,000,000 stored jobs against 1,000.
-fn scale(dir: &Path, plan: &Plan, memory: &mut Memory) {
+fn scale(dir: &Path, plan: &Plan) {
     let small = filled_db(dir, "small.db", 1_000);
     let large = filled_db(dir, "large.db", plan.million);
     let mut t: [Vec<f64>; 4] = Default::default();
@@ -293,12 +345,6 @@ fn scale(dir: &Path, plan: &Plan, memory: &mut Memory) {
             ));
         }
     }
-    let listed = run(
-        qp(&large, &["list", "--limit", "0", "--format", "jsonl"]),
-        None,
-    );
-    memory.note(&format!("list --limit 0 ({} jobs)", plan.million), &listed);
-    memory.note("stats", &run(qp(&large, &["stats"]), None));
     println!(
         "\n### 2. Stored jobs: {} against 1,000 (median of {} rounds)\n",
         plan.million, plan.rounds
@@ -344,7 +390,7 @@ fn raw_insert_rate(db: &Path, jobs: usize) -> f64 {
 }
 
 /// Table 3: `enqueue --batch` throughput against SQLite's raw insert rate.
-fn batch(dir: &Path, plan: &Plan, memory: &mut Memory) {
+fn batch(dir: &Path, plan: &Plan) {
     let lines: String = (0..plan.batch)
         .map(|n| format!("{{\"n\":{n}}}\n"))
         .collect();
@@ -355,7 +401,6 @@ fn batch(dir: &Path, plan: &Plan, memory: &mut Memory) {
             qp(&db, &["enqueue", "q", "--batch"]),
             Some(lines.as_bytes()),
         );
-        memory.note(&format!("enqueue --batch ({} jobs)", plan.batch), &sample);
         ours.push(plan.batch as f64 / sample.wall.as_secs_f64());
         raw.push(raw_insert_rate(
             &dir.join(format!("raw-{round}.db")),
@@ -500,18 +545,29 @@ fn workers(dir: &Path, plan: &Plan) {
 fn main() {
     let plan = plan();
     let dir = tempfile::tempdir().unwrap();
-    let mut memory = Memory::default();
     println!(
         "## queueprim benchmarks ({} cores)",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    per_invocation(dir.path(), &plan, &mut memory);
-    scale(dir.path(), &plan, &mut memory);
-    batch(dir.path(), &plan, &mut memory);
-    cycles(dir.path(), &plan);
-    workers(dir.path(), &plan);
-    println!("\n### Peak memory (max RSS)\n\n| command | MiB |\n|---|---|");
-    for (what, kib) in memory.0 {
-        println!("| {what} | {:.1} |", kib as f64 / 1024.0);
+    // BENCH_ONLY=batch (or any section's name) runs just that section.
+    let only = std::env::var("BENCH_ONLY").ok();
+    let wanted = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    if wanted("invocation") {
+        per_invocation(dir.path(), &plan);
+    }
+    if wanted("scale") {
+        scale(dir.path(), &plan);
+    }
+    if wanted("batch") {
+        batch(dir.path(), &plan);
+    }
+    if wanted("cycles") {
+        cycles(dir.path(), &plan);
+    }
+    if wanted("workers") {
+        workers(dir.path(), &plan);
+    }
+    if wanted("memory") {
+        memory(dir.path(), &plan);
     }
 }

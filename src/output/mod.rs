@@ -104,13 +104,7 @@ impl Printer {
                 let jobs: Vec<Job> = list.iter().map(|e| e.job.clone()).collect();
                 self.jobs(&jobs)
             }
-            Format::Json => {
-                let items = list
-                    .iter()
-                    .map(EnqueuedJson::new)
-                    .collect::<Result<Vec<_>>>()?;
-                self.line(&items)
-            }
+            Format::Json => self.array(list.iter().map(EnqueuedJson::new)),
             Format::Jsonl => list
                 .iter()
                 .try_for_each(|e| self.line(&EnqueuedJson::new(e)?)),
@@ -133,10 +127,7 @@ impl Printer {
         match self.format {
             Format::Table if jobs.is_empty() => Ok(()),
             Format::Table => self.table(table::job_rows(jobs, now())),
-            Format::Json => {
-                let items = jobs.iter().map(JobJson::new).collect::<Result<Vec<_>>>()?;
-                self.line(&items)
-            }
+            Format::Json => self.array(jobs.iter().map(JobJson::new)),
             Format::Jsonl => jobs
                 .iter()
                 .try_for_each(|job| self.line(&JobJson::new(job)?)),
@@ -189,7 +180,7 @@ impl Printer {
                 Ok(())
             }
             Format::Table => self.table(table::queues(queues)),
-            Format::Json => self.line(&queues.iter().map(QueueJson::new).collect::<Vec<_>>()),
+            Format::Json => self.array(queues.iter().map(|q| Ok(QueueJson::new(q)))),
             Format::Jsonl => queues
                 .iter()
                 .try_for_each(|q| self.line(&QueueJson::new(q))),
@@ -280,6 +271,19 @@ impl Printer {
 
     pub fn flush(&mut self) -> Result<()> {
         Ok(self.out.flush()?)
+    }
+
+    /// A JSON array written item by item, so a big one is never held whole in memory.
+    fn array<T: Serialize>(&mut self, items: impl Iterator<Item = Result<T>>) -> Result<()> {
+        self.out.write_all(b"[")?;
+        for (index, item) in items.enumerate() {
+            if index > 0 {
+                self.out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut self.out, &item?)?;
+        }
+        self.out.write_all(b"]\n")?;
+        Ok(())
     }
 
     fn line(&mut self, value: &impl Serialize) -> Result<()> {

@@ -22,7 +22,9 @@ const APPLICATION_ID: i64 = 0x5150_524D;
 pub fn prepare(conn: &mut Connection) -> Result<()> {
     let identity = Identity::read(conn)?;
     identity.check()?;
-    ensure_wal(conn)?;
+    if !identity.journal_mode.eq_ignore_ascii_case("wal") {
+        enable_wal(conn)?;
+    }
     if identity.version < SCHEMA_VERSION {
         migrate(conn)?;
     }
@@ -52,6 +54,7 @@ struct Identity {
     version: i64,
     application_id: i64,
     tables: i64,
+    journal_mode: String,
 }
 
 impl Identity {
@@ -59,13 +62,15 @@ impl Identity {
         Ok(conn.query_row(
             "SELECT (SELECT user_version FROM pragma_user_version), \
                     (SELECT application_id FROM pragma_application_id), \
-                    (SELECT COUNT(*) FROM sqlite_schema)",
+                    (SELECT COUNT(*) FROM sqlite_schema), \
+                    (SELECT journal_mode FROM pragma_journal_mode)",
             [],
             |row| {
                 Ok(Identity {
                     version: row.get(0)?,
                     application_id: row.get(1)?,
                     tables: row.get(2)?,
+                    journal_mode: row.get(3)?,
                 })
             },
         )?)
@@ -105,15 +110,11 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-/// Ensures write-ahead logging, which lets readers and one writer work at once. The mode is
-/// stored in the file, so this is a read unless the file was created, restored or changed by
+/// Switches to write-ahead logging, which lets readers and one writer work at once. The mode
+/// is stored in the file, so this runs only when the file was created, restored or changed by
 /// something else. Changing it needs an exclusive lock that the busy timeout does not cover,
 /// so busy is retried here.
-fn ensure_wal(conn: &Connection) -> Result<()> {
-    let mode: String = conn.pragma_query_value(None, "journal_mode", |row| row.get(0))?;
-    if mode.eq_ignore_ascii_case("wal") {
-        return Ok(());
-    }
+fn enable_wal(conn: &Connection) -> Result<()> {
     let mut delay = Duration::from_millis(2);
     for _ in 0..200 {
         match conn

@@ -40,9 +40,10 @@ CREATE TABLE jobs (
 -- The claim walks this index in exactly its ORDER BY (priority DESC, seq) within one queue.
 CREATE INDEX jobs_ready ON jobs (queue, priority DESC, seq) WHERE status = 'pending';
 
--- The same for workers that claim one job type only.
+-- The same for workers that claim one job type only (untyped jobs need no entry: a claim
+-- for a type never wants them).
 CREATE INDEX jobs_ready_by_type ON jobs (queue, type, priority DESC, seq)
-    WHERE status = 'pending';
+    WHERE status = 'pending' AND type IS NOT NULL;
 
 -- Delayed jobs by the time they become visible, so due ones are found without a scan.
 CREATE INDEX jobs_scheduled ON jobs (queue, visible_after) WHERE status = 'scheduled';
