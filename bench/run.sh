@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Every benchmark in BENCHMARKS.md, in one command. BENCH_QUICK=1 for the smoke modes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo bench --bench cli
+bash bench/work.sh
+bash bench/wait.sh
+bash bench/groups.sh
