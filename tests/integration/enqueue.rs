@@ -5,23 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-use crate::harness::{assert_timestamp, Counts, Job, TestEnv};
-
-/// Milliseconds since the epoch of a timestamp in the documented shape
-/// (`2026-11-21T09:30:00.000Z`).
-fn millis(ts: &str) -> i64 {
-    assert_timestamp(ts);
-    let n = |from: usize, to: usize| ts[from..to].parse::<i64>().unwrap();
-    let (month, day) = (n(5, 7), n(8, 10));
-    // Days from the civil date (Howard Hinnant's algorithm), years starting in March.
-    let year = if month <= 2 { n(0, 4) - 1 } else { n(0, 4) };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    let days = era * 146_097 + day_of_era - 719_468;
-    ((days * 24 + n(11, 13)) * 60 + n(14, 16)) * 60_000 + n(17, 19) * 1000 + n(20, 23)
-}
+use crate::harness::{assert_timestamp, millis, Counts, Job, TestEnv};
 
 fn now_millis() -> i64 {
     SystemTime::now()

@@ -7,7 +7,7 @@ use std::thread;
 
 use serde_json::Value;
 
-use crate::harness::{Counts, Job, TestEnv};
+use crate::harness::{millis, Counts, Job, TestEnv};
 
 fn payload(job: &Job) -> String {
     job.payload.to_string()
@@ -152,11 +152,6 @@ fn eight_workers_keep_fifty_groups_in_order_with_never_two_in_flight() {
             );
         }
     }
-}
-
-fn millis(rfc3339: &str) -> i64 {
-    let t = humantime::parse_rfc3339(rfc3339).unwrap();
-    t.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
 #[test]

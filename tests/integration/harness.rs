@@ -335,3 +335,11 @@ pub fn assert_timestamp(s: &str) {
         "not an RFC 3339 UTC timestamp with milliseconds: {s}"
     );
 }
+
+/// A timestamp from queueprim's JSON as milliseconds since the Unix epoch.
+#[track_caller]
+pub fn millis(rfc3339: &str) -> i64 {
+    assert_timestamp(rfc3339);
+    let t = humantime::parse_rfc3339(rfc3339).expect("an RFC 3339 timestamp");
+    t.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}

@@ -3,12 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{Job, QueueCounts, QueueSettings, TestEnv};
-
-fn millis(rfc3339: &str) -> i64 {
-    let t = humantime::parse_rfc3339(rfc3339).unwrap();
-    t.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
-}
+use crate::harness::{millis, Job, QueueCounts, QueueSettings, TestEnv};
 
 /// How far in the future a pending job becomes visible, in ms after its last update.
 fn delay_of(job: &Job) -> i64 {
