@@ -33,8 +33,14 @@ impl Interrupt {
 /// The conventional name of a signal number, for messages.
 pub fn name(signal: i32) -> &'static str {
     match signal {
+        libc::SIGHUP => "SIGHUP",
         SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGPIPE => "SIGPIPE",
         SIGTERM => "SIGTERM",
-        _ => "a signal",
+        _ => "signal",
     }
 }

@@ -12,6 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::input::MAX_JSON_BYTES;
+use crate::signals;
 
 /// How much of stderr is kept for the failure reason.
 const STDERR_TAIL_BYTES: usize = 2048;
@@ -183,21 +184,7 @@ fn pass_through_keeping_tail(mut stderr: impl Read) -> String {
 pub fn describe_exit(status: ExitStatus) -> String {
     match (status.code(), status.signal()) {
         (Some(code), _) => format!("exit {code}"),
-        (None, Some(signal)) => format!("signal {signal} ({})", signal_name(signal)),
+        (None, Some(signal)) => format!("signal {signal} ({})", signals::name(signal)),
         (None, None) => "ended abnormally".into(),
-    }
-}
-
-fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        libc::SIGHUP => "SIGHUP",
-        libc::SIGINT => "SIGINT",
-        libc::SIGQUIT => "SIGQUIT",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGPIPE => "SIGPIPE",
-        libc::SIGTERM => "SIGTERM",
-        _ => "signal",
     }
 }
