@@ -54,12 +54,9 @@ impl Store {
         reason: &str,
         options: FailOptions,
     ) -> Result<(Job, Outcome)> {
-        let mut outcome = Outcome::Dead;
-        let job = self.transition(id, |job, now| {
-            outcome = lifecycle::fail(job, claim, reason, options, now)?;
-            Ok(())
-        })?;
-        Ok((job, outcome))
+        self.transition_with(id, |job, now| {
+            lifecycle::fail(job, claim, reason, options, now)
+        })
     }
 
     pub fn extend(&mut self, id: &str, claim: Option<&str>, by: Millis) -> Result<Job> {
@@ -126,12 +123,21 @@ impl Store {
         id: &str,
         change: impl FnOnce(&mut Job, Millis) -> Result<(), Error>,
     ) -> Result<Job> {
+        self.transition_with(id, change).map(|(job, ())| job)
+    }
+
+    /// [`Store::transition`] for a change that also says what it did.
+    fn transition_with<T>(
+        &mut self,
+        id: &str,
+        change: impl FnOnce(&mut Job, Millis) -> Result<T, Error>,
+    ) -> Result<(Job, T)> {
         let missing = no_such_job(&self.path, id);
         self.write(|tx, _, now| {
             let (seq, mut job) = load(tx, id)?.ok_or(missing)?;
-            change(&mut job, now)?;
+            let result = change(&mut job, now)?;
             save(tx, seq, &job, now)?;
-            Ok(job)
+            Ok((job, result))
         })
     }
 }
