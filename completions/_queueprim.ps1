@@ -55,7 +55,7 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('--priority', '--priority', [CompletionResultType]::ParameterName, 'Higher runs first: an integer, or high (10), normal (0), low (-10)')
             [CompletionResult]::new('--max-retries', '--max-retries', [CompletionResultType]::ParameterName, 'Retries after the first failure; the job is tried at most N + 1 times [default: the queue''s (see config), else 0]')
             [CompletionResult]::new('--backoff', '--backoff', [CompletionResultType]::ParameterName, 'Wait this long before the first retry, twice as long before each next one (with a little jitter) [default: the queue''s, else none]')
-            [CompletionResult]::new('--backoff-max', '--backoff-max', [CompletionResultType]::ParameterName, 'Never wait longer than this between retries')
+            [CompletionResult]::new('--backoff-max', '--backoff-max', [CompletionResultType]::ParameterName, 'Never wait longer than this between retries [default: 1d]')
             [CompletionResult]::new('--group', '--group', [CompletionResultType]::ParameterName, 'Ordered group: jobs of one group run one at a time, in enqueue order (other groups and ungrouped jobs are not held up)')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Dedup key: while a job with this key is pending or claimed in the queue, return that job instead of adding another')
             [CompletionResult]::new('--delay', '--delay', [CompletionResultType]::ParameterName, 'Make the job visible only after this long (e.g. 90s, 1h 30m)')

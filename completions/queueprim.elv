@@ -51,7 +51,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --priority 'Higher runs first: an integer, or high (10), normal (0), low (-10)'
             cand --max-retries 'Retries after the first failure; the job is tried at most N + 1 times [default: the queue''s (see config), else 0]'
             cand --backoff 'Wait this long before the first retry, twice as long before each next one (with a little jitter) [default: the queue''s, else none]'
-            cand --backoff-max 'Never wait longer than this between retries'
+            cand --backoff-max 'Never wait longer than this between retries [default: 1d]'
             cand --group 'Ordered group: jobs of one group run one at a time, in enqueue order (other groups and ungrouped jobs are not held up)'
             cand --key 'Dedup key: while a job with this key is pending or claimed in the queue, return that job instead of adding another'
             cand --delay 'Make the job visible only after this long (e.g. 90s, 1h 30m)'

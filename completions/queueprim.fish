@@ -56,7 +56,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l payload 
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l priority -d 'Higher runs first: an integer, or high (10), normal (0), low (-10)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l max-retries -d 'Retries after the first failure; the job is tried at most N + 1 times [default: the queue\'s (see config), else 0]' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l backoff -d 'Wait this long before the first retry, twice as long before each next one (with a little jitter) [default: the queue\'s, else none]' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l backoff-max -d 'Never wait longer than this between retries' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l backoff-max -d 'Never wait longer than this between retries [default: 1d]' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l group -d 'Ordered group: jobs of one group run one at a time, in enqueue order (other groups and ungrouped jobs are not held up)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l key -d 'Dedup key: while a job with this key is pending or claimed in the queue, return that job instead of adding another' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l delay -d 'Make the job visible only after this long (e.g. 90s, 1h 30m)' -r

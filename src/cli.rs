@@ -207,7 +207,7 @@ pub struct EnqueueArgs {
     #[arg(long, value_name = "DUR", value_parser = parse_positive_duration)]
     pub backoff: Option<Millis>,
 
-    /// Never wait longer than this between retries
+    /// Never wait longer than this between retries [default: 1d]
     #[arg(long, value_name = "DUR", value_parser = parse_positive_duration, requires = "backoff")]
     pub backoff_max: Option<Millis>,
 
@@ -504,8 +504,8 @@ pub struct WorkArgs {
 
 /// Bring dead jobs back to pending with a fresh attempt budget.
 ///
-/// Give job ids, or --queue to retry every dead job of a queue (or every done one, with
-/// --status done, to run them again). Retried jobs keep their error history and their place
+/// Give job ids (of dead or done jobs), or --queue to retry every dead job of a queue (or
+/// every done one, with --status done, to run them again). Retried jobs keep their error history and their place
 /// in line. All or nothing: if one id cannot be retried, none is.
 ///
 /// Example: queueprim retry --queue emails
@@ -545,6 +545,9 @@ pub struct ReleaseArgs {
 }
 
 /// Show the next jobs a dequeue would get, in order, without claiming them.
+///
+/// Lists visible pending jobs as the queue stands: an expired claim that no dequeue has
+/// released yet is not shown, and a paused queue shows what comes once it is resumed.
 ///
 /// Example: queueprim peek emails --limit 5
 #[derive(Debug, Args)]

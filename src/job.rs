@@ -245,27 +245,31 @@ pub fn failure_outcome(attempt_count: u32, max_retries: u32, force_dead: bool) -
     }
 }
 
-/// The longest retry delay backoff ever asks for (100 years), whatever the doubling says.
-const MAX_RETRY_DELAY: Millis = 100 * 365 * 24 * 3600 * 1000;
+/// The cap on backoff delays when a job names none: a day, so a job that keeps failing is
+/// retried daily rather than parked for years by the doubling.
+pub const DEFAULT_BACKOFF_MAX: Millis = 24 * 3600 * 1000;
 
 /// The delay before retry number `attempt` (1 for the retry after the first failure): the
 /// backoff doubled per earlier failure, spread by up to ±10% so jobs that failed together
-/// do not all return at once, and never more than the cap. The spread comes from the job's
-/// id and the attempt, so the rule stays a pure function.
+/// do not all return at once, never more than the cap. At the cap the spread only shortens,
+/// so capped jobs still come back apart. The spread comes from the job's id and the
+/// attempt, so the rule stays a pure function.
 pub fn retry_delay(backoff: Option<Backoff>, id: &str, attempt: u32) -> Millis {
     let Some(Backoff { base, max }) = backoff else {
         return 0;
     };
-    let doubled = base
-        .saturating_mul(1i64 << attempt.saturating_sub(1).min(40))
-        .min(MAX_RETRY_DELAY);
+    let max = max.unwrap_or(DEFAULT_BACKOFF_MAX);
+    let doubled = base.saturating_mul(1i64 << attempt.saturating_sub(1).min(40));
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in id.bytes().chain(attempt.to_le_bytes()) {
         hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
     }
     let spread = (hash % 2001) as i64 - 1000; // -1000..=1000, in tenths of a percent
-    let jittered = doubled + doubled / 10 * spread / 1000;
-    max.map_or(jittered, |max| jittered.min(max))
+    if doubled >= max {
+        max - max / 10 * spread.abs() / 1000
+    } else {
+        (doubled + doubled / 10 * spread / 1000).min(max)
+    }
 }
 
 /// Adds a failure to a job's history, keeping only the newest [`ERROR_HISTORY`].
@@ -318,7 +322,11 @@ mod tests {
             base: i64::MAX / 4,
             max: None,
         });
-        assert!(retry_delay(huge, "q_a", 90) <= MAX_RETRY_DELAY * 11 / 10);
+        assert!(retry_delay(huge, "q_a", 90) <= DEFAULT_BACKOFF_MAX);
+        let capped: std::collections::HashSet<i64> = (0..50)
+            .map(|n| retry_delay(backoff, &format!("q_{n}"), 9))
+            .collect();
+        assert!(capped.len() > 10, "jobs at the cap still come back apart");
         let spread: std::collections::HashSet<i64> = (0..50)
             .map(|n| retry_delay(backoff, &format!("q_{n}"), 1))
             .collect();

@@ -111,9 +111,9 @@ pub fn expire(job: &mut Job, now: Millis) -> Outcome {
 pub fn replay(job: &mut Job, now: Millis) -> Result<(), Error> {
     if !matches!(job.status, Status::Dead | Status::Done) {
         return Err(Error::conflict(format!(
-            "cannot retry {}: {}; only dead or done jobs can be retried",
+            "cannot retry {}: it is {}; only dead or done jobs can be retried",
             job.id,
-            state_phrase(job)
+            job.status.as_str()
         )));
     }
     job.status = Status::Pending;
