@@ -101,11 +101,14 @@ pub fn job_detail(job: &Job, now: Millis) -> Table {
     row("priority", job.priority.to_string());
     row(
         "failures",
-        format!(
-            "{} (at most {} tries in all)",
-            job.attempt_count,
-            u64::from(job.max_retries) + 1
-        ),
+        match job.max_retries {
+            0 => format!("{} (tried once at most)", job.attempt_count),
+            n => format!(
+                "{} (at most {} tries in all)",
+                job.attempt_count,
+                u64::from(n) + 1
+            ),
+        },
     );
     if let Some(group) = &job.group {
         row("group", clean(group, 200));
@@ -185,7 +188,15 @@ fn align_right(table: &mut Table, columns: std::ops::Range<usize>) {
 
 /// A queue's settings in words: `emails: paused, timeout 5m, 3 retries, backoff 30s`.
 pub fn settings_line(queue: &str, s: &QueueSettings) -> String {
-    format!("{}: {}", clean(queue, 128), settings_text(s))
+    let state = if s.paused { "paused" } else { "running" };
+    let defaults = match settings_text(&QueueSettings {
+        paused: false,
+        ..s.clone()
+    }) {
+        none if none == "-" => "no defaults set".to_string(),
+        some => some,
+    };
+    format!("{}: {state}, {defaults}", clean(queue, 128))
 }
 
 fn settings_text(s: &QueueSettings) -> String {
