@@ -186,3 +186,24 @@ fn format_env_var_selects_the_output_format() {
         .expect_status(0);
     let _: Counts = run.json();
 }
+
+#[test]
+fn a_terminal_gets_a_table_and_a_pipe_gets_json() {
+    let env = TestEnv::new();
+    env.enqueue("q", "1", &[]);
+    // `script` gives the command a pseudo-terminal as its stdout.
+    let command = format!(
+        "{} --db '{}' stats",
+        crate::harness::BIN,
+        env.db().display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("QUEUEPRIM_FORMAT")
+        .output()
+        .expect("script (util-linux) runs the command on a terminal");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("PENDING") && text.contains("TOTAL"), "{text}");
+    let piped: Counts = env.json(&["stats"]);
+    assert_eq!(piped.pending, 1);
+}
