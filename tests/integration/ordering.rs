@@ -77,11 +77,12 @@ fn type_filter_claims_only_that_type_and_untyped_dequeue_takes_any() {
 fn delayed_jobs_wait_their_turn_and_do_not_block_others() {
     let env = TestEnv::new();
     env.enqueue("q", r#"{"n":1}"#, &["--delay", "1h", "--priority", "high"]);
-    env.enqueue("q", r#"{"n":2}"#, &["--delay", "300ms"]);
+    // Long enough that a loaded machine still looks before it falls due.
+    env.enqueue("q", r#"{"n":2}"#, &["--delay", "1500ms"]);
     env.enqueue("q", r#"{"n":3}"#, &[]);
     assert_eq!(payload_n(&env.dequeue("q", &[])), 3);
     env.assert_empty("q");
-    std::thread::sleep(std::time::Duration::from_millis(400));
+    std::thread::sleep(std::time::Duration::from_millis(1600));
     assert_eq!(payload_n(&env.dequeue("q", &[])), 2);
     env.assert_empty("q");
 }
