@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use queueprim::job::{ClaimRequest, NewJob, Visible};
+use queueprim::job::{ClaimRequest, NewJob};
 use queueprim::store::{OpenOptions, Store, Synchronous};
 
 const QP: &str = env!("CARGO_BIN_EXE_queueprim");
@@ -430,17 +430,7 @@ fn open_store(db: &Path) -> Store {
 }
 
 fn new_job(n: usize) -> NewJob {
-    NewJob {
-        queue: "q".into(),
-        job_type: None,
-        payload: format!("{{\"n\":{n}}}"),
-        priority: 0,
-        max_retries: None,
-        backoff: None,
-        group: None,
-        key: None,
-        visible: Visible::Now,
-    }
+    NewJob::new("q", format!("{{\"n\":{n}}}"))
 }
 
 fn claim_request(count: usize) -> ClaimRequest {

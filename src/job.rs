@@ -122,6 +122,23 @@ pub struct QueueSettings {
     pub backoff_ms: Option<Millis>,
 }
 
+impl NewJob {
+    /// A job with every option at its default (and the queue's defaults where it has them).
+    pub fn new(queue: impl Into<String>, payload: impl Into<String>) -> NewJob {
+        NewJob {
+            queue: queue.into(),
+            job_type: None,
+            payload: payload.into(),
+            priority: 0,
+            max_retries: None,
+            backoff: None,
+            group: None,
+            key: None,
+            visible: Visible::Now,
+        }
+    }
+}
+
 /// When a new job may first be dequeued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Visible {

@@ -6,7 +6,7 @@ use anyhow::Result;
 use super::Context;
 use crate::cli::CompleteArgs;
 use crate::input::read_json_arg;
-use crate::job::{NewJob, Visible};
+use crate::job::NewJob;
 use crate::output::Printer;
 
 pub fn run(args: CompleteArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
@@ -18,17 +18,7 @@ pub fn run(args: CompleteArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
     let follow_ups: Vec<NewJob> = args
         .follow_ups
         .into_iter()
-        .map(|(queue, payload)| NewJob {
-            queue,
-            job_type: None,
-            payload,
-            priority: 0,
-            max_retries: None,
-            backoff: None,
-            group: None,
-            key: None,
-            visible: Visible::Now,
-        })
+        .map(|(queue, payload)| NewJob::new(queue, payload))
         .collect();
     let (job, added) = ctx.open_for_job(&args.id)?.complete(
         &args.id,

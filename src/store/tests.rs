@@ -7,7 +7,7 @@ use std::rc::Rc;
 use super::claims::ready_sql;
 use super::queries::list_sql;
 use super::{OpenOptions, Store, Synchronous};
-use crate::job::{Backoff, ClaimRequest, NewJob, Status, Visible};
+use crate::job::{Backoff, ClaimRequest, NewJob, Status};
 use crate::lifecycle::FailOptions;
 use crate::time::Millis;
 
@@ -25,15 +25,9 @@ fn store_with_clock(dir: &tempfile::TempDir) -> (Store, Rc<Cell<Millis>>) {
 
 fn new_job(max_retries: u32, backoff: Option<Backoff>) -> NewJob {
     NewJob {
-        queue: "q".into(),
-        job_type: None,
-        payload: "{}".into(),
-        priority: 0,
         max_retries: Some(max_retries),
         backoff,
-        group: None,
-        key: None,
-        visible: Visible::Now,
+        ..NewJob::new("q", "{}")
     }
 }
 
