@@ -15,10 +15,7 @@ cd "$(dirname "$0")/.."
 GROUPS_N=${1:-10000}; ROUNDS=${2:-7}; CALLS=${3:-40}
 if [ -n "${BENCH_QUICK:-}" ]; then GROUPS_N=50; ROUNDS=1; CALLS=5; fi
 
-cargo build --release --quiet
-QP="${CARGO_TARGET_DIR:-$PWD/target}/release/queueprim"
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+source bench/common.sh
 G="$WORK/groups.db"; N="$WORK/plain.db"
 
 "$QP" --db "$G" enqueue q --batch </dev/null >/dev/null   # create it once, empty
@@ -36,7 +33,6 @@ pair_ms() {  # $1: database; prints ms per dequeue+complete
   t1=$(date +%s%N)
   echo "scale=3; ($t1 - $t0) / 1000000 / $CALLS" | bc
 }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 with=(); without=()
 for _ in $(seq 1 "$ROUNDS"); do

@@ -18,11 +18,8 @@ cd "$(dirname "$0")/.."
 ROUNDS=${1:-20}; WAITERS=${2:-10}; IDLE=${3:-10}
 if [ -n "${BENCH_QUICK:-}" ]; then ROUNDS=3; WAITERS=2; IDLE=1; fi
 
-cargo build --release --quiet
-QP="${CARGO_TARGET_DIR:-$PWD/target}/release/queueprim"
-WORK=$(mktemp -d)
+source bench/common.sh
 export QUEUEPRIM_DB="$WORK/wait.db"
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 ms() { date -d "$1" +%s%3N; }
 claim_latency() {  # stdin: one job; prints updated_at - created_at in ms
@@ -32,7 +29,6 @@ claim_latency() {  # stdin: one job; prints updated_at - created_at in ms
   updated=$(sed 's/.*"updated_at":"\([^"]*\)".*/\1/' <<<"$job")
   echo $(( $(ms "$updated") - $(ms "$created") ))
 }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 "$QP" stats >/dev/null   # create the database outside the measurements
 waited=(); direct=()

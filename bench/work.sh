@@ -20,10 +20,7 @@ ROUNDS=${2:-5}
 if [ -n "${BENCH_QUICK:-}" ]; then JOBS=50; ROUNDS=1; fi
 
 command -v perl >/dev/null || { echo "bench: perl is required for the spawn baseline" >&2; exit 1; }
-cargo build --release --quiet
-QP="${CARGO_TARGET_DIR:-$PWD/target}/release/queueprim"
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+source bench/common.sh
 
 now() { date +%s.%N; }
 rate() { echo "$1 / ($3 - $2)" | bc -l; }
@@ -45,7 +42,6 @@ work_run() {  # $1: synchronous mode
   rate "$JOBS" "$t0" "$t1"
 }
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 base=(); full=(); normal=()
 for _ in $(seq 1 "$ROUNDS"); do
