@@ -48,27 +48,24 @@ pub fn parse_group(s: &str) -> Result<String, String> {
 
 /// Checks a dedup key: 1–256 characters with no control characters.
 pub fn parse_key(s: &str) -> Result<String, String> {
-    if s.is_empty() || s.chars().count() > 256 {
-        return Err("dedup key must be 1 to 256 characters".into());
-    }
-    if let Some(bad) = s.chars().find(|c| c.is_control()) {
-        return Err(format!("dedup key contains {}", describe_char(bad)));
-    }
-    Ok(s.to_string())
+    parse_text("dedup key", s, 256)
 }
 
 /// Checks a worker name: 1–128 characters with no control characters.
 pub fn parse_worker(s: &str) -> Result<String, String> {
+    parse_text("worker name", s, MAX_NAME_CHARS)
+}
+
+/// Free text of 1 to `max` characters, none of them control characters.
+fn parse_text(what: &str, s: &str, max: usize) -> Result<String, String> {
     if s.is_empty() {
-        return Err("worker name must not be empty".into());
+        return Err(format!("{what} must not be empty"));
     }
-    if s.chars().count() > MAX_NAME_CHARS {
-        return Err(format!(
-            "worker name is longer than {MAX_NAME_CHARS} characters"
-        ));
+    if s.chars().count() > max {
+        return Err(format!("{what} is longer than {max} characters"));
     }
     if let Some(bad) = s.chars().find(|c| c.is_control()) {
-        return Err(format!("worker name contains {}", describe_char(bad)));
+        return Err(format!("{what} contains {}", describe_char(bad)));
     }
     Ok(s.to_string())
 }
@@ -208,13 +205,25 @@ fn strip_whitespace(json: &str) -> String {
     out
 }
 
-/// A string cut to its first `max` characters, with control characters made visible, for
-/// quoting user input back in messages.
+/// User input quoted back in a message: cut to 60 characters, control characters visible.
 pub fn printable(s: &str) -> String {
-    const MAX: usize = 60;
-    let mut out: String = s.chars().take(MAX).flat_map(char::escape_debug).collect();
-    if s.chars().count() > MAX {
-        out.push('…');
+    visible(s, 60)
+}
+
+/// A string cut to `max` characters (marked with …), with control characters escaped so
+/// that nothing a user or a job wrote can move the cursor or recolour a terminal.
+pub fn visible(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (count, c) in s.chars().enumerate() {
+        if count == max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
     }
     out
 }

@@ -98,18 +98,7 @@ fn one_line(rendered: &str) -> String {
             parts.push(format!("({text})"));
         }
     }
-    parts
-        .join(" ")
-        .chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_debug().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
+    input::visible(&parts.join(" "), usize::MAX)
 }
 
 /// The output format named on a command line that failed to parse, read by hand; plain

@@ -4,6 +4,7 @@
 use comfy_table::presets::NOTHING;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
+use crate::input::visible;
 use crate::job::{Counts, Job, QueueCounts, QueueSettings, Status};
 use crate::time::{human_duration, relative, rfc3339, Millis};
 
@@ -36,13 +37,17 @@ pub fn job_rows(jobs: &[Job], now: Millis) -> Table {
     let rows: Vec<Vec<String>> = jobs
         .iter()
         .map(|job| {
-            let mut row = vec![job.id.clone(), clean(&job.queue, 32)];
+            let mut row = vec![job.id.clone(), visible(&job.queue, 32)];
             if show_type {
-                row.push(job.job_type.as_deref().map_or("-".into(), |t| clean(t, 24)));
+                row.push(
+                    job.job_type
+                        .as_deref()
+                        .map_or("-".into(), |t| visible(t, 24)),
+                );
             }
             row.extend([status_text(job, now), job.priority.to_string(), tries(job)]);
             if show_worker {
-                row.push(job.worker.as_deref().map_or("-".into(), |w| clean(w, 24)));
+                row.push(job.worker.as_deref().map_or("-".into(), |w| visible(w, 24)));
             }
             row.push(job.visible_after.map_or("-".into(), |t| relative(t, now)));
             row.push(relative(job.created_at, now));
@@ -56,7 +61,7 @@ pub fn job_rows(jobs: &[Job], now: Millis) -> Table {
     header.push("PAYLOAD");
     let mut table = new_table(&header);
     for (mut row, job) in rows.into_iter().zip(jobs) {
-        row.push(clean(&job.payload, payload_width));
+        row.push(visible(&job.payload, payload_width));
         table.add_row(row);
     }
     for index in numeric {
@@ -90,12 +95,12 @@ pub fn job_detail(job: &Job, now: Millis) -> Table {
         table.add_row(vec![k.to_string(), v]);
     };
     row("id", job.id.clone());
-    row("queue", clean(&job.queue, 200));
+    row("queue", visible(&job.queue, 200));
     row(
         "type",
         job.job_type
             .as_deref()
-            .map_or("-".into(), |t| clean(t, 200)),
+            .map_or("-".into(), |t| visible(t, 200)),
     );
     row("status", status_text(job, now));
     row("priority", job.priority.to_string());
@@ -111,10 +116,10 @@ pub fn job_detail(job: &Job, now: Millis) -> Table {
         },
     );
     if let Some(group) = &job.group {
-        row("group", clean(group, 200));
+        row("group", visible(group, 200));
     }
     if let Some(key) = &job.key {
-        row("key", clean(key, 200));
+        row("key", visible(key, 200));
     }
     if let Some(backoff) = job.backoff {
         let cap = backoff
@@ -129,7 +134,9 @@ pub fn job_detail(job: &Job, now: Millis) -> Table {
     }
     row(
         "worker",
-        job.worker.as_deref().map_or("-".into(), |w| clean(w, 200)),
+        job.worker
+            .as_deref()
+            .map_or("-".into(), |w| visible(w, 200)),
     );
     row("claim", job.claim.clone().unwrap_or_else(|| "-".into()));
     let visible_label = if job.status == Status::Claimed {
@@ -152,8 +159,8 @@ pub fn job_detail(job: &Job, now: Millis) -> Table {
             "try {} {} by {}: {}",
             failure.attempt,
             relative(failure.at, now),
-            clean(who, 40),
-            clean(&failure.reason, 200)
+            visible(who, 40),
+            visible(&failure.reason, 200)
         );
         row("error", text);
     }
@@ -162,7 +169,7 @@ pub fn job_detail(job: &Job, now: Millis) -> Table {
 
 /// A payload or output for the single-job view, saying where to find all of a long one.
 fn detail_value(json: &str) -> String {
-    let shown = clean(json, DETAIL_VALUE_CHARS);
+    let shown = visible(json, DETAIL_VALUE_CHARS);
     if json.chars().count() > DETAIL_VALUE_CHARS {
         format!("{shown} (cut: --format json shows all)")
     } else {
@@ -196,7 +203,7 @@ pub fn settings_line(queue: &str, s: &QueueSettings) -> String {
         none if none == "-" => "no defaults set".to_string(),
         some => some,
     };
-    format!("{}: {state}, {defaults}", clean(queue, 128))
+    format!("{}: {state}, {defaults}", visible(queue, 128))
 }
 
 fn settings_text(s: &QueueSettings) -> String {
@@ -226,7 +233,7 @@ pub fn queues(queues: &[QueueCounts]) -> Table {
         "QUEUE", "PENDING", "CLAIMED", "DONE", "DEAD", "TOTAL", "SETTINGS",
     ]);
     for q in queues {
-        let mut cells = vec![clean(&q.queue, 64)];
+        let mut cells = vec![visible(&q.queue, 64)];
         cells.extend(count_cells(&q.counts));
         cells.push(settings_text(&q.settings));
         table.add_row(cells);
@@ -253,21 +260,4 @@ fn status_text(job: &Job, now: Millis) -> String {
 /// Failed attempts out of the most allowed, e.g. `1/4`.
 fn tries(job: &Job) -> String {
     format!("{}/{}", job.attempt_count, u64::from(job.max_retries) + 1)
-}
-
-/// A value cut to `max` characters, with control characters escaped.
-fn clean(s: &str, max: usize) -> String {
-    let mut out = String::new();
-    for (count, c) in s.chars().enumerate() {
-        if count == max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
