@@ -1,7 +1,7 @@
 //! Checking what users type: names, priorities, worker names and JSON documents. Every
 //! function here either returns a clean value or a message naming what was wrong.
 
-use std::io::{IsTerminal, Read};
+use std::io::{BufRead, IsTerminal, Read};
 
 use crate::error::Error;
 
@@ -156,12 +156,65 @@ fn read_capped(input: impl Read) -> std::io::Result<String> {
         .take(MAX_RAW_JSON_BYTES + 1)
         .read_to_string(&mut text)?;
     if text.len() as u64 > MAX_RAW_JSON_BYTES {
-        return Err(std::io::Error::other(format!(
-            "more than {} MiB, far over the 1 MiB limit for a payload",
-            MAX_RAW_JSON_BYTES / (1024 * 1024)
-        )));
+        return Err(std::io::Error::other(too_big()));
     }
     Ok(text)
+}
+
+fn too_big() -> String {
+    format!(
+        "more than {} MiB, far over the {} MiB limit for a payload",
+        MAX_RAW_JSON_BYTES >> 20,
+        MAX_JSON_BYTES >> 20
+    )
+}
+
+/// The most `--batch` reads from stdin. All of it is checked before anything is written, so
+/// it is held in memory; larger loads go in several batches.
+const MAX_BATCH_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Reads newline-delimited JSON payloads, skipping blank lines. Every line is checked before
+/// anything is written, so a bad line leaves the queue untouched.
+pub fn read_batch(input: impl BufRead) -> anyhow::Result<Vec<String>> {
+    let mut input = input.take(MAX_BATCH_BYTES + 1);
+    let mut payloads = Vec::new();
+    let mut line = Vec::new();
+    let mut total = 0u64;
+    for number in 1.. {
+        line.clear();
+        let read = (&mut input)
+            .take(MAX_RAW_JSON_BYTES + 1)
+            .read_until(b'\n', &mut line)?;
+        if read == 0 {
+            break;
+        }
+        total += read as u64;
+        let bad = |what: String| {
+            Error::invalid(format!(
+                "--batch line {number}: {what}; nothing was enqueued"
+            ))
+        };
+        if total > MAX_BATCH_BYTES {
+            return Err(Error::invalid(format!(
+                "--batch input is over {} MiB; nothing was enqueued (split it into several batches)",
+                MAX_BATCH_BYTES / (1024 * 1024)
+            ))
+            .into());
+        }
+        if read as u64 > MAX_RAW_JSON_BYTES {
+            return Err(bad(too_big()).into());
+        }
+        let text = std::str::from_utf8(&line).map_err(|_| bad("not valid UTF-8".into()))?;
+        if text.trim().is_empty() {
+            continue;
+        }
+        // serde_json counts lines within the text it is given: on a single line, only the
+        // column means anything.
+        let payload = compact_json(text.trim_end())
+            .map_err(|e| bad(e.replace(" at line 1 column", " at column")))?;
+        payloads.push(payload);
+    }
+    Ok(payloads)
 }
 
 /// Validates a JSON document and returns it compact (no insignificant whitespace), exactly
