@@ -146,22 +146,23 @@ fn one_line(err: &anyhow::Error) -> String {
     }
     let mut message = parts.join(": ");
     if let Some(hint) = err.chain().find_map(sqlite_hint) {
-        message.push_str(hint);
+        message.push_str(&hint);
     }
     message
 }
 
-fn sqlite_hint(cause: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+fn sqlite_hint(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     match cause
         .downcast_ref::<rusqlite::Error>()?
         .sqlite_error_code()?
     {
         rusqlite::ErrorCode::DiskFull => {
-            Some(" (the disk is full: nothing was written; free some space and retry)")
+            Some(" (the disk is full: nothing was written; free some space and retry)".into())
         }
-        rusqlite::ErrorCode::DatabaseBusy => {
-            Some(" (another process held the write lock for over 30 s; nothing was written, retry)")
-        }
+        rusqlite::ErrorCode::DatabaseBusy => Some(format!(
+            " (another process held the write lock for over {} s; nothing was written, retry)",
+            crate::store::BUSY_TIMEOUT.as_secs()
+        )),
         _ => None,
     }
 }

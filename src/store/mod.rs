@@ -26,7 +26,7 @@ use crate::time::{self, Millis};
 
 /// How long a command waits for another process's write lock before giving up. Writes are
 /// short, so this is only reached when something holds the lock abnormally long.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How hard each commit is pushed to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -474,3 +474,26 @@ fn a_job_that_could_not_be_printed_goes_back_to_the_queue() {
     let back: Job = env.json(&["get", &job.id]);
     assert_eq!((back.status.as_str(), back.attempt_count), ("pending", 0));
 }
+
+#[test]
+fn an_interruption_is_a_json_error_of_kind_interrupted_when_json_is_asked_for() {
+    let env = TestEnv::new();
+    let mut child = spawn_waiting(&env, &["dequeue", "q", "--wait", "--format", "json"]);
+    send_signal(child.child(), "TERM");
+    let done = child.finish(GENEROUS, "interrupted dequeue --wait");
+    assert_eq!(done.code, Some(143));
+    let error: serde_json::Value =
+        serde_json::from_str(done.stderr.trim()).expect("one JSON error");
+    assert_eq!(error["error"]["kind"], "interrupted");
+}
+
+#[test]
+fn count_outside_one_to_ten_thousand_is_bad_input() {
+    let env = TestEnv::new();
+    for count in ["0", "10001"] {
+        env.cmd(["dequeue", "q", "--count", count]).expect_status(2);
+    }
+    env.cmd(["dequeue", "q", "--count", "10000"])
+        .expect_status(0)
+        .expect_stdout("[]\n");
+}
