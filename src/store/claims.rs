@@ -45,7 +45,7 @@ impl Store {
 
     /// Claims only when a read-only look says there is something, so idle waiters never
     /// queue up for the write lock. With nothing to claim, also returns when to look again
-    /// (see [`Store::next_visible`]).
+    /// (the next delayed job or claim deadline).
     pub fn try_claim(&mut self, req: &ClaimRequest) -> Result<(Vec<Job>, Option<Millis>)> {
         match self.readiness(&req.queue, req.job_type.as_deref())? {
             Readiness::Now => Ok((self.claim(req)?, None)),
@@ -61,10 +61,11 @@ impl Store {
     /// Whether a claim made now would find something: a visible pending job, a delayed one
     /// that has fallen due, or an expired claim. Read-only and a few index probes.
     fn readiness(&self, queue: &str, job_type: Option<&str>) -> Result<Readiness> {
-        let next = self.next_visible(queue)?;
+        // A paused queue has nothing coming; `resume` is a commit, which wakes waiters.
         if settings::read(&self.conn, queue)?.paused {
-            return Ok(Readiness::Later(next));
+            return Ok(Readiness::Later(None));
         }
+        let next = self.next_due(queue)?;
         let ready: bool = match job_type {
             None => self
                 .conn
@@ -88,14 +89,10 @@ impl Store {
     }
 
     /// The earliest time something more in this queue becomes claimable: the nearest
-    /// delayed job or claim deadline; `None` if there is neither, or the queue is paused.
-    /// Job types are not told apart here: a waiter for one type may wake for another's
-    /// delayed job, look, and sleep again.
-    pub fn next_visible(&self, queue: &str) -> Result<Option<Millis>> {
-        // A paused queue has nothing coming; `resume` is a commit, which wakes waiters.
-        if settings::read(&self.conn, queue)?.paused {
-            return Ok(None);
-        }
+    /// delayed job or claim deadline; `None` if there is neither. Job types are not told
+    /// apart here: a waiter for one type may wake for another's delayed job, look, and sleep
+    /// again.
+    fn next_due(&self, queue: &str) -> Result<Option<Millis>> {
         let earliest = |status: &str| -> Result<Option<Millis>> {
             let sql = format!(
                 "SELECT MIN(visible_after) FROM jobs WHERE queue = ?1 AND status = '{status}'"
