@@ -53,7 +53,7 @@ pub fn fail(
     now: Millis,
 ) -> Result<Outcome, Error> {
     check_holder(job, "fail", claim, false)?;
-    Ok(count_failure(job, reason.to_string(), options, now))
+    Ok(count_failure(job, reason, options, now))
 }
 
 /// Pushes a claim's deadline `by` further, counted from now if it has already passed.
@@ -101,7 +101,7 @@ pub fn expire(job: &mut Job, now: Millis) -> Outcome {
         "claim expired at {} without complete or fail",
         rfc3339(deadline)
     );
-    let outcome = count_failure(job, reason, FailOptions::default(), now);
+    let outcome = count_failure(job, &reason, FailOptions::default(), now);
     job.claim_lapsed = true;
     outcome
 }
@@ -126,14 +126,14 @@ pub fn replay(job: &mut Job, now: Millis) -> Result<(), Error> {
     Ok(())
 }
 
-fn count_failure(job: &mut Job, reason: String, options: FailOptions, now: Millis) -> Outcome {
+fn count_failure(job: &mut Job, reason: &str, options: FailOptions, now: Millis) -> Outcome {
     let outcome = failure_outcome(job.attempt_count, job.max_retries, options.dead);
     job.attempt_count += 1;
     let failure = Failure {
         at: now,
         attempt: job.attempt_count,
         worker: job.worker.clone(),
-        reason: clip_reason(&reason),
+        reason: clip_reason(reason),
     };
     record_failure(&mut job.errors, failure);
     job.claim_lapsed = false;
@@ -174,7 +174,7 @@ fn check_holder(job: &Job, verb: &str, token: Option<&str>, late_ok: bool) -> Re
             "cannot {verb} {}: {}{}",
             job.id,
             state_phrase(job),
-            late_hint(job, verb, late_ok, token)
+            late_hint(job, late_ok, token)
         ))),
     }
 }
@@ -206,8 +206,9 @@ fn state_phrase(job: &Job) -> String {
     }
 }
 
-fn late_hint(job: &Job, verb: &str, late_ok: bool, token: Option<&str>) -> &'static str {
-    if late_ok && job.claim_lapsed && token.is_none() && verb == "complete" {
+/// `late_ok` is set for `complete` only, the one verb a lapsed claim may still use.
+fn late_hint(job: &Job, late_ok: bool, token: Option<&str>) -> &'static str {
+    if late_ok && job.claim_lapsed && token.is_none() {
         "; pass --claim with the token from dequeue to complete it late"
     } else {
         ""

@@ -121,7 +121,7 @@ pub fn short_span(secs: u64) -> String {
     };
     match secs {
         s if s < 60 => format!("{s}s"),
-        s if s < 3600 => two(s / 60, "m", 0, ""),
+        s if s < 3600 => format!("{}m", s / 60),
         s if s < 86_400 => two(s / 3600, "h", s % 3600 / 60, "m"),
         s => two(s / 86_400, "d", s % 86_400 / 3600, "h"),
     }

@@ -60,8 +60,8 @@ pub(super) fn list_sql(clause: &str) -> String {
     format!("SELECT {JOB_COLUMNS} FROM jobs {clause} ORDER BY seq DESC LIMIT ?")
 }
 
-fn text(s: &Option<String>) -> Option<Value> {
-    s.clone().map(Value::Text)
+fn text(s: Option<&str>) -> Option<Value> {
+    s.map(|s| Value::Text(s.to_string()))
 }
 
 impl Store {
@@ -79,10 +79,10 @@ impl Store {
     /// time so neither memory nor a read transaction grows with the number of jobs.
     pub fn list(&self, filter: &ListFilter, mut emit: impl FnMut(Job) -> Result<()>) -> Result<()> {
         let mut cond = Conditions::default();
-        cond.add("queue = ?", text(&filter.queue));
+        cond.add("queue = ?", text(filter.queue.as_deref()));
         cond.add_status(filter.status);
-        cond.add("type = ?", text(&filter.job_type));
-        cond.add("worker = ?", text(&filter.worker));
+        cond.add("type = ?", text(filter.job_type.as_deref()));
+        cond.add("worker = ?", text(filter.worker.as_deref()));
         cond.sql.push("seq < ?");
         let sql = list_sql(&cond.clause());
         let mut left = filter.limit.unwrap_or(u64::MAX);
@@ -202,7 +202,7 @@ impl Store {
 /// retention purge never takes jobs that are waiting for their time to come.
 fn purge_conditions(filter: &PurgeFilter) -> Conditions {
     let mut cond = Conditions::default();
-    cond.add("queue = ?", text(&filter.queue));
+    cond.add("queue = ?", text(filter.queue.as_deref()));
     match filter.status {
         Some(_) => cond.add_status(filter.status),
         None if filter.updated_before.is_some() => cond.sql.push("status IN ('done', 'dead')"),
