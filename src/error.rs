@@ -152,10 +152,19 @@ fn one_line(err: &anyhow::Error) -> String {
 }
 
 fn sqlite_hint(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
-    match cause
-        .downcast_ref::<rusqlite::Error>()?
-        .sqlite_error_code()?
-    {
+    let error = cause.downcast_ref::<rusqlite::Error>()?;
+    // A write that failed part-way leaves no commit record, so the transaction is undone.
+    // (A failed fsync is different: the commit may already be whole on disk.)
+    let failed_write = matches!(error, rusqlite::Error::SqliteFailure(e, _)
+        if e.extended_code == rusqlite::ffi::SQLITE_IOERR_WRITE);
+    if failed_write {
+        return Some(
+            " (a write to the disk failed: it may be full, or the file over a size limit such \
+             as `ulimit -f`; nothing was written)"
+                .into(),
+        );
+    }
+    match error.sqlite_error_code()? {
         rusqlite::ErrorCode::DiskFull => {
             Some(" (the disk is full: nothing was written; free some space and retry)".into())
         }

@@ -32,6 +32,7 @@ use output::Printer;
 /// Parses the command line, runs the command and turns the outcome into an exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     ignore_empty_env();
+    signals::ignore_file_size_limit_signal();
     let args: Vec<OsString> = args.into_iter().collect();
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,

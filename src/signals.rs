@@ -30,6 +30,26 @@ impl Interrupt {
     }
 }
 
+/// Turns a file-size limit (`ulimit -f`) into a write error instead of a kill: SQLite then
+/// reports the failed write, the transaction rolls back, and the user gets a message and
+/// exit 1 rather than a process dead of SIGXFSZ with no word of why.
+pub fn ignore_file_size_limit_signal() {
+    // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
+/// Undoes [`ignore_file_size_limit_signal`] in a child about to `exec`: ignored signals are
+/// inherited across exec, and a job's command should meet its limits as it would anywhere.
+/// Only async-signal-safe calls are allowed between fork and exec; `signal` is one.
+pub fn restore_file_size_limit_signal() {
+    // SAFETY: as above, resetting a disposition to SIG_DFL has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
+    }
+}
+
 /// The conventional name of a signal number, for messages.
 pub fn name(signal: i32) -> &'static str {
     match signal {

@@ -78,8 +78,8 @@ impl Store {
         Ok(store)
     }
 
-    /// Replaces the clock, for tests that drive time themselves.
-    #[cfg(test)]
+    /// Replaces the clock, for tests that drive time themselves (the unit tests and the
+    /// model check in `tests/`). The command line always uses the system clock.
     pub fn set_clock(&mut self, clock: Clock) {
         self.clock = clock;
     }
@@ -103,16 +103,29 @@ impl Store {
         &mut self,
         f: impl FnOnce(&rusqlite::Transaction, &mut IdGen, Millis) -> Result<T>,
     ) -> Result<T> {
+        let path = self.path.clone();
         let tx = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| cannot_write(&path, e.into()))?;
         // A newer build may have migrated the file since this one opened it.
         schema::check_version(&tx)
-            .with_context(|| format!("cannot write to database {}", self.path.display()))?;
+            .with_context(|| format!("cannot write to database {}", path.display()))?;
         let now = (self.clock)();
-        let value = f(&tx, &mut self.ids, now)?;
-        tx.commit()?;
+        let value = f(&tx, &mut self.ids, now).map_err(|e| cannot_write(&path, e))?;
+        tx.commit().map_err(|e| cannot_write(&path, e.into()))?;
         Ok(value)
+    }
+}
+
+/// Names the database in a write that SQLite itself refused (a full disk, an I/O error, a
+/// read-only file); errors that already say what they are about, such as a conflict, pass
+/// through unchanged.
+fn cannot_write(path: &Path, err: anyhow::Error) -> anyhow::Error {
+    if err.is::<rusqlite::Error>() {
+        err.context(format!("cannot write to database {}", path.display()))
+    } else {
+        err
     }
 }
 

@@ -61,6 +61,14 @@ impl JobProcess {
             // Its own process group: a terminal's Ctrl-C reaches the runner only, which then
             // decides when the job should stop; and the group can be signalled as a whole.
             .process_group(0);
+        // SAFETY: the closure runs between fork and exec and only calls `signal`, which is
+        // async-signal-safe.
+        unsafe {
+            command.pre_exec(|| {
+                signals::restore_file_size_limit_signal();
+                Ok(())
+            });
+        }
         let mut child = command.spawn()?;
         let pid = child.id();
         let mut stdin = child.stdin.take().expect("stdin is piped");
