@@ -6,7 +6,8 @@
 /// The clap tree, public so the man pages and completions can be generated from it.
 pub mod cli;
 mod cmd;
-mod error;
+/// The typed error and its exit codes; public so tests can tell a conflict from a failure.
+pub mod error;
 mod ids;
 mod input;
 /// The domain types the store speaks in; public, with `store`, for the benchmark harness.

@@ -22,6 +22,8 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::Error;
 use crate::ids::IdGen;
+/// How `fail` treats a failure; part of [`Store::fail`]'s signature.
+pub use crate::lifecycle::FailOptions;
 use crate::time::{self, Millis};
 
 /// How long a command waits for another process's write lock before giving up. Writes are

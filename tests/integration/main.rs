@@ -12,6 +12,7 @@ mod errors;
 mod follow_ups;
 mod groups;
 mod lifecycle;
+mod model;
 mod ordering;
 mod queue_controls;
 mod reporting;
