@@ -4,6 +4,7 @@
 
 mod process;
 mod result;
+mod watchdog;
 
 use std::ffi::OsString;
 use std::io;
@@ -11,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::error::{Error, Kind};
 use crate::job::{ClaimRequest, Job, Outcome};
@@ -21,6 +22,7 @@ use crate::store::Store;
 use crate::time::{self, Millis};
 use crate::watch::{Watch, POLL_MS};
 use process::JobProcess;
+use watchdog::Watchdog;
 
 /// How long a command gets between SIGTERM and SIGKILL.
 pub const KILL_AFTER: Duration = Duration::from_secs(5);
@@ -107,6 +109,7 @@ struct Runner<'a> {
     summary: Summary,
     done_tx: Sender<(u64, io::Result<process::Finished>)>,
     done_rx: Receiver<(u64, io::Result<process::Finished>)>,
+    watchdog: Watchdog,
 }
 
 /// Runs until the queue is empty (`--until-empty`), `--max-jobs` are done, or SIGINT/SIGTERM
@@ -116,6 +119,8 @@ pub fn run(
     settings: &Settings,
     report: &mut dyn FnMut(&Event) -> Result<()>,
 ) -> Result<Summary> {
+    // First, while this is the only thread: the watchdog is forked, not executed.
+    let watchdog = Watchdog::start().context("cannot start the watchdog process")?;
     let interrupt = Interrupt::install()?;
     let (done_tx, done_rx) = mpsc::channel();
     let mut runner = Runner {
@@ -127,6 +132,7 @@ pub fn run(
         summary: Summary::default(),
         done_tx,
         done_rx,
+        watchdog,
     };
     let mut watch = Watch::new();
     let mut stop_by: Option<Instant> = None;
@@ -209,6 +215,7 @@ impl Runner<'_> {
             self.done_tx.clone(),
         ) {
             Ok(process) => {
+                self.watchdog.watch_group(process.group());
                 self.slots.push(Slot {
                     key,
                     job,
@@ -242,6 +249,7 @@ impl Runner<'_> {
             if let Some(index) = self.slots.iter().position(|slot| slot.key == key) {
                 let mut slot = self.slots.swap_remove(index);
                 slot.process.mark_finished();
+                self.watchdog.forget_group(slot.process.group());
                 self.record(slot, finished?)?;
             }
             next = self.done_rx.try_recv().ok();

@@ -103,6 +103,11 @@ impl JobProcess {
         })
     }
 
+    /// The command's process group (its own pid, as it leads the group).
+    pub fn group(&self) -> u32 {
+        self.pid
+    }
+
     pub fn running_for(&self) -> Duration {
         self.started.elapsed()
     }

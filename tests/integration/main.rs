@@ -5,6 +5,7 @@ mod harness;
 
 mod concurrency;
 mod contract;
+mod crashes;
 mod database;
 mod docs;
 mod enqueue;

@@ -1,0 +1,129 @@
+//! A second process that outlives a runner killed outright (SIGKILL, the OOM killer) just
+//! long enough to stop its jobs' commands. Without it a command would run on as an orphan
+//! while its claim expires and another worker starts the same job: the job would run twice
+//! at once. The runner tells the watchdog each command's process group as it starts and
+//! ends; when the runner dies, the pipe between them closes, and the watchdog kills the
+//! groups still listed.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+
+/// The runner's end: a pipe to the watchdog process.
+pub struct Watchdog {
+    /// `None` only while being dropped.
+    to_watchdog: Option<File>,
+    pid: libc::pid_t,
+}
+
+impl Watchdog {
+    /// Forks the watchdog. Must be called while the process has one thread only (before any
+    /// command is started): the child of a multi-threaded fork may not allocate, and the
+    /// watchdog does.
+    pub fn start() -> io::Result<Watchdog> {
+        let (read_end, write_end) = pipe()?;
+        // SAFETY: the process is single-threaded here (see above), so the child is a full
+        // copy that may run ordinary Rust code; it never returns from `watch`.
+        match unsafe { libc::fork() } {
+            -1 => Err(io::Error::last_os_error()),
+            0 => {
+                drop(write_end);
+                watch(read_end)
+            }
+            pid => Ok(Watchdog {
+                to_watchdog: Some(File::from(write_end)),
+                pid,
+            }),
+        }
+    }
+
+    /// The command in process group `pgid` has started.
+    pub fn watch_group(&mut self, pgid: u32) {
+        self.tell('+', pgid);
+    }
+
+    /// The command in process group `pgid` has ended and its group was killed.
+    pub fn forget_group(&mut self, pgid: u32) {
+        self.tell('-', pgid);
+    }
+
+    fn tell(&mut self, sign: char, pgid: u32) {
+        // A watchdog that is gone cannot be helped; the runner's own shutdown still stops
+        // its commands, so a failed write is not worth stopping the work for.
+        if let Some(pipe) = &mut self.to_watchdog {
+            let _ = writeln!(pipe, "{sign}{pgid}");
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    /// A runner that exits normally has stopped its commands already; closing the pipe lets
+    /// the watchdog exit, and waiting for it leaves no zombie.
+    fn drop(&mut self) {
+        drop(self.to_watchdog.take());
+        // SAFETY: waiting for our own child; a null status pointer is allowed.
+        unsafe {
+            libc::waitpid(self.pid, std::ptr::null_mut(), 0);
+        }
+    }
+}
+
+/// A pipe whose ends close on exec, so no job command inherits the write end and keeps the
+/// watchdog waiting after the runner has died.
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two descriptors into the array it is given.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just opened and are owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// The watchdog's whole life: follow the list of groups until the runner's end of the pipe
+/// closes, then kill what is left and exit.
+fn watch(from_runner: OwnedFd) -> ! {
+    detach();
+    let mut groups: Vec<u32> = Vec::new();
+    for line in BufReader::new(File::from(from_runner)).lines() {
+        let Ok(line) = line else { break };
+        let (sign, pgid) = line.split_at(1.min(line.len()));
+        let Ok(pgid) = pgid.parse::<u32>() else {
+            continue;
+        };
+        match sign {
+            "+" => groups.push(pgid),
+            "-" => groups.retain(|&g| g != pgid),
+            _ => {}
+        }
+    }
+    for pgid in groups {
+        // SAFETY: kill(2) on a process group; a group already gone returns ESRCH.
+        unsafe {
+            libc::kill(-(pgid as libc::pid_t), libc::SIGKILL);
+        }
+    }
+    // SAFETY: _exit skips the runner's destructors and exit handlers, which belong to the
+    // runner (its database connection above all), not to this copy of it.
+    unsafe { libc::_exit(0) }
+}
+
+/// Keeps the watchdog out of the signals meant for the runner: a Ctrl-C or a kill of the
+/// runner's process group must not take the watchdog too, or nothing would be left to clean
+/// up. Its stdout and stderr are let go, so a pipe reading the runner's output ends when
+/// the runner does.
+fn detach() {
+    // SAFETY: plain system calls on this process's own state.
+    unsafe {
+        libc::setpgid(0, 0);
+        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGPIPE] {
+            libc::signal(signal, libc::SIG_IGN);
+        }
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if null >= 0 {
+            for fd in [0, 1, 2] {
+                libc::dup2(null, fd);
+            }
+        }
+    }
+}
