@@ -4,6 +4,7 @@
 mod harness;
 
 mod concurrency;
+mod contention;
 mod contract;
 mod crashes;
 mod database;
