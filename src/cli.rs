@@ -1,13 +1,15 @@
 //! The command line: every clap type, and the help text that becomes `--help` and the man
 //! pages. Parsing and validation of single values happen here; behaviour lives in `cmd`.
 
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
+use clap::builder::{OsStringValueParser, PossibleValue, StringValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::input::{
-    parse_claim, parse_group, parse_job_id, parse_job_type, parse_key, parse_priority, parse_queue,
-    parse_worker,
+    escape_invalid_utf8, parse_claim, parse_group, parse_job_id, parse_job_type, parse_key,
+    parse_priority, parse_queue, parse_worker, printable,
 };
 use crate::time::{parse_duration, parse_positive_duration, parse_timestamp, Millis};
 
@@ -115,11 +117,11 @@ pub enum Command {
 #[group(required = true, multiple = false)]
 pub struct QueueArg {
     /// Queue name: 1-128 characters of A-Z a-z 0-9 - _ . / : (slashes namespace, e.g. tenant/acme)
-    #[arg(value_name = "QUEUE", value_parser = parse_queue)]
+    #[arg(value_name = "QUEUE", value_parser = utf8(parse_queue))]
     pub positional: Option<String>,
 
     /// Queue name, instead of the positional QUEUE
-    #[arg(long = "queue", value_name = "QUEUE", value_parser = parse_queue)]
+    #[arg(long = "queue", value_name = "QUEUE", value_parser = utf8(parse_queue))]
     pub flag: Option<String>,
 }
 
@@ -138,11 +140,11 @@ impl QueueArg {
 #[group(required = false, multiple = false)]
 pub struct QueueFilter {
     /// Only jobs in this queue
-    #[arg(value_name = "QUEUE", value_parser = parse_queue)]
+    #[arg(value_name = "QUEUE", value_parser = utf8(parse_queue))]
     pub positional: Option<String>,
 
     /// Only jobs in this queue, instead of the positional QUEUE
-    #[arg(long = "queue", value_name = "QUEUE", value_parser = parse_queue)]
+    #[arg(long = "queue", value_name = "QUEUE", value_parser = utf8(parse_queue))]
     pub flag: Option<String>,
 }
 
@@ -159,17 +161,17 @@ pub struct ClaimArgs {
     pub queue: QueueArg,
 
     /// Name this worker; stored on the job for debugging [work's default: HOST:PID]
-    #[arg(long, value_name = "NAME", value_parser = parse_worker)]
+    #[arg(long, value_name = "NAME", value_parser = utf8(parse_worker))]
     pub worker: Option<String>,
 
     /// Claim only jobs of this type
-    #[arg(long = "type", value_name = "TYPE", value_parser = parse_job_type)]
+    #[arg(long = "type", value_name = "TYPE", value_parser = utf8(parse_job_type))]
     pub job_type: Option<String>,
 
     /// How long a claim lasts before the job is handed out again (work renews it while the
     /// command runs, so there it only bounds how long a crashed runner's jobs stay claimed)
     /// [default: the queue's (see config), else 30m]
-    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "DUR", value_parser = utf8(parse_positive_duration))]
     pub timeout: Option<Millis>,
 }
 
@@ -186,7 +188,12 @@ pub struct EnqueueArgs {
     pub queue: QueueArg,
 
     /// The job's payload: JSON, @FILE to read it from a file, or - to read stdin
-    #[arg(long, value_name = "JSON|@FILE|-", required_unless_present = "batch")]
+    #[arg(
+        long,
+        value_name = "JSON|@FILE|-",
+        value_parser = utf8(StringValueParser::new()),
+        required_unless_present = "batch"
+    )]
     pub payload: Option<String>,
 
     /// Read newline-delimited JSON payloads from stdin, enqueue all in one transaction
@@ -194,43 +201,43 @@ pub struct EnqueueArgs {
     pub batch: bool,
 
     /// Higher runs first: an integer, or high (10), normal (0), low (-10)
-    #[arg(long, value_parser = parse_priority, default_value = "normal", allow_negative_numbers = true)]
+    #[arg(long, value_parser = utf8(parse_priority), default_value = "normal", allow_negative_numbers = true)]
     pub priority: i64,
 
     /// Retries after the first failure; the job is tried at most N + 1 times [default: the
     /// queue's (see config), else 0]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = utf8(clap::value_parser!(u32)))]
     pub max_retries: Option<u32>,
 
     /// Wait this long before the first retry, twice as long before each next one (with a
     /// little jitter) [default: the queue's, else none]
-    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "DUR", value_parser = utf8(parse_positive_duration))]
     pub backoff: Option<Millis>,
 
     /// Never wait longer than this between retries [default: 1d]
-    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration, requires = "backoff")]
+    #[arg(long, value_name = "DUR", value_parser = utf8(parse_positive_duration), requires = "backoff")]
     pub backoff_max: Option<Millis>,
 
     /// Ordered group: jobs of one group run one at a time, in enqueue order (other groups and
     /// ungrouped jobs are not held up)
-    #[arg(long, value_name = "GROUP", value_parser = parse_group)]
+    #[arg(long, value_name = "GROUP", value_parser = utf8(parse_group))]
     pub group: Option<String>,
 
     /// Dedup key: while a job with this key is pending or claimed in the queue, return that
     /// job instead of adding another
-    #[arg(long, value_name = "KEY", value_parser = parse_key)]
+    #[arg(long, value_name = "KEY", value_parser = utf8(parse_key))]
     pub key: Option<String>,
 
     /// Make the job visible only after this long (e.g. 90s, 1h 30m)
-    #[arg(long, value_name = "DUR", value_parser = parse_duration, conflicts_with = "at")]
+    #[arg(long, value_name = "DUR", value_parser = utf8(parse_duration), conflicts_with = "at")]
     pub delay: Option<Millis>,
 
     /// Make the job visible only from this time (RFC 3339, e.g. 2026-12-01T09:00:00Z)
-    #[arg(long, value_name = "TIME", value_parser = parse_timestamp)]
+    #[arg(long, value_name = "TIME", value_parser = utf8(parse_timestamp))]
     pub at: Option<Millis>,
 
     /// Job type, so specialised workers can claim only theirs (dequeue --type)
-    #[arg(long = "type", value_name = "TYPE", value_parser = parse_job_type)]
+    #[arg(long = "type", value_name = "TYPE", value_parser = utf8(parse_job_type))]
     pub job_type: Option<String>,
 }
 
@@ -250,11 +257,11 @@ pub struct DequeueArgs {
 
     /// Block until a job is available; with DUR, at most that long (write --wait=DUR or put
     /// the queue first when the queue is positional)
-    #[arg(long, value_name = "DUR", num_args = 0..=1, default_missing_value = "forever", value_parser = parse_wait)]
+    #[arg(long, value_name = "DUR", num_args = 0..=1, default_missing_value = "forever", value_parser = utf8(parse_wait))]
     pub wait: Option<Wait>,
 
     /// Claim up to N jobs (1 to 10000) at once and print them as an array
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, value_name = "N", value_parser = utf8(clap::value_parser!(u32).range(1..=10_000)))]
     pub count: Option<u32>,
 }
 
@@ -269,9 +276,19 @@ fn parse_wait(s: &str) -> Result<Wait, String> {
     if s == "forever" {
         return Ok(Wait::Forever);
     }
-    parse_duration(s)
-        .map(Wait::For)
-        .map_err(|e| format!("{e}; if '{s}' is a queue, put it before --wait or write --wait=DUR"))
+    parse_duration(s).map(Wait::For).map_err(|e| {
+        // `dequeue --wait emails` takes the queue for a duration. A value starting with a dash
+        // came from `--wait=-1` (clap takes no such word after a bare --wait), and one that
+        // is no queue name was not meant as one: neither gets the hint.
+        if s.starts_with('-') || parse_queue(s).is_err() {
+            e
+        } else {
+            format!(
+                "{e}; if '{}' is a queue, put it before --wait or write --wait=DUR",
+                printable(s)
+            )
+        }
+    })
 }
 
 /// Mark a claimed job done.
@@ -283,27 +300,30 @@ fn parse_wait(s: &str) -> Result<Wait, String> {
 #[derive(Debug, Args)]
 pub struct CompleteArgs {
     /// The job's id
-    #[arg(value_parser = parse_job_id)]
+    #[arg(value_parser = utf8(parse_job_id))]
     pub id: String,
 
     /// Result to store on the job: JSON, @FILE, or - for stdin
-    #[arg(long, value_name = "JSON|@FILE|-")]
+    #[arg(long, value_name = "JSON|@FILE|-", value_parser = utf8(StringValueParser::new()))]
     pub output: Option<String>,
 
     /// Act only if this is still the job's claim (the "claim" field printed by dequeue)
-    #[arg(long, value_name = "TOKEN", value_parser = parse_claim)]
+    #[arg(long, value_name = "TOKEN", value_parser = utf8(parse_claim))]
     pub claim: Option<String>,
 
     /// Also enqueue this follow-up job, in the same transaction: the completion and every
     /// follow-up commit together or not at all (repeatable)
-    #[arg(long = "enqueue", value_name = "QUEUE=JSON", value_parser = parse_follow_up)]
+    #[arg(long = "enqueue", value_name = "QUEUE=JSON", value_parser = utf8(parse_follow_up))]
     pub follow_ups: Vec<(String, String)>,
 }
 
 /// `QUEUE=JSON` for `complete --enqueue`.
 fn parse_follow_up(s: &str) -> Result<(String, String), String> {
     let (queue, json) = s.split_once('=').ok_or_else(|| {
-        format!("expected QUEUE=JSON, like 'emails={{\"to\":\"a@b.c\"}}', got '{s}'")
+        format!(
+            "expected QUEUE=JSON, like 'emails={{\"to\":\"a@b.c\"}}', got '{}'",
+            printable(s)
+        )
     })?;
     let queue = parse_queue(queue)?;
     let payload =
@@ -320,23 +340,23 @@ fn parse_follow_up(s: &str) -> Result<(String, String), String> {
 #[derive(Debug, Args)]
 pub struct FailArgs {
     /// The job's id
-    #[arg(value_parser = parse_job_id)]
+    #[arg(value_parser = utf8(parse_job_id))]
     pub id: String,
 
     /// Why it failed (kept in the job's errors; cut at 4096 characters)
-    #[arg(long, value_name = "TEXT")]
-    pub reason: Option<String>,
+    #[arg(long, value_name = "TEXT", value_parser = clap::value_parser!(OsString))]
+    pub reason: Option<OsString>,
 
     /// Make the job dead now, whatever retries it has left
     #[arg(long)]
     pub dead: bool,
 
     /// If the job is retried, wait this long first (instead of its backoff)
-    #[arg(long, value_name = "DUR", value_parser = parse_duration, conflicts_with = "dead")]
+    #[arg(long, value_name = "DUR", value_parser = utf8(parse_duration), conflicts_with = "dead")]
     pub retry_in: Option<Millis>,
 
     /// Act only if this is still the job's claim
-    #[arg(long, value_name = "TOKEN", value_parser = parse_claim)]
+    #[arg(long, value_name = "TOKEN", value_parser = utf8(parse_claim))]
     pub claim: Option<String>,
 }
 
@@ -349,15 +369,15 @@ pub struct FailArgs {
 #[derive(Debug, Args)]
 pub struct ExtendArgs {
     /// The job's id
-    #[arg(value_parser = parse_job_id)]
+    #[arg(value_parser = utf8(parse_job_id))]
     pub id: String,
 
     /// How much longer the claim should last
-    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "DUR", value_parser = utf8(parse_positive_duration))]
     pub by: Millis,
 
     /// Act only if this is still the job's claim
-    #[arg(long, value_name = "TOKEN", value_parser = parse_claim)]
+    #[arg(long, value_name = "TOKEN", value_parser = utf8(parse_claim))]
     pub claim: Option<String>,
 }
 
@@ -367,7 +387,7 @@ pub struct ExtendArgs {
 #[derive(Debug, Args)]
 pub struct GetArgs {
     /// The job's id
-    #[arg(value_parser = parse_job_id)]
+    #[arg(value_parser = utf8(parse_job_id))]
     pub id: String,
 }
 
@@ -384,23 +404,24 @@ pub struct ListArgs {
     pub status: Option<crate::job::Status>,
 
     /// Only jobs of this type
-    #[arg(long = "type", value_name = "TYPE", value_parser = parse_job_type)]
+    #[arg(long = "type", value_name = "TYPE", value_parser = utf8(parse_job_type))]
     pub job_type: Option<String>,
 
     /// Only jobs last claimed by this worker
-    #[arg(long, value_name = "NAME", value_parser = parse_worker)]
+    #[arg(long, value_name = "NAME", value_parser = utf8(parse_worker))]
     pub worker: Option<String>,
 
     /// At most N jobs; 0 lists them all
-    #[arg(long, value_name = "N", default_value_t = 100)]
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = utf8(clap::value_parser!(u64)))]
     pub limit: u64,
 }
 
 /// Statuses as a fixed set, so help and completions list them.
-fn status_parser() -> impl clap::builder::TypedValueParser<Value = crate::job::Status> {
-    use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new(["pending", "claimed", "done", "dead"])
-        .map(|s| crate::job::Status::parse(&s).expect("one of the possible values"))
+fn status_parser() -> impl TypedValueParser<Value = crate::job::Status> {
+    utf8(clap::builder::PossibleValuesParser::new([
+        "pending", "claimed", "done", "dead",
+    ]))
+    .map(|s| crate::job::Status::parse(&s).expect("one of the possible values"))
 }
 
 /// Delete jobs matching filters and print how many.
@@ -422,7 +443,7 @@ pub struct PurgeArgs {
     pub status: Option<crate::job::Status>,
 
     /// Only jobs last updated more than DUR ago
-    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    #[arg(long, value_name = "DUR", value_parser = utf8(parse_duration))]
     pub older_than: Option<Millis>,
 
     /// Count what would be deleted, delete nothing
@@ -445,7 +466,7 @@ pub struct PurgeArgs {
 #[derive(Debug, Args)]
 pub struct SweepArgs {
     /// Time between passes
-    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration, default_value = "10s")]
+    #[arg(long, value_name = "DUR", value_parser = utf8(parse_positive_duration), default_value = "10s")]
     pub interval: Millis,
 
     /// Make one pass, print what it did, and exit
@@ -478,11 +499,11 @@ pub struct WorkArgs {
     pub claim: ClaimArgs,
 
     /// Run up to N jobs at once
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = utf8(clap::value_parser!(u16).range(1..=256)))]
     pub concurrency: u16,
 
     /// Stop a command running longer than this (SIGTERM, SIGKILL 5 s later) and fail its job
-    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "DUR", value_parser = utf8(parse_positive_duration))]
     pub job_timeout: Option<Millis>,
 
     /// Exit once no job is visible and none is running
@@ -490,11 +511,11 @@ pub struct WorkArgs {
     pub until_empty: bool,
 
     /// Exit after N jobs have been run
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = utf8(clap::value_parser!(u64).range(1..)))]
     pub max_jobs: Option<u64>,
 
     /// On SIGINT/SIGTERM, how long running commands may finish before they are stopped
-    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "30s")]
+    #[arg(long, value_name = "DUR", value_parser = utf8(parse_duration), default_value = "30s")]
     pub grace: Millis,
 
     /// The command to run for each job, after --
@@ -512,11 +533,11 @@ pub struct WorkArgs {
 #[derive(Debug, Args)]
 pub struct RetryArgs {
     /// Jobs to retry
-    #[arg(value_name = "ID", value_parser = parse_job_id, required_unless_present = "queue")]
+    #[arg(value_name = "ID", value_parser = utf8(parse_job_id), required_unless_present = "queue")]
     pub ids: Vec<String>,
 
     /// Retry every dead job of this queue
-    #[arg(long, value_name = "QUEUE", value_parser = parse_queue, conflicts_with = "ids")]
+    #[arg(long, value_name = "QUEUE", value_parser = utf8(parse_queue), conflicts_with = "ids")]
     pub queue: Option<String>,
 
     /// With --queue: which jobs to retry
@@ -536,11 +557,11 @@ pub enum RetryStatus {
 #[derive(Debug, Args)]
 pub struct ReleaseArgs {
     /// The job's id
-    #[arg(value_parser = parse_job_id)]
+    #[arg(value_parser = utf8(parse_job_id))]
     pub id: String,
 
     /// Act only if this is still the job's claim
-    #[arg(long, value_name = "TOKEN", value_parser = parse_claim)]
+    #[arg(long, value_name = "TOKEN", value_parser = utf8(parse_claim))]
     pub claim: Option<String>,
 }
 
@@ -556,7 +577,7 @@ pub struct PeekArgs {
     pub queue: QueueArg,
 
     /// At most N jobs
-    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = utf8(clap::value_parser!(u64).range(1..=1000)))]
     pub limit: u64,
 }
 
@@ -591,18 +612,81 @@ pub struct ConfigArgs {
     pub queue: QueueArg,
 
     /// Claim length for dequeue and work
-    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "DUR", value_parser = utf8(parse_positive_duration))]
     pub timeout: Option<Millis>,
 
     /// Retries for new jobs
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = utf8(clap::value_parser!(u32)))]
     pub max_retries: Option<u32>,
 
     /// Retry backoff for new jobs
-    #[arg(long, value_name = "DUR", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "DUR", value_parser = utf8(parse_positive_duration))]
     pub backoff: Option<Millis>,
 
     /// Forget every default first (pausing is kept)
     #[arg(long)]
     pub reset: bool,
+}
+
+/// `parser` for an argument whose value must be UTF-8, refusing other bytes like any
+/// invalid value: `invalid value 'w\xff' for '--worker <NAME>': not valid UTF-8`.
+/// clap's own check, in its `&str` parsers, says only that "invalid UTF-8 was detected in
+/// one or more arguments", leaving the user to find which. Every argument that takes text
+/// goes through here, except those kept as bytes (`--db`, `--reason`, the worker's command).
+fn utf8<P: TypedValueParser>(parser: P) -> Utf8<P> {
+    Utf8(parser)
+}
+
+#[derive(Clone)]
+struct Utf8<P>(P);
+
+impl<P: TypedValueParser> TypedValueParser for Utf8<P> {
+    type Value = P::Value;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<P::Value, clap::Error> {
+        if value.to_str().is_some() {
+            return self.0.parse_ref(cmd, arg, value);
+        }
+        // clap's errors naming the argument can only be made by its parsers: this one quotes
+        // the value it is given, with the bytes that are not UTF-8 written as \xNN.
+        let refuse = |_: OsString| Err::<P::Value, _>("not valid UTF-8");
+        let quoted = escape_invalid_utf8(value);
+        OsStringValueParser::new()
+            .try_map(refuse)
+            .parse_ref(cmd, arg, OsStr::new(&quoted))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        self.0.possible_values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_wait_suggests_moving_the_queue_only_when_it_could_be_one() {
+        assert_eq!(parse_wait("forever"), Ok(Wait::Forever));
+        assert_eq!(parse_wait("2s"), Ok(Wait::For(2000)));
+        assert!(parse_wait("emails")
+            .unwrap_err()
+            .contains("put it before --wait"));
+        // Only `--wait=-1` gets a dash-led value to the parser: the hint would repeat it.
+        assert!(!parse_wait("-1").unwrap_err().contains("--wait=DUR"));
+        let control = parse_wait("x\u{1b}[2J").unwrap_err();
+        assert!(!control.contains("--wait=DUR"), "{control}");
+        assert!(control.contains(r"'x\u{1b}[2J'"), "{control}");
+    }
+
+    #[test]
+    fn a_follow_up_without_equals_is_quoted_back_escaped() {
+        let err = parse_follow_up("next\u{7}").unwrap_err();
+        assert!(err.ends_with(r"got 'next\u{7}'"), "{err}");
+    }
 }

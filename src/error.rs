@@ -164,6 +164,9 @@ fn sqlite_hint(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
                 .into(),
         );
     }
+    if let Some(hint) = wal_index_hint(error) {
+        return Some(hint.into());
+    }
     match error.sqlite_error_code()? {
         rusqlite::ErrorCode::DiskFull => {
             Some(" (the disk is full: nothing was written; free some space and retry)".into())
@@ -173,6 +176,29 @@ fn sqlite_hint(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
             crate::store::BUSY_TIMEOUT.as_secs()
         )),
         _ => None,
+    }
+}
+
+/// SQLite says only "disk I/O error" when it cannot set up the WAL index, naming no file:
+/// the index is the -shm file, created and sized (by writing to it) by the first process to
+/// open the database.
+fn wal_index_hint(error: &rusqlite::Error) -> Option<&'static str> {
+    let rusqlite::Error::SqliteFailure(e, _) = error else {
+        return None;
+    };
+    if e.extended_code == rusqlite::ffi::SQLITE_IOERR_SHMSIZE {
+        Some(
+            " (a write to the disk failed creating the WAL index, the -shm file beside the \
+             database: it may be full, or the file over a size limit such as `ulimit -f`; \
+             nothing was written)",
+        )
+    } else if crate::store::WAL_INDEX_ERRORS.contains(&e.extended_code) {
+        Some(
+            " (cannot set up the WAL index, the -shm file beside the database: the disk may be \
+             full; nothing was written)",
+        )
+    } else {
+        None
     }
 }
 
@@ -188,4 +214,39 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
             });
         io_kind == Some(io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite_failure(extended_code: i32) -> anyhow::Error {
+        let cause = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(extended_code),
+            Some("disk I/O error".into()),
+        );
+        anyhow::Error::new(cause).context("cannot write to database q.db")
+    }
+
+    #[test]
+    fn a_wal_index_that_cannot_be_set_up_is_named_with_the_likely_cause() {
+        let sized = classify(&sqlite_failure(rusqlite::ffi::SQLITE_IOERR_SHMSIZE)).unwrap();
+        assert_eq!(sized.exit_code, 1);
+        assert!(
+            sized.message.starts_with(
+                "cannot write to database q.db: disk I/O error (a write to the disk failed \
+                 creating the WAL index, the -shm file beside the database"
+            ),
+            "{}",
+            sized.message
+        );
+        let mapped = classify(&sqlite_failure(rusqlite::ffi::SQLITE_IOERR_SHMMAP)).unwrap();
+        assert!(
+            mapped.message.contains("-shm file") && mapped.message.contains("disk may be full"),
+            "{}",
+            mapped.message
+        );
+        let other = classify(&sqlite_failure(rusqlite::ffi::SQLITE_IOERR_READ)).unwrap();
+        assert!(!other.message.contains("-shm"), "{}", other.message);
+    }
 }

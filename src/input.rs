@@ -1,6 +1,7 @@
 //! Checking what users type: names, priorities, worker names and JSON documents. Every
 //! function here either returns a clean value or a message naming what was wrong.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, IsTerminal, Read};
 
 use crate::error::Error;
@@ -138,10 +139,12 @@ pub fn read_json_arg(flag: &str, value: &str) -> anyhow::Result<String> {
             .map_err(|e| Error::invalid(format!("cannot read {flag} from stdin: {e}")))?;
         (text, "stdin".to_string())
     } else if let Some(path) = value.strip_prefix('@') {
+        // Any byte can be in a path: quoted whole, control characters escaped.
+        let quoted = visible(path, usize::MAX);
         let text = std::fs::File::open(path)
             .and_then(read_capped)
-            .map_err(|e| Error::invalid(format!("cannot read {flag} file '{path}': {e}")))?;
-        (text, format!("file '{path}'"))
+            .map_err(|e| Error::invalid(format!("cannot read {flag} file '{quoted}': {e}")))?;
+        (text, format!("file '{quoted}'"))
     } else {
         (value.to_string(), "argument".to_string())
     };
@@ -281,6 +284,19 @@ pub fn visible(s: &str, max: usize) -> String {
     out
 }
 
+/// Text that is not all UTF-8, quoted back: its UTF-8 parts as they are, other bytes as
+/// `\xNN` (`caf\xe9` for Latin-1 `café`).
+pub fn escape_invalid_utf8(text: &OsStr) -> String {
+    let mut out = String::new();
+    for chunk in text.as_encoded_bytes().utf8_chunks() {
+        out.push_str(chunk.valid());
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out
+}
+
 fn describe_char(c: char) -> String {
     if c == ' ' {
         "a space".to_string()
@@ -316,6 +332,16 @@ mod tests {
         assert_eq!(parse_priority("-3"), Ok(-3));
         assert!(parse_priority("urgent").is_err());
         assert!(parse_priority("99999999999").is_err());
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn bytes_that_are_not_utf8_are_quoted_as_hex_and_the_rest_kept() {
+        use std::os::unix::ffi::OsStrExt;
+        let latin1 = OsStr::from_bytes(b"caf\xe9 cr\xe8me \xff\xfe");
+        assert_eq!(escape_invalid_utf8(latin1), r"caf\xe9 cr\xe8me \xff\xfe");
+        let mixed = OsStr::from_bytes("é\u{1b}".as_bytes());
+        assert_eq!(escape_invalid_utf8(mixed), "é\u{1b}");
     }
 
     #[test]

@@ -23,7 +23,7 @@ mod worker;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::error::ErrorKind;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::Parser;
 
 use cli::{Cli, Format};
@@ -83,24 +83,65 @@ fn usage_error(e: clap::Error, args: &[OsString]) -> ExitCode {
         ErrorKind::InvalidValue | ErrorKind::ValueValidation => Kind::InvalidInput,
         _ => Kind::Usage,
     };
-    let report = Report::new(kind, one_line(&e.render().to_string()));
+    let report = Report::new(kind, one_line(&e));
     output::print_error(requested_format(args), &report);
     ExitCode::from(report.exit_code)
 }
 
 /// Condenses clap's multi-line error to one line: the error itself, the arguments it lists
 /// and any tip, without the usage block. Control characters a user typed are made visible.
-fn one_line(rendered: &str) -> String {
+///
+/// clap's rendered text has already lost them (its plain rendering strips escape sequences
+/// and control characters), so it would quote a value the user did not type: `'x'` for
+/// `x\e[2J`. An error about one value is therefore written here from clap's parts instead.
+fn one_line(e: &clap::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
-    for paragraph in rendered.split("\n\n") {
+    for paragraph in e.render().to_string().split("\n\n") {
         let text = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
         if parts.is_empty() {
-            parts.push(text.trim_start_matches("error: ").to_string());
+            let rendered = text.trim_start_matches("error: ").to_string();
+            parts.push(value_error(e).unwrap_or(rendered));
         } else if text.starts_with("tip:") {
             parts.push(format!("({text})"));
         }
     }
     input::visible(&parts.join(" "), usize::MAX)
+}
+
+/// The first paragraph of an error about one value, worded as clap words it, from the
+/// argument, the value exactly as typed (escaped), the values allowed and the parser's
+/// reason. `None` for other errors, which quote no value.
+fn value_error(e: &clap::Error) -> Option<String> {
+    let text = |kind| match e.get(kind) {
+        Some(ContextValue::String(text)) => Some(text.as_str()),
+        _ => None,
+    };
+    let arg = text(ContextKind::InvalidArg)?;
+    let value = input::visible(text(ContextKind::InvalidValue)?, usize::MAX);
+    let mut line = match e.kind() {
+        ErrorKind::InvalidValue if value.is_empty() => {
+            format!("a value is required for '{arg}' but none was supplied")
+        }
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            format!("invalid value '{value}' for '{arg}'")
+        }
+        ErrorKind::TooManyValues => {
+            format!("unexpected value '{value}' for '{arg}' found; no more were expected")
+        }
+        _ => return None,
+    };
+    if let Some(ContextValue::Strings(allowed)) = e.get(ContextKind::ValidValue) {
+        if !allowed.is_empty() {
+            line.push_str(&format!(" [possible values: {}]", allowed.join(", ")));
+        }
+    }
+    if let Some(reason) = std::error::Error::source(e) {
+        line.push_str(&format!(
+            ": {}",
+            input::visible(&reason.to_string(), usize::MAX)
+        ));
+    }
+    Some(line)
 }
 
 /// The output format named on a command line that failed to parse, read by hand; plain
@@ -119,5 +160,65 @@ fn requested_format(args: &[OsString]) -> Format {
         Some("json") => Format::Json,
         Some("jsonl") => Format::Jsonl,
         _ => Format::Table,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(args: &[&str]) -> String {
+        let args = std::iter::once("queueprim").chain(args.iter().copied());
+        one_line(&Cli::try_parse_from(args).expect_err("refused"))
+    }
+
+    #[test]
+    fn a_refused_value_is_quoted_as_typed_with_control_characters_escaped() {
+        assert_eq!(
+            refusal(&["list", "--limit=x\u{1b}[2J"]),
+            r"invalid value 'x\u{1b}[2J' for '--limit <N>': invalid digit found in string"
+        );
+        assert_eq!(
+            refusal(&["list", "--status=\u{7}"]),
+            r"invalid value '\u{7}' for '--status <STATUS>' [possible values: pending, claimed, done, dead]"
+        );
+        assert_eq!(
+            refusal(&["purge", "--all=\u{1b}"]),
+            r"unexpected value '\u{1b}' for '--all' found; no more were expected"
+        );
+    }
+
+    #[test]
+    fn errors_that_quote_no_value_keep_clap_s_wording_and_tips() {
+        assert_eq!(
+            refusal(&["list", "--status", "dea"]),
+            "invalid value 'dea' for '--status <STATUS>' [possible values: pending, claimed, \
+             done, dead] (tip: a similar value exists: 'dead')"
+        );
+        assert_eq!(
+            refusal(&["list", "--bogus"]),
+            "unexpected argument '--bogus' found (tip: to pass '--bogus' as a value, use '-- \
+             --bogus')"
+        );
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_value_that_is_not_utf8_is_refused_naming_its_argument() {
+        use std::os::unix::ffi::OsStrExt;
+        let worker = std::ffi::OsStr::from_bytes(b"w\xff");
+        let args = [
+            "queueprim".as_ref(),
+            "dequeue".as_ref(),
+            "q".as_ref(),
+            "--worker".as_ref(),
+            worker,
+        ];
+        let e = Cli::try_parse_from(args).expect_err("refused");
+        assert_eq!(e.kind(), ErrorKind::ValueValidation);
+        assert_eq!(
+            one_line(&e),
+            r"invalid value 'w\xff' for '--worker <NAME>': not valid UTF-8"
+        );
     }
 }

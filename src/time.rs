@@ -3,6 +3,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::input::printable;
+
 /// Milliseconds since the Unix epoch, UTC. Every timestamp in the store is one of these.
 pub type Millis = i64;
 
@@ -26,11 +28,17 @@ fn to_millis(t: SystemTime) -> Millis {
 /// Parses a humantime duration (`90s`, `30m`, `1h 30m`, `7d`) into milliseconds.
 pub fn parse_duration(s: &str) -> Result<Millis, String> {
     let d = humantime::parse_duration(s.trim()).map_err(|e| {
-        format!("invalid duration '{s}': {e} (write it like 90s, 30m, 1h 30m or 7d)")
+        format!(
+            "invalid duration '{}': {e} (write it like 90s, 30m, 1h 30m or 7d)",
+            printable(s)
+        )
     })?;
     let ms = d.as_millis();
     if ms > MAX_DURATION_MS as u128 {
-        return Err(format!("duration '{s}' is too long (at most 100 years)"));
+        return Err(format!(
+            "duration '{}' is too long (at most 100 years)",
+            printable(s)
+        ));
     }
     Ok(ms as Millis)
 }
@@ -38,7 +46,10 @@ pub fn parse_duration(s: &str) -> Result<Millis, String> {
 /// Like [`parse_duration`], but zero is refused: a zero timeout or extension makes no sense.
 pub fn parse_positive_duration(s: &str) -> Result<Millis, String> {
     match parse_duration(s)? {
-        0 => Err(format!("duration '{s}' must be longer than zero")),
+        0 => Err(format!(
+            "duration '{}' must be longer than zero",
+            printable(s)
+        )),
         ms => Ok(ms),
     }
 }
@@ -46,13 +57,19 @@ pub fn parse_positive_duration(s: &str) -> Result<Millis, String> {
 /// Parses an RFC 3339 timestamp: `2026-11-21T09:30:00Z`, with an optional fraction and either
 /// `Z`, a numeric offset like `+02:00`, or nothing (taken as UTC).
 pub fn parse_timestamp(s: &str) -> Result<Millis, String> {
-    let invalid = || format!("invalid time '{s}': expected RFC 3339, like 2026-11-21T09:30:00Z");
+    let invalid = || {
+        format!(
+            "invalid time '{}': expected RFC 3339, like 2026-11-21T09:30:00Z",
+            printable(s)
+        )
+    };
     let (local, offset_ms) = split_offset(s.trim()).ok_or_else(invalid)?;
     let t = humantime::parse_rfc3339_weak(local).map_err(|_| invalid())?;
     let ms = to_millis(t) - offset_ms;
     if !(0..=LATEST).contains(&ms) {
         return Err(format!(
-            "time '{s}' is out of range: use a time between 1970 and 9999"
+            "time '{}' is out of range: use a time between 1970 and 9999",
+            printable(s)
         ));
     }
     Ok(ms)
@@ -146,6 +163,17 @@ mod tests {
             .contains("invalid duration 'soon'"));
         assert!(parse_positive_duration("0s").is_err());
         assert!(parse_duration("1000years").is_err());
+    }
+
+    #[test]
+    fn values_quoted_in_errors_keep_their_control_characters_visible() {
+        let duration = parse_duration("x\u{1b}[2J").unwrap_err();
+        assert!(
+            duration.starts_with(r"invalid duration 'x\u{1b}[2J'"),
+            "{duration}"
+        );
+        let time = parse_timestamp("2026\u{7}").unwrap_err();
+        assert!(time.starts_with(r"invalid time '2026\u{7}'"), "{time}");
     }
 
     #[test]

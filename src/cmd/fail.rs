@@ -9,11 +9,13 @@ use crate::lifecycle::FailOptions;
 use crate::output::Printer;
 
 pub fn run(args: FailArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
-    let reason = args.reason.as_deref().unwrap_or("no reason given");
+    // A reason is often a program's captured stderr, which need not be UTF-8: refusing it
+    // would leave the failure unrecorded, so it is kept with U+FFFD for the bytes that are not.
+    let reason = args.reason.as_deref().map(|r| r.to_string_lossy());
     let (job, outcome) = ctx.open_for_job(&args.id)?.fail(
         &args.id,
         args.claim.as_deref(),
-        reason,
+        reason.as_deref().unwrap_or("no reason given"),
         FailOptions {
             dead: args.dead,
             retry_in: args.retry_in,

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{ffi, Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::Error;
 use crate::ids::IdGen;
@@ -53,6 +53,13 @@ pub struct OpenOptions {
 /// reused, not deleted; this stops one burst from leaving a huge file behind.
 const JOURNAL_SIZE_LIMIT: i64 = 16 * 1024 * 1024;
 
+/// SQLite's errors setting up the WAL index, the `-shm` file beside the database.
+pub const WAL_INDEX_ERRORS: [i32; 3] = [
+    ffi::SQLITE_IOERR_SHMOPEN,
+    ffi::SQLITE_IOERR_SHMSIZE,
+    ffi::SQLITE_IOERR_SHMMAP,
+];
+
 /// Where a store gets the current time.
 pub type Clock = Box<dyn Fn() -> Millis>;
 
@@ -62,22 +69,23 @@ pub struct Store {
     ids: IdGen,
     path: PathBuf,
     clock: Clock,
+    /// Why the shared WAL index could not be set up, when this connection keeps its own
+    /// instead (see [`connect_ready`]); writes and waits are refused with it.
+    no_shared_wal_index: Option<WalIndexFailure>,
 }
 
 impl Store {
     pub fn open(path: &Path, options: &OpenOptions) -> Result<Store> {
         prepare_file(path, options.create_dir)?;
-        let conn = connect(path, options.synchronous)
+        let (conn, no_shared_wal_index) = connect_ready(path, options.synchronous)
             .with_context(|| format!("cannot open database {}", path.display()))?;
-        let mut store = Store {
+        Ok(Store {
             conn,
             ids: IdGen::new(),
             path: path.to_path_buf(),
             clock: Box::new(time::now),
-        };
-        schema::prepare(&mut store.conn)
-            .with_context(|| format!("cannot open database {}", path.display()))?;
-        Ok(store)
+            no_shared_wal_index,
+        })
     }
 
     /// Replaces the clock, for tests that drive time themselves (the unit tests and the
@@ -93,6 +101,7 @@ impl Store {
     /// A counter that changes whenever another connection commits to the database; cheap
     /// enough to poll while waiting for work.
     pub fn data_version(&self) -> Result<i64> {
+        self.require_shared_wal_index("wait for changes to")?;
         Ok(self
             .conn
             .pragma_query_value(None, "data_version", |row| row.get(0))?)
@@ -105,6 +114,7 @@ impl Store {
         &mut self,
         f: impl FnOnce(&rusqlite::Transaction, &mut IdGen, Millis) -> Result<T>,
     ) -> Result<T> {
+        self.require_shared_wal_index("write to")?;
         let path = self.path.clone();
         let tx = self
             .conn
@@ -117,6 +127,18 @@ impl Store {
         let value = f(&tx, &mut self.ids, now).map_err(|e| cannot_write(&path, e))?;
         tx.commit().map_err(|e| cannot_write(&path, e.into()))?;
         Ok(value)
+    }
+
+    /// Refuses to write or wait on a connection without the shared WAL index. It holds the
+    /// file to itself until the process exits, so either would shut every other process out
+    /// for as long as this one runs (a dequeue --wait, a worker), even once there is room
+    /// again; and there is no room for a write, nor can anyone else commit meanwhile.
+    fn require_shared_wal_index(&self, action: &str) -> Result<()> {
+        match &self.no_shared_wal_index {
+            None => Ok(()),
+            Some(failure) => Err(anyhow::Error::new(failure.error())
+                .context(format!("cannot {action} database {}", self.path.display()))),
+        }
     }
 }
 
@@ -192,12 +214,73 @@ fn create_private_file(path: &Path) -> Result<()> {
     }
 }
 
+/// Opens a connection (see [`connect`]) and makes the schema ready, falling back to a WAL
+/// index of the connection's own when the shared one cannot be set up, with the reason.
+///
+/// The last process to close the database removes the shared index (the -shm file), so the
+/// next one to open it must create it and write 32 KiB into it before reading anything: on a
+/// disk that filled up in between, that fails, and so would every command, reads included.
+/// Failing there means no other connection has the file open (the first one sizes the
+/// index), so this one may lock it exclusively: in exclusive locking mode, set before the
+/// first read, SQLite keeps the index in the process's memory and needs no -shm file. Reads
+/// then work; writes and waits are refused (see [`Store::require_shared_wal_index`]).
+fn connect_ready(
+    path: &Path,
+    synchronous: Synchronous,
+) -> Result<(Connection, Option<WalIndexFailure>)> {
+    let ready = |locking: LockingMode| -> Result<Connection> {
+        let mut conn = connect(path, synchronous, locking)?;
+        schema::prepare(&mut conn)?;
+        Ok(conn)
+    };
+    match ready(LockingMode::Normal) {
+        Ok(conn) => Ok((conn, None)),
+        Err(err) => match WalIndexFailure::find(&err) {
+            Some(failure) => Ok((ready(LockingMode::Exclusive)?, Some(failure))),
+            None => Err(err),
+        },
+    }
+}
+
+/// Whether a connection shares the WAL index with other processes (the -shm file) or keeps
+/// the database locked to itself, with the index in its own memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LockingMode {
+    Normal,
+    Exclusive,
+}
+
+/// SQLite's error setting up the shared WAL index, kept to refuse writes and waits with.
+struct WalIndexFailure(ffi::Error, Option<String>);
+
+impl WalIndexFailure {
+    fn find(err: &anyhow::Error) -> Option<WalIndexFailure> {
+        err.chain()
+            .find_map(|cause| match cause.downcast_ref::<rusqlite::Error>()? {
+                rusqlite::Error::SqliteFailure(e, message)
+                    if WAL_INDEX_ERRORS.contains(&e.extended_code) =>
+                {
+                    Some(WalIndexFailure(*e, message.clone()))
+                }
+                _ => None,
+            })
+    }
+
+    fn error(&self) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(self.0, self.1.clone())
+    }
+}
+
 /// Opens a connection with the settings every command relies on.
-fn connect(path: &Path, synchronous: Synchronous) -> Result<Connection> {
+fn connect(path: &Path, synchronous: Synchronous, locking: LockingMode) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     // First, before anything can meet a lock: wait for other writers instead of failing.
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Before `synchronous`, which reads the file: the mode must be set before the first read.
+    if locking == LockingMode::Exclusive {
+        conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+    }
     let level = match synchronous {
         Synchronous::Full => "FULL",
         Synchronous::Normal => "NORMAL",

@@ -11,6 +11,7 @@ mod database;
 mod docs;
 mod enqueue;
 mod errors;
+mod faults;
 mod follow_ups;
 mod groups;
 mod lifecycle;
