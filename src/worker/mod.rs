@@ -213,9 +213,9 @@ impl Runner<'_> {
             stdin,
             key,
             self.done_tx.clone(),
+            self.watchdog.announcer(),
         ) {
             Ok(process) => {
-                self.watchdog.watch_group(process.group());
                 self.slots.push(Slot {
                     key,
                     job,

@@ -11,6 +11,7 @@ use std::sync::mpsc::Sender;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::watchdog::Announcer;
 use crate::input::MAX_JSON_BYTES;
 use crate::signals;
 
@@ -42,14 +43,15 @@ pub struct JobProcess {
 }
 
 impl JobProcess {
-    /// Starts `argv` with `env` added and `stdin_data` on its stdin; when it ends, sends
-    /// `(key, result)` on `done`.
+    /// Starts `argv` with `env` added and `stdin_data` on its stdin, telling the watchdog
+    /// through `announcer` before it runs; when it ends, sends `(key, result)` on `done`.
     pub fn spawn(
         argv: &[OsString],
         env: &[(&str, String)],
         stdin_data: Vec<u8>,
         key: u64,
         done: Sender<(u64, io::Result<Finished>)>,
+        announcer: Announcer,
     ) -> io::Result<Self> {
         let mut command = Command::new(&argv[0]);
         command
@@ -61,11 +63,12 @@ impl JobProcess {
             // Its own process group: a terminal's Ctrl-C reaches the runner only, which then
             // decides when the job should stop; and the group can be signalled as a whole.
             .process_group(0);
-        // SAFETY: the closure runs between fork and exec and only calls `signal`, which is
-        // async-signal-safe.
+        // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
+        // calls (`signal`, `getpid`, `write`).
         unsafe {
-            command.pre_exec(|| {
+            command.pre_exec(move || {
                 signals::restore_file_size_limit_signal();
+                announcer.announce_self();
                 Ok(())
             });
         }

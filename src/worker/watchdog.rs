@@ -7,7 +7,7 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// The runner's end: a pipe to the watchdog process.
 pub struct Watchdog {
@@ -37,23 +37,73 @@ impl Watchdog {
         }
     }
 
-    /// The command in process group `pgid` has started.
-    pub fn watch_group(&mut self, pgid: u32) {
-        self.tell('+', pgid);
+    /// What a newly forked command uses to announce its process group, before it execs.
+    pub fn announcer(&self) -> Announcer {
+        Announcer {
+            fd: self
+                .to_watchdog
+                .as_ref()
+                .map_or(-1, |pipe| pipe.as_raw_fd()),
+        }
     }
 
     /// The command in process group `pgid` has ended and its group was killed.
     pub fn forget_group(&mut self, pgid: u32) {
-        self.tell('-', pgid);
-    }
-
-    fn tell(&mut self, sign: char, pgid: u32) {
         // A watchdog that is gone cannot be helped; the runner's own shutdown still stops
         // its commands, so a failed write is not worth stopping the work for.
         if let Some(pipe) = &mut self.to_watchdog {
-            let _ = writeln!(pipe, "{sign}{pgid}");
+            let _ = writeln!(pipe, "-{pgid}");
         }
     }
+}
+
+/// Lets a command tell the watchdog its process group from inside the child, between fork
+/// and exec. Announced any later, by the runner once `spawn` returns, a runner killed in
+/// between would leave a running command the watchdog never heard of. The child holds the
+/// pipe open until it execs (the descriptor closes on exec), so the watchdog cannot see the
+/// runner's death before the announcement.
+#[derive(Clone, Copy)]
+pub struct Announcer {
+    fd: RawFd,
+}
+
+impl Announcer {
+    /// Writes `+PID` (the child leads its own group). Between fork and exec only
+    /// async-signal-safe calls are allowed: `getpid` and `write`, with the line formatted
+    /// on the stack. A line this short is written whole, never interleaved with others.
+    pub fn announce_self(self) {
+        if self.fd < 0 {
+            return;
+        }
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() } as u32;
+        let mut line = [0u8; 16];
+        let len = group_line(&mut line, pid);
+        // SAFETY: writes `len` initialised bytes from a live stack buffer to a pipe.
+        unsafe {
+            libc::write(self.fd, line.as_ptr().cast(), len);
+        }
+    }
+}
+
+/// Formats `+PID\n` into `line` without allocating; returns its length.
+fn group_line(line: &mut [u8; 16], pid: u32) -> usize {
+    let mut digits = [0u8; 10];
+    let (mut n, mut count) = (pid, 0);
+    loop {
+        digits[count] = b'0' + (n % 10) as u8;
+        count += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    line[0] = b'+';
+    for i in 0..count {
+        line[1 + i] = digits[count - 1 - i];
+    }
+    line[1 + count] = b'\n';
+    count + 2
 }
 
 impl Drop for Watchdog {
@@ -125,5 +175,21 @@ fn detach() {
                 libc::dup2(null, fd);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group_line;
+
+    #[test]
+    fn group_lines_are_formatted_without_allocating() {
+        let mut line = [0u8; 16];
+        for (pid, expected) in [(0, "+0\n"), (7, "+7\n"), (4_194_304, "+4194304\n")] {
+            let len = group_line(&mut line, pid);
+            assert_eq!(&line[..len], expected.as_bytes());
+        }
+        let len = group_line(&mut line, u32::MAX);
+        assert_eq!(&line[..len], b"+4294967295\n");
     }
 }
