@@ -236,7 +236,12 @@ fn connect_ready(
     match ready(LockingMode::Normal) {
         Ok(conn) => Ok((conn, None)),
         Err(err) => match WalIndexFailure::find(&err) {
-            Some(failure) => Ok((ready(LockingMode::Exclusive)?, Some(failure))),
+            // If another process holds the file after all (an index that failed to map, not
+            // to be created), the fallback cannot have it: report the original failure.
+            Some(failure) => match ready(LockingMode::Exclusive) {
+                Ok(conn) => Ok((conn, Some(failure))),
+                Err(_) => Err(err),
+            },
             None => Err(err),
         },
     }
@@ -276,7 +281,12 @@ fn connect(path: &Path, synchronous: Synchronous, locking: LockingMode) -> Resul
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     // First, before anything can meet a lock: wait for other writers instead of failing.
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // The exclusive fallback does not wait: it only works when nobody else has the file.
+    let patience = match locking {
+        LockingMode::Normal => BUSY_TIMEOUT,
+        LockingMode::Exclusive => Duration::ZERO,
+    };
+    conn.busy_timeout(patience)?;
     // Before `synchronous`, which reads the file: the mode must be set before the first read.
     if locking == LockingMode::Exclusive {
         conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;

@@ -22,14 +22,19 @@ impl Watchdog {
     /// watchdog does.
     pub fn start() -> io::Result<Watchdog> {
         let (read_end, write_end) = pipe()?;
+        // A Ctrl-C between the fork and `detach` would kill the young watchdog along with
+        // the runner's group; hold such signals until it has left the group.
+        let held = hold_stop_signals();
         // SAFETY: the process is single-threaded here (see above), so the child is a full
         // copy that may run ordinary Rust code; it never returns from `watch`.
-        match unsafe { libc::fork() } {
+        let forked = unsafe { libc::fork() };
+        if forked == 0 {
+            drop(write_end);
+            watch(read_end, &held)
+        }
+        release_signals(&held);
+        match forked {
             -1 => Err(io::Error::last_os_error()),
-            0 => {
-                drop(write_end);
-                watch(read_end)
-            }
             pid => Ok(Watchdog {
                 to_watchdog: Some(File::from(write_end)),
                 pid,
@@ -51,8 +56,9 @@ impl Watchdog {
     pub fn forget_group(&mut self, pgid: u32) {
         // A watchdog that is gone cannot be helped; the runner's own shutdown still stops
         // its commands, so a failed write is not worth stopping the work for.
+        // One write of one short line: never interleaved with a child's announcement.
         if let Some(pipe) = &mut self.to_watchdog {
-            let _ = writeln!(pipe, "-{pgid}");
+            let _ = pipe.write_all(format!("-{pgid}\n").as_bytes());
         }
     }
 }
@@ -79,9 +85,14 @@ impl Announcer {
         let pid = unsafe { libc::getpid() } as u32;
         let mut line = [0u8; 16];
         let len = group_line(&mut line, pid);
-        // SAFETY: writes `len` initialised bytes from a live stack buffer to a pipe.
+        // SAFETY: writes `len` initialised bytes from a live stack buffer to a pipe. SIGPIPE
+        // is ignored around it (the child has it at its default by now): if the watchdog is
+        // gone, the write fails and the command still runs, instead of dying of the signal
+        // and counting as a failed attempt.
         unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
             libc::write(self.fd, line.as_ptr().cast(), len);
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
 }
@@ -131,22 +142,12 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 }
 
 /// The watchdog's whole life: follow the list of groups until the runner's end of the pipe
-/// closes, then kill what is left and exit.
-fn watch(from_runner: OwnedFd) -> ! {
+/// closes, then kill what is left and exit. It never returns: a panic must not unwind into
+/// the copy of the runner it was forked from.
+fn watch(from_runner: OwnedFd, held: &libc::sigset_t) -> ! {
     detach();
-    let mut groups: Vec<u32> = Vec::new();
-    for line in BufReader::new(File::from(from_runner)).lines() {
-        let Ok(line) = line else { break };
-        let (sign, pgid) = line.split_at(1.min(line.len()));
-        let Ok(pgid) = pgid.parse::<u32>() else {
-            continue;
-        };
-        match sign {
-            "+" => groups.push(pgid),
-            "-" => groups.retain(|&g| g != pgid),
-            _ => {}
-        }
-    }
+    release_signals(held);
+    let groups = std::panic::catch_unwind(|| follow(from_runner)).unwrap_or_default();
     for pgid in groups {
         // SAFETY: kill(2) on a process group; a group already gone returns ESRCH.
         unsafe {
@@ -158,6 +159,55 @@ fn watch(from_runner: OwnedFd) -> ! {
     unsafe { libc::_exit(0) }
 }
 
+/// Reads `+PGID` and `-PGID` lines until the pipe closes; returns the groups still running.
+fn follow(from_runner: OwnedFd) -> Vec<u32> {
+    let mut groups: Vec<u32> = Vec::new();
+    for line in BufReader::new(File::from(from_runner)).lines() {
+        let Ok(line) = line else { break };
+        let (sign, pgid) = line.split_at(1.min(line.len()));
+        let Ok(pgid) = pgid.parse::<u32>() else {
+            continue;
+        };
+        match sign {
+            "+" => groups.push(pgid),
+            // One entry only: a pid reused by the next command may already be listed again.
+            "-" => {
+                if let Some(at) = groups.iter().position(|&g| g == pgid) {
+                    groups.swap_remove(at);
+                }
+            }
+            _ => {}
+        }
+    }
+    groups
+}
+
+/// The signals that stop a runner, which the watchdog must outlive.
+const STOP_SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+/// Blocks the stop signals; returns the mask to restore.
+fn hold_stop_signals() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data that sigemptyset initialises; sigprocmask only changes
+    // this thread's (the only thread's) mask.
+    unsafe {
+        let mut block: libc::sigset_t = std::mem::zeroed();
+        let mut previous: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut block);
+        for signal in STOP_SIGNALS {
+            libc::sigaddset(&mut block, signal);
+        }
+        libc::sigprocmask(libc::SIG_BLOCK, &block, &mut previous);
+        previous
+    }
+}
+
+fn release_signals(previous: &libc::sigset_t) {
+    // SAFETY: restores a mask sigprocmask returned earlier.
+    unsafe {
+        libc::sigprocmask(libc::SIG_SETMASK, previous, std::ptr::null_mut());
+    }
+}
+
 /// Keeps the watchdog out of the signals meant for the runner: a Ctrl-C or a kill of the
 /// runner's process group must not take the watchdog too, or nothing would be left to clean
 /// up. Its stdout and stderr are let go, so a pipe reading the runner's output ends when
@@ -166,7 +216,7 @@ fn detach() {
     // SAFETY: plain system calls on this process's own state.
     unsafe {
         libc::setpgid(0, 0);
-        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGPIPE] {
+        for signal in STOP_SIGNALS.into_iter().chain([libc::SIGPIPE]) {
             libc::signal(signal, libc::SIG_IGN);
         }
         let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
