@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -116,20 +116,6 @@ fn has_open(pid: u32, file: &Path) -> bool {
     };
     fds.flatten()
         .any(|fd| fs::read_link(fd.path()).is_ok_and(|target| target == file))
-}
-
-/// A queueprim (or shell) command on the test's database, isolated from the caller's
-/// environment as `TestEnv::cmd` does, for the cases the harness cannot build: a file on
-/// stdin, a process group of its own.
-fn isolated(program: &str, env: &TestEnv) -> Command {
-    let mut command = Command::new(program);
-    command
-        .env_remove("QUEUEPRIM_FORMAT")
-        .env_remove("QUEUEPRIM_SYNCHRONOUS")
-        .env("QUEUEPRIM_DB", env.db())
-        .env("HOME", env.dir())
-        .env("XDG_DATA_HOME", env.dir().join("xdg-data"));
-    command
 }
 
 /// Polls until `check` holds, for at most `limit`.
@@ -420,7 +406,8 @@ done
 /// Runs the shell worker `name` for `lifetime`, then SIGKILLs its whole process group (the
 /// shell and whatever queueprim command it is in).
 fn run_shell_worker_until_killed(env: &TestEnv, name: &str, lifetime: Duration) -> Ended {
-    let worker = isolated("sh", env)
+    let worker = env
+        .isolated("sh")
         .args(["-c", SHELL_WORKER, BIN, name])
         .process_group(0)
         .stdin(Stdio::null())
@@ -851,7 +838,8 @@ fn batch_round(input: &Path, kill_at: KillAt) -> BatchRound {
     // Created beforehand, so the batch's transaction is its only write; the WAL is removed
     // when this command closes the database.
     env.enqueue("probe", "0", &[]);
-    let mut child = isolated(BIN, &env)
+    let mut child = env
+        .isolated(BIN)
         .args(["enqueue", "big", "--batch"])
         .stdin(File::open(input).expect("open the batch input"))
         .stdout(Stdio::null())

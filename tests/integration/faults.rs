@@ -25,19 +25,6 @@ const MIB: usize = 1024 * 1024;
 // Running queueprim beyond what the harness offers: with a file-size limit, with a
 // deadline, and in parallel.
 
-/// A `queueprim` command isolated like `TestEnv::cmd` (whose `Command` is private, so this
-/// repeats its environment), for runs that need `pre_exec` or a deadline.
-fn queueprim(env: &TestEnv) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .env_remove("QUEUEPRIM_FORMAT")
-        .env_remove("QUEUEPRIM_SYNCHRONOUS")
-        .env("QUEUEPRIM_DB", env.db())
-        .env("HOME", env.dir())
-        .env("XDG_DATA_HOME", env.dir().join("xdg-data"));
-    command
-}
-
 /// Runs `command` to its end, feeding it `stdin`; kills it if it outlives `limit` (a
 /// command that wrongly accepted `--wait=…` or `--interval=…` would otherwise run forever)
 /// and then reports no exit code.
@@ -559,7 +546,7 @@ fn a_disk_filled_between_commands_refuses_every_write_saying_so_and_still_serves
 /// A run of `args` whose files may not grow past `bytes` (RLIMIT_FSIZE, `ulimit -f`). The
 /// signal that limit raises is left at its default, which kills: queueprim must ignore it.
 fn run_with_size_limit(env: &TestEnv, bytes: u64, args: &[&str], stdin: &str) -> Run {
-    let mut command = queueprim(env);
+    let mut command = env.isolated(BIN);
     command.args(args);
     // SAFETY: setrlimit is async-signal-safe, as code between fork and exec must be.
     unsafe {

@@ -31,20 +31,28 @@ impl TestEnv {
         self.dir.path().join("queue.db")
     }
 
+    /// `program` (queueprim, or a shell that runs it) on this test's database, isolated
+    /// from the caller's environment; for tests that need the bare `Command` (`pre_exec`,
+    /// a process group, a file on stdin).
+    pub fn isolated(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env_remove("QUEUEPRIM_FORMAT")
+            .env_remove("QUEUEPRIM_SYNCHRONOUS")
+            .env("QUEUEPRIM_DB", self.db())
+            .env("HOME", self.dir.path())
+            .env("XDG_DATA_HOME", self.dir.path().join("xdg-data"));
+        command
+    }
+
     /// A `queueprim` command on this test's database, isolated from the caller's environment.
     pub fn cmd<I, S>(&self, args: I) -> Cmd
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let mut command = Command::new(BIN);
-        command
-            .env_remove("QUEUEPRIM_FORMAT")
-            .env_remove("QUEUEPRIM_SYNCHRONOUS")
-            .env("QUEUEPRIM_DB", self.db())
-            .env("HOME", self.dir.path())
-            .env("XDG_DATA_HOME", self.dir.path().join("xdg-data"))
-            .args(args);
+        let mut command = self.isolated(BIN);
+        command.args(args);
         Cmd {
             command,
             stdin: Vec::new(),
