@@ -619,6 +619,28 @@ fn complete(
     Ok(())
 }
 
+/// Runs a command only the claim's holder may give (fail, extend, release) on a picked job
+/// and checks the store accepted it exactly when the model says the token holds the claim.
+/// Returns the job's index when it was accepted, for the caller to apply to the model.
+fn as_holder(
+    model: &Model,
+    subject: &mut Subject,
+    job: Pick,
+    token: Token,
+    command: &str,
+    run: impl FnOnce(&mut Store, &str, Option<&str>) -> Verdict,
+) -> Result<Option<usize>, TestCaseError> {
+    let Some(index) = pick(model, job) else {
+        return Ok(None);
+    };
+    let mine = &model.jobs[index];
+    let token = mine.token(token);
+    let allowed = mine.status == Status::Claimed && mine.holds(&token);
+    let verdict = run(&mut subject.store, &mine.id, token.as_deref());
+    prop_assert_eq!(verdict, verdict_for(allowed), "{} {:?}", command, mine);
+    Ok(allowed.then_some(index))
+}
+
 fn fail(
     model: &mut Model,
     subject: &mut Subject,
@@ -627,18 +649,11 @@ fn fail(
     dead: bool,
     retry_in: Option<i64>,
 ) -> Result<(), TestCaseError> {
-    let Some(index) = pick(model, job) else {
-        return Ok(());
-    };
-    let mine = &model.jobs[index];
-    let token = mine.token(token);
-    let allowed = mine.status == Status::Claimed && mine.holds(&token);
     let options = FailOptions { dead, retry_in };
-    let result = subject
-        .store
-        .fail(&mine.id, token.as_deref(), "it broke", options);
-    prop_assert_eq!(verdict(&result), verdict_for(allowed), "fail {:?}", mine);
-    if allowed {
+    let accepted = as_holder(model, subject, job, token, "fail", |store, id, token| {
+        verdict(&store.fail(id, token, "it broke", options))
+    })?;
+    if let Some(index) = accepted {
         model.count_failure(index, dead, retry_in);
         adopt_backoffs(model, subject)?;
     }
@@ -652,15 +667,10 @@ fn extend(
     token: Token,
     by: i64,
 ) -> Result<(), TestCaseError> {
-    let Some(index) = pick(model, job) else {
-        return Ok(());
-    };
-    let mine = &model.jobs[index];
-    let token = mine.token(token);
-    let allowed = mine.status == Status::Claimed && mine.holds(&token);
-    let result = subject.store.extend(&mine.id, token.as_deref(), by);
-    prop_assert_eq!(verdict(&result), verdict_for(allowed), "extend {:?}", mine);
-    if allowed {
+    let accepted = as_holder(model, subject, job, token, "extend", |store, id, token| {
+        verdict(&store.extend(id, token, by))
+    })?;
+    if let Some(index) = accepted {
         let now = model.now;
         let mine = &mut model.jobs[index];
         // Pushed from the deadline, or from now if the deadline has already passed.
@@ -675,15 +685,10 @@ fn release(
     job: Pick,
     token: Token,
 ) -> Result<(), TestCaseError> {
-    let Some(index) = pick(model, job) else {
-        return Ok(());
-    };
-    let mine = &model.jobs[index];
-    let token = mine.token(token);
-    let allowed = mine.status == Status::Claimed && mine.holds(&token);
-    let result = subject.store.release(&mine.id, token.as_deref());
-    prop_assert_eq!(verdict(&result), verdict_for(allowed), "release {:?}", mine);
-    if allowed {
+    let accepted = as_holder(model, subject, job, token, "release", |store, id, token| {
+        verdict(&store.release(id, token))
+    })?;
+    if let Some(index) = accepted {
         let now = model.now;
         let mine = &mut model.jobs[index];
         // Back to pending at once, without counting an attempt.
