@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use queueprim::job::{ClaimRequest, NewJob};
-use queueprim::store::{OpenOptions, Store, Synchronous};
+use queueprim::store::{Location, OpenOptions, Store, Synchronous};
 
 const QP: &str = env!("CARGO_BIN_EXE_queueprim");
 
@@ -363,7 +363,7 @@ fn raw_insert_rate(db: &Path, jobs: usize) -> f64 {
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
         .unwrap();
-    conn.execute_batch(include_str!("../src/store/migrations/001_init.sql"))
+    conn.execute_batch(include_str!("../src/store/sqlite/migrations/001_init.sql"))
         .unwrap();
     let start = Instant::now();
     conn.execute_batch("BEGIN IMMEDIATE").unwrap();
@@ -426,7 +426,7 @@ fn open_store(db: &Path) -> Store {
         synchronous: Synchronous::Full,
         create_dir: false,
     };
-    Store::open(db, &options).unwrap()
+    Store::open(&Location::from(db.to_path_buf()), &options).unwrap()
 }
 
 fn new_job(n: usize) -> NewJob {

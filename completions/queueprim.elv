@@ -18,7 +18,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
     }
     var completions = [
         &'queueprim'= {
-            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
             cand -h 'Print help (see more with ''--help'')'
@@ -57,7 +57,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --delay 'Make the job visible only after this long (e.g. 90s, 1h 30m)'
             cand --at 'Make the job visible only from this time (RFC 3339, e.g. 2026-12-01T09:00:00Z)'
             cand --type 'Job type, so specialised workers can claim only theirs (dequeue --type)'
-            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
             cand --batch 'Read newline-delimited JSON payloads from stdin, enqueue all in one transaction'
@@ -73,7 +73,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --timeout 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner''s jobs stay claimed) [default: the queue''s (see config), else 30m]'
             cand --wait 'Block until a job is available; with DUR, at most that long (write --wait=DUR or put the queue first when the queue is positional)'
             cand --count 'Claim up to N jobs (1 to 10000) at once and print them as an array'
-            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
             cand -h 'Print help (see more with ''--help'')'
@@ -85,7 +85,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --output 'Result to store on the job: JSON, @FILE, or - for stdin'
             cand --claim 'Act only if this is still the job''s claim (the "claim" field printed by dequeue)'
             cand --enqueue 'Also enqueue this follow-up job, in the same transaction: the completion and every follow-up commit together or not at all (repeatable)'
-            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
             cand -h 'Print help (see more with ''--help'')'
@@ -97,7 +97,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --reason 'Why it failed (kept in the job''s errors; cut at 4096 characters)'
             cand --retry-in 'If the job is retried, wait this long first (instead of its backoff)'
             cand --claim 'Act only if this is still the job''s claim'
-            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
             cand --dead 'Make the job dead now, whatever retries it has left'
@@ -109,7 +109,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         &'queueprim;extend'= {
             cand --by 'How much longer the claim should last'
             cand --claim 'Act only if this is still the job''s claim'
-            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
             cand -h 'Print help (see more with ''--help'')'
@@ -118,7 +118,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --version 'Print version'
         }
         &'queueprim;get'= {
-            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
             cand -h 'Print help (see more with ''--help'')'
@@ -132,7 +132,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --type 'Only jobs of this type'
             cand --worker 'Only jobs last claimed by this worker'
             cand --limit 'At most N jobs; 0 lists them all'
-            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
             cand -h 'Print help (see more with ''--help'')'
@@ -141,7 +141,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --version 'Print version'
         }
         &'queueprim;stats'= {
-            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
             cand -h 'Print help (see more with ''--help'')'
@@ -150,7 +150,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --version 'Print version'
         }
         &'queueprim;queues'= {
-            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
             cand -h 'Print help (see more with ''--help'')'
@@ -162,7 +162,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --queue 'Only jobs in this queue, instead of the positional QUEUE'
             cand --status 'Only jobs with this status'
             cand --older-than 'Only jobs last updated more than DUR ago'
-            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
             cand --dry-run 'Count what would be deleted, delete nothing'
@@ -174,7 +174,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         }
         &'queueprim;sweep'= {
             cand --interval 'Time between passes'
-            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
             cand --once 'Make one pass, print what it did, and exit'
@@ -192,7 +192,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --job-timeout 'Stop a command running longer than this (SIGTERM, SIGKILL 5 s later) and fail its job'
             cand --max-jobs 'Exit after N jobs have been run'
             cand --grace 'On SIGINT/SIGTERM, how long running commands may finish before they are stopped'
-            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
             cand --until-empty 'Exit once no job is visible and none is running'
@@ -204,7 +204,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         &'queueprim;retry'= {
             cand --queue 'Retry every dead job of this queue'
             cand --status 'With --queue: which jobs to retry'
-            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
             cand -h 'Print help (see more with ''--help'')'
@@ -214,7 +214,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         }
         &'queueprim;release'= {
             cand --claim 'Act only if this is still the job''s claim'
-            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
             cand -h 'Print help (see more with ''--help'')'
@@ -225,7 +225,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         &'queueprim;peek'= {
             cand --queue 'Queue name, instead of the positional QUEUE'
             cand --limit 'At most N jobs'
-            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
             cand -h 'Print help (see more with ''--help'')'
@@ -235,7 +235,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         }
         &'queueprim;pause'= {
             cand --queue 'Queue name, instead of the positional QUEUE'
-            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
             cand -h 'Print help (see more with ''--help'')'
@@ -245,7 +245,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         }
         &'queueprim;resume'= {
             cand --queue 'Queue name, instead of the positional QUEUE'
-            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
             cand -h 'Print help (see more with ''--help'')'
@@ -258,7 +258,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --timeout 'Claim length for dequeue and work'
             cand --max-retries 'Retries for new jobs'
             cand --backoff 'Retry backoff for new jobs'
-            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
             cand --reset 'Forget every default first (pausing is kept)'

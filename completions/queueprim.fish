@@ -24,7 +24,7 @@ function __fish_queueprim_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c queueprim -n "__fish_queueprim_needs_command" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_needs_command" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_needs_command" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'
 jsonl\t'One JSON object per line'"
@@ -62,7 +62,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l key -d '
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l delay -d 'Make the job visible only after this long (e.g. 90s, 1h 30m)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l at -d 'Make the job visible only from this time (RFC 3339, e.g. 2026-12-01T09:00:00Z)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l type -d 'Job type, so specialised workers can claim only theirs (dequeue --type)' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'
 jsonl\t'One JSON object per line'"
@@ -77,7 +77,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l type -d 
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l timeout -d 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner\'s jobs stay claimed) [default: the queue\'s (see config), else 30m]' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l wait -d 'Block until a job is available; with DUR, at most that long (write --wait=DUR or put the queue first when the queue is positional)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l count -d 'Claim up to N jobs (1 to 10000) at once and print them as an array' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'
 jsonl\t'One JSON object per line'"
@@ -88,7 +88,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -s V -l ver
 complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l output -d 'Result to store on the job: JSON, @FILE, or - for stdin' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l claim -d 'Act only if this is still the job\'s claim (the "claim" field printed by dequeue)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l enqueue -d 'Also enqueue this follow-up job, in the same transaction: the completion and every follow-up commit together or not at all (repeatable)' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'
 jsonl\t'One JSON object per line'"
@@ -99,7 +99,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -s V -l ve
 complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l reason -d 'Why it failed (kept in the job\'s errors; cut at 4096 characters)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l retry-in -d 'If the job is retried, wait this long first (instead of its backoff)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l claim -d 'Act only if this is still the job\'s claim' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'
 jsonl\t'One JSON object per line'"
@@ -110,7 +110,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -s h -l help -
 complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -s V -l version -d 'Print version'
 complete -c queueprim -n "__fish_queueprim_using_subcommand extend" -l by -d 'How much longer the claim should last' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand extend" -l claim -d 'Act only if this is still the job\'s claim' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand extend" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand extend" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand extend" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'
 jsonl\t'One JSON object per line'"
@@ -118,7 +118,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand extend" -l synchrono
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand extend" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand extend" -s V -l version -d 'Print version'
-complete -c queueprim -n "__fish_queueprim_using_subcommand get" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand get" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand get" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'
 jsonl\t'One JSON object per line'"
@@ -134,7 +134,7 @@ dead\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l type -d 'Only jobs of this type' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l worker -d 'Only jobs last claimed by this worker' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l limit -d 'At most N jobs; 0 lists them all' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'
 jsonl\t'One JSON object per line'"
@@ -142,7 +142,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l synchronous
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand list" -s V -l version -d 'Print version'
-complete -c queueprim -n "__fish_queueprim_using_subcommand stats" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand stats" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand stats" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'
 jsonl\t'One JSON object per line'"
@@ -150,7 +150,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand stats" -l synchronou
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand stats" -s V -l version -d 'Print version'
-complete -c queueprim -n "__fish_queueprim_using_subcommand queues" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand queues" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand queues" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'
 jsonl\t'One JSON object per line'"
@@ -164,7 +164,7 @@ claimed\t''
 done\t''
 dead\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l older-than -d 'Only jobs last updated more than DUR ago' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'
 jsonl\t'One JSON object per line'"
@@ -175,7 +175,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l all -d 'Al
 complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -s V -l version -d 'Print version'
 complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -l interval -d 'Time between passes' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'
 jsonl\t'One JSON object per line'"
@@ -192,7 +192,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l concurrency
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l job-timeout -d 'Stop a command running longer than this (SIGTERM, SIGKILL 5 s later) and fail its job' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l max-jobs -d 'Exit after N jobs have been run' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l grace -d 'On SIGINT/SIGTERM, how long running commands may finish before they are stopped' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'
 jsonl\t'One JSON object per line'"
@@ -204,7 +204,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand work" -s V -l versio
 complete -c queueprim -n "__fish_queueprim_using_subcommand retry" -l queue -d 'Retry every dead job of this queue' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand retry" -l status -d 'With --queue: which jobs to retry' -r -f -a "dead\t''
 done\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand retry" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand retry" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand retry" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'
 jsonl\t'One JSON object per line'"
@@ -213,7 +213,7 @@ normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand retry" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand retry" -s V -l version -d 'Print version'
 complete -c queueprim -n "__fish_queueprim_using_subcommand release" -l claim -d 'Act only if this is still the job\'s claim' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand release" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand release" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand release" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'
 jsonl\t'One JSON object per line'"
@@ -223,7 +223,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand release" -s h -l hel
 complete -c queueprim -n "__fish_queueprim_using_subcommand release" -s V -l version -d 'Print version'
 complete -c queueprim -n "__fish_queueprim_using_subcommand peek" -l queue -d 'Queue name, instead of the positional QUEUE' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand peek" -l limit -d 'At most N jobs' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand peek" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand peek" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand peek" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'
 jsonl\t'One JSON object per line'"
@@ -232,7 +232,7 @@ normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand peek" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand peek" -s V -l version -d 'Print version'
 complete -c queueprim -n "__fish_queueprim_using_subcommand pause" -l queue -d 'Queue name, instead of the positional QUEUE' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand pause" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand pause" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand pause" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'
 jsonl\t'One JSON object per line'"
@@ -241,7 +241,7 @@ normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand pause" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand pause" -s V -l version -d 'Print version'
 complete -c queueprim -n "__fish_queueprim_using_subcommand resume" -l queue -d 'Queue name, instead of the positional QUEUE' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand resume" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand resume" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand resume" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'
 jsonl\t'One JSON object per line'"
@@ -253,7 +253,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l queue -d 
 complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l timeout -d 'Claim length for dequeue and work' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l max-retries -d 'Retries for new jobs' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l backoff -d 'Retry backoff for new jobs' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'
 jsonl\t'One JSON object per line'"

@@ -47,9 +47,16 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Database file [default: queueprim.db in the user data folder, e.g.
+    /// Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB
+    /// [default: queueprim.db in the user data folder, e.g.
     /// ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]
-    #[arg(long, global = true, env = "QUEUEPRIM_DB", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "QUEUEPRIM_DB",
+        hide_env_values = true,
+        value_name = "PATH|URL"
+    )]
     pub db: Option<PathBuf>,
 
     /// Output format [default: table on a terminal, json otherwise]

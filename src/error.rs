@@ -16,6 +16,8 @@ pub enum Kind {
     Conflict,
     /// A wait was interrupted by this signal number: exit 128 + signal.
     Interrupted(i32),
+    /// The database failed (a full disk, an unreachable server, a lock held too long): exit 1.
+    Database,
 }
 
 /// A failure the user can act on, carrying its exit code through `anyhow`.
@@ -52,6 +54,10 @@ impl Error {
     pub fn interrupted(signal: i32, message: impl Into<String>) -> Self {
         Self::new(Kind::Interrupted(signal), message)
     }
+
+    pub fn database(message: impl Into<String>) -> Self {
+        Self::new(Kind::Database, message)
+    }
 }
 
 impl fmt::Display for Error {
@@ -79,6 +85,7 @@ impl Kind {
             Kind::Interrupted(signal) => {
                 u8::try_from(signal).map_or(1, |s| 128u8.saturating_add(s))
             }
+            Kind::Database => 1,
         }
     }
 
@@ -90,6 +97,7 @@ impl Kind {
             Kind::NotFound => "not_found",
             Kind::Conflict => "conflict",
             Kind::Interrupted(_) => "interrupted",
+            Kind::Database => "database",
         }
     }
 }
@@ -114,12 +122,7 @@ pub fn classify(err: &anyhow::Error) -> Option<Report> {
     if let Some(typed) = err.chain().find_map(|e| e.downcast_ref::<Error>()) {
         return Some(Report::new(typed.kind, message));
     }
-    let kind = if err
-        .chain()
-        .any(|e| e.downcast_ref::<rusqlite::Error>().is_some())
-    {
-        "database"
-    } else if err.chain().any(|e| e.downcast_ref::<io::Error>().is_some()) {
+    let kind = if err.chain().any(|e| e.downcast_ref::<io::Error>().is_some()) {
         "io"
     } else {
         "runtime"
@@ -131,9 +134,9 @@ pub fn classify(err: &anyhow::Error) -> Option<Report> {
     })
 }
 
-/// The error and its causes on one line, each cause once: SQLite's errors repeat their
-/// message in their source. A full disk or a lock held too long gets a hint.
-fn one_line(err: &anyhow::Error) -> String {
+/// The error and its causes on one line, each cause once: database errors often repeat
+/// their message in their source.
+pub fn one_line(err: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in err.chain() {
         let text = cause.to_string();
@@ -144,62 +147,7 @@ fn one_line(err: &anyhow::Error) -> String {
             parts.push(text);
         }
     }
-    let mut message = parts.join(": ");
-    if let Some(hint) = err.chain().find_map(sqlite_hint) {
-        message.push_str(&hint);
-    }
-    message
-}
-
-fn sqlite_hint(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let error = cause.downcast_ref::<rusqlite::Error>()?;
-    // A write that failed part-way leaves no commit record, so the transaction is undone.
-    // (A failed fsync is different: the commit may already be whole on disk.)
-    let failed_write = matches!(error, rusqlite::Error::SqliteFailure(e, _)
-        if e.extended_code == rusqlite::ffi::SQLITE_IOERR_WRITE);
-    if failed_write {
-        return Some(
-            " (a write to the disk failed: it may be full, or the file over a size limit such \
-             as `ulimit -f`; nothing was written)"
-                .into(),
-        );
-    }
-    if let Some(hint) = wal_index_hint(error) {
-        return Some(hint.into());
-    }
-    match error.sqlite_error_code()? {
-        rusqlite::ErrorCode::DiskFull => {
-            Some(" (the disk is full: nothing was written; free some space and retry)".into())
-        }
-        rusqlite::ErrorCode::DatabaseBusy => Some(format!(
-            " (another process held the write lock for over {} s; nothing was written, retry)",
-            crate::store::BUSY_TIMEOUT.as_secs()
-        )),
-        _ => None,
-    }
-}
-
-/// SQLite says only "disk I/O error" when it cannot set up the WAL index, naming no file:
-/// the index is the -shm file, created and sized (by writing to it) by the first process to
-/// open the database.
-fn wal_index_hint(error: &rusqlite::Error) -> Option<&'static str> {
-    let rusqlite::Error::SqliteFailure(e, _) = error else {
-        return None;
-    };
-    if e.extended_code == rusqlite::ffi::SQLITE_IOERR_SHMSIZE {
-        Some(
-            " (a write to the disk failed creating the WAL index, the -shm file beside the \
-             database: it may be full, or the file over a size limit such as `ulimit -f`; \
-             nothing was written)",
-        )
-    } else if crate::store::WAL_INDEX_ERRORS.contains(&e.extended_code) {
-        Some(
-            " (cannot set up the WAL index, the -shm file beside the database: the disk may be \
-             full; nothing was written)",
-        )
-    } else {
-        None
-    }
+    parts.join(": ")
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -214,39 +162,4 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
             });
         io_kind == Some(io::ErrorKind::BrokenPipe)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sqlite_failure(extended_code: i32) -> anyhow::Error {
-        let cause = rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(extended_code),
-            Some("disk I/O error".into()),
-        );
-        anyhow::Error::new(cause).context("cannot write to database q.db")
-    }
-
-    #[test]
-    fn a_wal_index_that_cannot_be_set_up_is_named_with_the_likely_cause() {
-        let sized = classify(&sqlite_failure(rusqlite::ffi::SQLITE_IOERR_SHMSIZE)).unwrap();
-        assert_eq!(sized.exit_code, 1);
-        assert!(
-            sized.message.starts_with(
-                "cannot write to database q.db: disk I/O error (a write to the disk failed \
-                 creating the WAL index, the -shm file beside the database"
-            ),
-            "{}",
-            sized.message
-        );
-        let mapped = classify(&sqlite_failure(rusqlite::ffi::SQLITE_IOERR_SHMMAP)).unwrap();
-        assert!(
-            mapped.message.contains("-shm file") && mapped.message.contains("disk may be full"),
-            "{}",
-            mapped.message
-        );
-        let other = classify(&sqlite_failure(rusqlite::ffi::SQLITE_IOERR_READ)).unwrap();
-        assert!(!other.message.contains("-shm"), "{}", other.message);
-    }
 }

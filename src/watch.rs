@@ -1,23 +1,28 @@
-//! Waiting for work without spinning. A [`Watch`] remembers the database version at the last
-//! look that found nothing, and when the next delayed job or claim deadline falls due; a new
-//! look is worth taking only when one of those has changed.
+//! Waiting for work without spinning. A [`Watch`] remembers, from the last look that found
+//! nothing, the store's change counter and when the next delayed job or claim deadline
+//! falls due; a new look is worth taking only when one of those has moved, or every few
+//! seconds in case a wake-up was missed. All of its timing is on the monotonic clock: the
+//! store says how long until something falls due, by its own clock, never a wall-clock time.
+
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
 use crate::job::{ClaimRequest, Job};
 use crate::store::Store;
-use crate::time::Millis;
 
-/// How often a waiter checks whether to look again. The check is one cheap pragma read, so
-/// this sets the wake-up latency without costing measurable CPU.
-pub const POLL_MS: Millis = 25;
+/// How often a waiter looks again even though nothing told it to: a notification can be
+/// lost with a dropped connection, and a look costs a few index probes.
+const RECHECK: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Default)]
 pub struct Watch {
-    /// The data version read before the last look that found nothing; `None`: look now.
-    seen: Option<i64>,
+    /// The change counter read before the last look that found nothing; `None`: look now.
+    seen: Option<u64>,
     /// When something already stored becomes claimable, as of that look.
-    due: Option<Millis>,
+    due_at: Option<Instant>,
+    /// When that look was taken.
+    looked_at: Option<Instant>,
 }
 
 impl Watch {
@@ -25,30 +30,30 @@ impl Watch {
         Self::default()
     }
 
-    /// Whether a look for work could find something new: the first time, once another process
-    /// has committed, or once a delayed job or a claim deadline falls due.
-    pub fn should_look(&self, store: &Store, now: Millis) -> Result<bool> {
+    /// Whether a look for work could find something new: the first time, once another
+    /// process has made work claimable, once a delayed job or a claim deadline falls due,
+    /// and every [`RECHECK`].
+    pub fn should_look(&self, store: &mut Store, queue: &str) -> Result<bool> {
+        let now = Instant::now();
         Ok(match self.seen {
             None => true,
-            Some(_) if self.due.is_some_and(|due| now >= due) => true,
-            Some(version) => store.data_version()? != version,
+            Some(_) if self.due_at.is_some_and(|due| now >= due) => true,
+            Some(_) if self.looked_at.is_some_and(|at| now >= at + RECHECK) => true,
+            Some(seen) => store.changes(queue)? != seen,
         })
-    }
-
-    /// Records a look that found nothing.
-    fn found_nothing(&mut self, version: i64, due: Option<Millis>) {
-        self.seen = Some(version);
-        self.due = due;
     }
 
     /// Looks for work: claims what `request` asks for if a look could find something, or
     /// remembers when to look again.
     pub fn look(&mut self, store: &mut Store, request: &ClaimRequest) -> Result<Vec<Job>> {
-        // Read before looking, so a commit that lands during the look still counts.
-        let version = store.data_version()?;
-        let (jobs, due) = store.try_claim(request)?;
+        // Read before looking, so a change that lands during the look still counts.
+        let seen = store.changes(&request.queue)?;
+        let (jobs, due_in) = store.try_claim(request)?;
         if jobs.is_empty() {
-            self.found_nothing(version, due);
+            let now = Instant::now();
+            self.seen = Some(seen);
+            self.due_at = due_in.map(|ms| now + Duration::from_millis(ms.max(0) as u64));
+            self.looked_at = Some(now);
         } else {
             self.reset();
         }
@@ -60,13 +65,21 @@ impl Watch {
         *self = Self::default();
     }
 
-    /// How long to sleep before checking again: [`POLL_MS`], or less when something is due.
-    pub fn nap(&self, now: Millis, also_until: Option<Millis>) -> Millis {
-        [self.due, also_until]
+    /// Waits at most `max` for a reason to look again: a change in the store, or something
+    /// falling due. Returns at once when a look is due anyway.
+    pub fn wait(&self, store: &mut Store, queue: &str, max: Duration) -> Result<()> {
+        let Some(seen) = self.seen else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let nap = [self.due_at, self.looked_at.map(|at| at + RECHECK)]
             .into_iter()
             .flatten()
-            .map(|t| t - now)
-            .fold(POLL_MS, Millis::min)
-            .max(0)
+            .map(|t| t.saturating_duration_since(now))
+            .fold(max, Duration::min);
+        if !nap.is_zero() {
+            store.wait_for_changes(seen, queue, nap)?;
+        }
+        Ok(())
     }
 }

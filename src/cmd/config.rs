@@ -26,7 +26,7 @@ pub fn run(args: ConfigArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
         })?
     } else {
         match ctx.open_existing()? {
-            Some(store) => store.settings(&queue)?,
+            Some(mut store) => store.settings(&queue)?,
             None => Default::default(),
         }
     };

@@ -1,7 +1,6 @@
 //! `dequeue`: claim the next visible jobs, optionally waiting for one to arrive.
 
-use std::thread::sleep;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
@@ -12,7 +11,6 @@ use crate::job::{ClaimRequest, Job};
 use crate::output::Printer;
 use crate::signals::{self, Interrupt};
 use crate::store::Store;
-use crate::time;
 use crate::watch::Watch;
 
 pub fn run(args: DequeueArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
@@ -44,28 +42,33 @@ fn release_all(store: &mut Store, jobs: &[Job]) -> Result<()> {
         .try_for_each(|job| store.release(&job.id, job.claim.as_deref()).map(drop))
 }
 
-/// Claims as soon as something is claimable, sleeping in between. Empty when the wait ran
-/// out; an interruption claims nothing.
+/// How long a wait goes without checking for SIGINT/SIGTERM.
+const SIGNAL_CHECK: Duration = Duration::from_millis(100);
+
+/// Claims as soon as something is claimable, waiting in between. Empty when the wait ran
+/// out (timed on the monotonic clock, so a clock stepped meanwhile changes nothing); an
+/// interruption claims nothing.
 fn wait_for_jobs(store: &mut Store, request: &ClaimRequest, wait: Wait) -> Result<Vec<Job>> {
     let interrupt = Interrupt::install()?;
     let give_up_at = match wait {
         Wait::Forever => None,
-        Wait::For(ms) => Some(time::now() + ms),
+        Wait::For(ms) => Some(Instant::now() + Duration::from_millis(ms.max(0) as u64)),
     };
     let mut watch = Watch::new();
     loop {
         check(&interrupt)?;
-        let now = time::now();
-        if watch.should_look(store, now)? {
+        if watch.should_look(store, &request.queue)? {
             let jobs = watch.look(store, request)?;
             if !jobs.is_empty() {
                 return hand_over(store, jobs, &interrupt);
             }
         }
-        if give_up_at.is_some_and(|t| now >= t) {
+        let left = give_up_at.map(|t| t.saturating_duration_since(Instant::now()));
+        if left.is_some_and(|left| left.is_zero()) {
             return Ok(Vec::new());
         }
-        sleep(Duration::from_millis(watch.nap(now, give_up_at) as u64));
+        let nap = left.map_or(SIGNAL_CHECK, |left| left.min(SIGNAL_CHECK));
+        watch.wait(store, &request.queue, nap)?;
     }
 }
 

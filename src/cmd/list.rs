@@ -16,7 +16,7 @@ pub fn run(args: ListArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
         limit: (args.limit > 0).then_some(args.limit),
     };
     match ctx.open_existing()? {
-        Some(store) => out.job_stream(|emit| store.list(&filter, emit)),
+        Some(mut store) => out.job_stream(|emit| store.list(&filter, emit)),
         None => out.jobs(&[]),
     }
 }

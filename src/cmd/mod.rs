@@ -20,6 +20,7 @@ mod stats;
 mod sweep;
 mod work;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
@@ -28,26 +29,26 @@ use crate::cli::{ClaimArgs, Cli, Command, GlobalArgs, SyncMode};
 use crate::error::Error;
 use crate::job::ClaimRequest;
 use crate::output::Printer;
-use crate::store::{OpenOptions, Store, Synchronous};
+use crate::store::{Location, OpenOptions, Store, Synchronous};
 
 /// What every command may need besides its own arguments.
 pub struct Context {
-    db: PathBuf,
+    location: Location,
     options: OpenOptions,
 }
 
 impl Context {
     fn new(global: &GlobalArgs) -> Result<Context> {
-        let (db, create_dir) = match &global.db {
-            Some(path) => (path.clone(), false),
-            None => (default_db_path()?, true),
+        let (location, create_dir) = match &global.db {
+            Some(db) => (Location::parse(db.as_os_str())?, false),
+            None => (Location::Sqlite(default_db_path()?), true),
         };
         let synchronous = match global.synchronous {
             SyncMode::Full => Synchronous::Full,
             SyncMode::Normal => Synchronous::Normal,
         };
         Ok(Context {
-            db,
+            location,
             options: OpenOptions {
                 synchronous,
                 create_dir,
@@ -55,26 +56,21 @@ impl Context {
         })
     }
 
-    /// The database path as a child process should see it: absolute, since the child may
-    /// run in another folder.
-    pub fn db_path(&self) -> PathBuf {
-        std::path::absolute(&self.db).unwrap_or_else(|_| self.db.clone())
+    /// The database as a child process should be pointed at it (`QUEUEPRIM_DB`).
+    pub fn db_for_child(&self) -> OsString {
+        self.location.for_child()
     }
 
     /// Opens the database, creating it if needed. Commands call this only after their input
     /// has been checked, so bad input never creates or touches a database.
     pub fn open_store(&self) -> Result<Store> {
-        Store::open(&self.db, &self.options)
+        Store::open(&self.location, &self.options)
     }
 
     /// Opens the database only if it exists. Commands that read, or act on jobs that must
     /// already exist, use this: a mistyped `--db` then leaves no stray database behind.
     pub fn open_existing(&self) -> Result<Option<Store>> {
-        if self.db.exists() {
-            self.open_store().map(Some)
-        } else {
-            Ok(None)
-        }
+        Store::open_existing(&self.location, &self.options)
     }
 
     /// Opens the database that must hold job `id`.
@@ -82,7 +78,7 @@ impl Context {
         self.open_existing()?.ok_or_else(|| {
             Error::not_found(format!(
                 "no job with id {id}: there is no database at {} yet",
-                self.db.display()
+                self.location.name()
             ))
             .into()
         })

@@ -9,7 +9,7 @@ use crate::output::Printer;
 pub fn run(args: PeekArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
     let queue = args.queue.name().to_string();
     let jobs = match ctx.open_existing()? {
-        Some(store) => store.peek(&queue, args.limit)?,
+        Some(mut store) => store.peek(&queue, args.limit)?,
         None => Vec::new(),
     };
     out.jobs(&jobs)

@@ -7,7 +7,7 @@ use crate::output::Printer;
 
 pub fn run(ctx: &Context, out: &mut Printer) -> Result<()> {
     let queues = match ctx.open_existing()? {
-        Some(store) => store.queues()?,
+        Some(mut store) => store.queues()?,
         None => Vec::new(),
     };
     out.queues(&queues)

@@ -7,7 +7,7 @@ use crate::output::Printer;
 
 pub fn run(ctx: &Context, out: &mut Printer) -> Result<()> {
     let counts = match ctx.open_existing()? {
-        Some(store) => store.stats()?,
+        Some(mut store) => store.stats()?,
         None => Default::default(),
     };
     out.counts(&counts)

@@ -30,7 +30,7 @@ pub fn run(args: WorkArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
         max_jobs: args.max_jobs,
         grace: args.grace,
         command: args.command,
-        db_path: ctx.db_path(),
+        db: ctx.db_for_child(),
     };
     let summary = worker::run(&mut store, &settings, &mut |event| out.work_event(event))?;
     out.work_summary(&summary)

@@ -1,65 +1,76 @@
 //! Ordered groups: jobs of one group run one at a time, in enqueue order. Only a group's
 //! live job (its head) is ever pending, scheduled or claimed; the rest wait as `queued`,
 //! out of the claim index, so a busy group costs other jobs nothing.
+//!
+//! Every change to a group's state takes the group's lock first ([`Tx::lock_group`]), after
+//! the job's own row: where transactions run side by side (PostgreSQL under READ
+//! COMMITTED), a job finishing and a job joining the group could otherwise each miss the
+//! other and leave the group with no live job.
 
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension, Transaction};
 
+use super::backend::{Deleted, Seq, Stored, Tx};
+use crate::job::{Job, Status};
 use crate::time::Millis;
 
-/// Whether a job of the group other than `seq` is live (pending, scheduled or claimed).
-pub(super) fn other_live(tx: &Transaction, queue: &str, group: &str, seq: i64) -> Result<bool> {
-    Ok(tx
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM jobs WHERE queue = ?1 AND job_group = ?2 \
-             AND status IN ('scheduled', 'pending', 'claimed') AND seq <> ?3)",
-        )?
-        .query_row(params![queue, group, seq], |row| row.get(0))?)
-}
-
-/// Whether a new job of the group has to wait: some job of it is live or already waiting.
-pub(super) fn is_busy(tx: &Transaction, queue: &str, group: &str) -> Result<bool> {
-    let waiting: bool = tx
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM jobs WHERE queue = ?1 AND job_group = ?2 \
-             AND status = 'queued')",
-        )?
-        .query_row(params![queue, group], |row| row.get(0))?;
-    Ok(waiting || other_live(tx, queue, group, -1)?)
-}
-
-/// Lets the group's next waiting job go, once no job of the group is live.
-pub(super) fn advance(tx: &Transaction, queue: &str, group: &str, now: Millis) -> Result<()> {
-    if other_live(tx, queue, group, -1)? {
-        return Ok(());
-    }
-    let next: Option<i64> = tx
-        .prepare_cached(
-            "SELECT seq FROM jobs WHERE queue = ?1 AND job_group = ?2 AND status = 'queued' \
-             ORDER BY seq LIMIT 1",
-        )?
-        .query_row(params![queue, group], |row| row.get(0))
-        .optional()?;
-    if let Some(seq) = next {
-        tx.prepare_cached(
-            "UPDATE jobs SET status = CASE WHEN visible_after > ?2 THEN 'scheduled' \
-             ELSE 'pending' END WHERE seq = ?1",
-        )?
-        .execute(params![seq, now])?;
+/// Writes back a job after a transition. A pending job of a group waits behind the group's
+/// live job, if another is live; a job that finishes lets the next one of its group go.
+pub(super) fn save(tx: &mut dyn Tx, seq: Seq, job: &Job, now: Millis) -> Result<()> {
+    let stored = match (job.status, &job.group) {
+        (Status::Pending, Some(group)) => {
+            tx.lock_group(&job.queue, group)?;
+            let behind = tx.group_has_live(&job.queue, group, Some(seq))?;
+            Stored::for_pending(job, behind, now)
+        }
+        (Status::Pending, None) => Stored::for_pending(job, false, now),
+        (other, _) => Stored::settled(other),
+    };
+    tx.update(seq, job, stored)?;
+    if let (Some(group), Status::Done | Status::Dead) = (&job.group, job.status) {
+        tx.lock_group(&job.queue, group)?;
+        advance(tx, &job.queue, group, now)?;
     }
     Ok(())
 }
 
-/// After jobs were deleted in bulk: lets every group whose live job was deleted go on.
-pub(super) fn advance_all(tx: &Transaction, now: Millis) -> Result<()> {
-    tx.prepare_cached(
-        "UPDATE jobs SET status = CASE WHEN visible_after > ?1 THEN 'scheduled' \
-         ELSE 'pending' END \
-         WHERE seq IN (SELECT MIN(w.seq) FROM jobs w WHERE w.status = 'queued' \
-           GROUP BY w.queue, w.job_group \
-           HAVING NOT EXISTS (SELECT 1 FROM jobs l WHERE l.queue = w.queue \
-             AND l.job_group = w.job_group AND l.status IN ('scheduled', 'pending', 'claimed')))",
-    )?
-    .execute(params![now])?;
+/// Whether a new job of the group has to wait: some job of it is live or already waiting.
+/// The caller holds the group's lock.
+pub(super) fn is_busy(tx: &mut dyn Tx, queue: &str, group: &str) -> Result<bool> {
+    Ok(tx.group_has_queued(queue, group)? || tx.group_has_live(queue, group, None)?)
+}
+
+/// Lets the group's next waiting job go, once no job of the group is live. The caller holds
+/// the group's lock.
+pub(super) fn advance(tx: &mut dyn Tx, queue: &str, group: &str, now: Millis) -> Result<()> {
+    if tx.group_has_live(queue, group, None)? {
+        return Ok(());
+    }
+    if let Some((seq, visible_after)) = tx.group_next_queued(queue, group)? {
+        let stored = match visible_after {
+            Some(visible) if visible > now => Stored::Scheduled,
+            _ => Stored::Pending,
+        };
+        tx.set_stored(seq, queue, stored)?;
+    }
+    Ok(())
+}
+
+/// After jobs were deleted: lets each group whose live job went go on, once per group.
+pub(super) fn advance_after_delete(
+    tx: &mut dyn Tx,
+    deleted: &[Deleted],
+    now: Millis,
+) -> Result<()> {
+    let mut heads: Vec<(&str, &str)> = deleted
+        .iter()
+        .filter(|d| d.stored.is_live())
+        .filter_map(|d| Some((d.queue.as_str(), d.group.as_deref()?)))
+        .collect();
+    heads.sort_unstable();
+    heads.dedup();
+    for (queue, group) in heads {
+        tx.lock_group(queue, group)?;
+        advance(tx, queue, group, now)?;
+    }
     Ok(())
 }

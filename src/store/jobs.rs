@@ -3,15 +3,18 @@
 //! applies a `lifecycle` transition and saves it, in one transaction.
 
 use anyhow::Result;
-use rusqlite::{params, ErrorCode, OptionalExtension, Transaction};
 
-use super::rows::{job_from_row, load, pending_status, save, JOB_COLUMNS};
-use super::{groups, no_such_job, settings, Store};
-use crate::error::Error;
+use super::backend::{Inserted, Seq, Stored, Tx};
+use super::groups::{self, save};
+use super::{no_such_job, Store};
+use crate::error::{Error, Kind};
 use crate::ids::IdGen;
 use crate::job::{Backoff, Enqueued, Job, NewJob, Outcome, QueueSettings, Status};
 use crate::lifecycle::{self, FailOptions};
 use crate::time::Millis;
+
+/// How often an insert draws a new id after a collision before giving up.
+const ID_ATTEMPTS: usize = 8;
 
 impl Store {
     /// Adds jobs in one transaction: all of them or, on any error, none.
@@ -33,10 +36,10 @@ impl Store {
         output: Option<String>,
         follow_ups: &[NewJob],
     ) -> Result<(Job, Vec<Enqueued>)> {
-        let missing = no_such_job(&self.path, id);
+        let name = self.name().to_string();
         self.write(|tx, ids, now| {
-            let (seq, mut job) = load(tx, id)?.ok_or(missing)?;
-            lifecycle::complete(&mut job, claim, output, now)?;
+            let (seq, mut job) = tx.load(id)?.ok_or_else(|| no_such_job(&name, id))?;
+            lifecycle::complete(&mut job, claim, output.clone(), now)?;
             save(tx, seq, &job, now)?;
             let mut defaults = Defaults::default();
             let added = follow_ups
@@ -77,11 +80,11 @@ impl Store {
 
     /// Brings dead (or done) jobs back to pending with a fresh attempt budget, all or none.
     pub fn replay(&mut self, ids: &[String]) -> Result<Vec<Job>> {
-        let path = self.path.clone();
+        let name = self.name().to_string();
         self.write(|tx, _, now| {
             let mut jobs = Vec::with_capacity(ids.len());
             for id in ids {
-                jobs.push(load(tx, id)?.ok_or_else(|| no_such_job(&path, id))?);
+                jobs.push(tx.load(id)?.ok_or_else(|| no_such_job(&name, id))?);
             }
             // In enqueue order, whatever order the ids came in: a group's jobs keep theirs.
             jobs.sort_by_key(|(seq, _)| *seq);
@@ -98,13 +101,7 @@ impl Store {
     /// as skipped and stay as they are.
     pub fn replay_queue(&mut self, queue: &str, status: Status) -> Result<(Vec<Job>, usize)> {
         self.write(|tx, _, now| {
-            let sql = format!(
-                "SELECT {JOB_COLUMNS} FROM jobs WHERE queue = ?1 AND status = ?2 ORDER BY seq"
-            );
-            let rows: Vec<(i64, Job)> = tx
-                .prepare_cached(&sql)?
-                .query_map(params![queue, status.as_str()], job_from_row)?
-                .collect::<rusqlite::Result<_>>()?;
+            let rows = tx.finished_jobs(queue, status)?;
             let (mut replayed, mut skipped) = (Vec::with_capacity(rows.len()), 0);
             for (seq, mut job) in rows {
                 match replay_one(tx, seq, &mut job, now) {
@@ -117,24 +114,25 @@ impl Store {
         })
     }
 
-    /// Loads one job, applies `change`, and saves it, all under the write lock.
+    /// Loads one job, applies `change`, and saves it, all in one transaction.
     fn transition(
         &mut self,
         id: &str,
-        change: impl FnOnce(&mut Job, Millis) -> Result<(), Error>,
+        mut change: impl FnMut(&mut Job, Millis) -> Result<(), Error>,
     ) -> Result<Job> {
-        self.transition_with(id, change).map(|(job, ())| job)
+        self.transition_with(id, |job, now| change(job, now))
+            .map(|(job, ())| job)
     }
 
     /// [`Store::transition`] for a change that also says what it did.
     fn transition_with<T>(
         &mut self,
         id: &str,
-        change: impl FnOnce(&mut Job, Millis) -> Result<T, Error>,
+        mut change: impl FnMut(&mut Job, Millis) -> Result<T, Error>,
     ) -> Result<(Job, T)> {
-        let missing = no_such_job(&self.path, id);
+        let name = self.name().to_string();
         self.write(|tx, _, now| {
-            let (seq, mut job) = load(tx, id)?.ok_or(missing)?;
+            let (seq, mut job) = tx.load(id)?.ok_or_else(|| no_such_job(&name, id))?;
             let result = change(&mut job, now)?;
             save(tx, seq, &job, now)?;
             Ok((job, result))
@@ -144,20 +142,20 @@ impl Store {
 
 fn is_conflict(e: &anyhow::Error) -> bool {
     e.downcast_ref::<Error>()
-        .is_some_and(|e| e.kind == crate::error::Kind::Conflict)
+        .is_some_and(|e| e.kind == Kind::Conflict)
 }
 
 /// Brings one job back, refusing it (as a conflict) when its key is taken meanwhile.
-fn replay_one(tx: &Transaction, seq: i64, job: &mut Job, now: Millis) -> Result<()> {
+fn replay_one(tx: &mut dyn Tx, seq: Seq, job: &mut Job, now: Millis) -> Result<()> {
     lifecycle::replay(job, now)?;
-    if let Some(other) = unfinished_with_key(tx, &job.queue, job.key.as_deref())? {
-        return Err(Error::conflict(format!(
-            "cannot retry {}: {} has its key '{}' and is not finished",
-            job.id,
-            other.id,
-            job.key.as_deref().unwrap_or_default()
-        ))
-        .into());
+    if let Some(key) = job.key.as_deref() {
+        if let Some(other) = tx.unfinished_with_key(&job.queue, key)? {
+            return Err(Error::conflict(format!(
+                "cannot retry {}: {} has its key '{key}' and is not finished",
+                job.id, other.id
+            ))
+            .into());
+        }
     }
     save(tx, seq, job, now)
 }
@@ -170,93 +168,62 @@ struct Defaults {
 }
 
 impl Defaults {
-    fn for_queue(&mut self, tx: &Transaction, queue: &str) -> Result<&QueueSettings> {
-        if self.last.as_ref().is_none_or(|(q, _)| q != queue) {
-            self.last = Some((queue.to_string(), settings::read(tx, queue)?));
+    fn for_queue(&mut self, tx: &mut dyn Tx, queue: &str) -> Result<QueueSettings> {
+        match &self.last {
+            Some((q, settings)) if q == queue => Ok(settings.clone()),
+            _ => {
+                let settings = tx.settings(queue)?;
+                self.last = Some((queue.to_string(), settings.clone()));
+                Ok(settings)
+            }
         }
-        Ok(&self.last.as_ref().expect("just filled").1)
     }
 }
 
 /// Adds one job, or returns the unfinished job that already has its key.
 fn insert(
-    tx: &Transaction,
+    tx: &mut dyn Tx,
     ids: &mut IdGen,
     defaults: &mut Defaults,
     new: &NewJob,
     now: Millis,
 ) -> Result<Enqueued> {
-    if let Some(job) = unfinished_with_key(tx, &new.queue, new.key.as_deref())? {
-        return Ok(Enqueued {
-            job,
-            deduplicated: true,
-        });
-    }
-    let defaults = defaults.for_queue(tx, &new.queue)?;
+    let settings = defaults.for_queue(tx, &new.queue)?;
     let backoff = new
         .backoff
-        .or(defaults.backoff_ms.map(|base| Backoff { base, max: None }));
-    let max_retries = new.max_retries.or(defaults.max_retries).unwrap_or(0);
-    let behind_group = match &new.group {
-        Some(group) => groups::is_busy(tx, &new.queue, group)?,
-        None => false,
-    };
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO jobs (id, queue, type, payload, priority, status, max_retries, \
-         backoff_ms, backoff_max_ms, job_group, dedup_key, visible_after, created_at, \
-         updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
-    )?;
-    let mut attempts = 0;
-    loop {
-        let job = new_job(ids.job_id(), new, max_retries, backoff, now);
-        let result = stmt.execute(params![
-            job.id,
-            job.queue,
-            job.job_type,
-            job.payload,
-            job.priority,
-            pending_status(&job, behind_group, now),
-            job.max_retries,
-            backoff.map(|b| b.base),
-            backoff.and_then(|b| b.max),
-            job.group,
-            job.key,
-            job.visible_after,
-            now
-        ]);
-        match result {
-            Ok(_) => {
+        .or(settings.backoff_ms.map(|base| Backoff { base, max: None }));
+    let max_retries = new.max_retries.or(settings.max_retries).unwrap_or(0);
+    // A key freed between the look and the insert (its job finished in another
+    // transaction) sends the insert round again; a collision of random ids draws another.
+    for _ in 0..ID_ATTEMPTS {
+        if let Some(key) = new.key.as_deref() {
+            if let Some(job) = tx.unfinished_with_key(&new.queue, key)? {
                 return Ok(Enqueued {
                     job,
-                    deduplicated: false,
-                })
+                    deduplicated: true,
+                });
             }
-            Err(e) if is_id_clash(&e) && attempts < 8 => attempts += 1,
-            Err(e) => return Err(e.into()),
+        }
+        let behind_group = match &new.group {
+            Some(group) => {
+                tx.lock_group(&new.queue, group)?;
+                groups::is_busy(tx, &new.queue, group)?
+            }
+            None => false,
+        };
+        let job = new_job(ids.job_id(), new, max_retries, backoff, now);
+        let stored = Stored::for_pending(&job, behind_group, now);
+        if let Inserted::Added(_) = tx.insert(&job, stored)? {
+            return Ok(Enqueued {
+                job,
+                deduplicated: false,
+            });
         }
     }
-}
-
-/// The unfinished job of the queue that has the new job's key, if it has one.
-fn unfinished_with_key(tx: &Transaction, queue: &str, key: Option<&str>) -> Result<Option<Job>> {
-    let Some(key) = key else {
-        return Ok(None);
-    };
-    let sql = format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE queue = ?1 AND dedup_key = ?2 \
-         AND status IN ('queued', 'scheduled', 'pending', 'claimed')"
-    );
-    Ok(tx
-        .prepare_cached(&sql)?
-        .query_row(params![queue, key], job_from_row)
-        .optional()?
-        .map(|(_, job)| job))
-}
-
-/// Whether an insert failed only because its random id is already taken.
-fn is_id_clash(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, Some(message))
-        if f.code == ErrorCode::ConstraintViolation && message.contains("jobs.id"))
+    Err(anyhow::anyhow!(
+        "cannot enqueue into {}: no free job id after {ID_ATTEMPTS} tries",
+        new.queue
+    ))
 }
 
 fn new_job(

@@ -8,7 +8,6 @@ mod watchdog;
 
 use std::ffi::OsString;
 use std::io;
-use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
@@ -20,9 +19,14 @@ use crate::lifecycle::FailOptions;
 use crate::signals::Interrupt;
 use crate::store::Store;
 use crate::time::{self, Millis};
-use crate::watch::{Watch, POLL_MS};
+use crate::watch::Watch;
 use process::JobProcess;
 use watchdog::Watchdog;
+
+/// How often the runner checks on its commands while they run.
+const POLL: Duration = Duration::from_millis(25);
+/// How long an idle runner waits for work before checking for signals again.
+const WAIT_SLICE: Duration = Duration::from_millis(100);
 
 /// How long a command gets between SIGTERM and SIGKILL.
 pub const KILL_AFTER: Duration = Duration::from_secs(5);
@@ -40,7 +44,8 @@ pub struct Settings {
     pub max_jobs: Option<u64>,
     pub grace: Millis,
     pub command: Vec<OsString>,
-    pub db_path: PathBuf,
+    /// The database as the job's command reaches it (`QUEUEPRIM_DB`).
+    pub db: OsString,
 }
 
 /// What happened to one job.
@@ -157,12 +162,12 @@ pub fn run(
                 }
             }
         }
-        let nap = if runner.slots.is_empty() {
-            watch.nap(time::now(), None)
+        if runner.slots.is_empty() && stop_by.is_none() {
+            watch.wait(runner.store, &settings.request.queue, WAIT_SLICE)?;
+            runner.reap(Duration::ZERO)?;
         } else {
-            POLL_MS
-        };
-        runner.reap(Duration::from_millis(nap as u64))?;
+            runner.reap(POLL)?;
+        }
     }
     Ok(runner.summary)
 }
@@ -184,7 +189,8 @@ impl Runner<'_> {
         let free = (self.settings.concurrency - self.slots.len()).min(remaining as usize);
         let now = time::now();
         let must_look = self.settings.until_empty && self.slots.is_empty();
-        if free == 0 || !(must_look || watch.should_look(self.store, now)?) {
+        let queue = &self.settings.request.queue;
+        if free == 0 || !(must_look || watch.should_look(self.store, queue)?) {
             return Ok(true);
         }
         let request = ClaimRequest {
@@ -203,7 +209,7 @@ impl Runner<'_> {
     }
 
     fn start(&mut self, job: Job, now: Millis) -> Result<()> {
-        let env = job_env(&job, &self.settings.db_path);
+        let env = job_env(&job, &self.settings.db);
         let mut stdin = job.payload.clone().into_bytes();
         stdin.push(b'\n');
         let key = self.claimed;
@@ -350,7 +356,7 @@ impl Runner<'_> {
         }
         while !self.slots.is_empty() {
             self.police()?;
-            self.reap(Duration::from_millis(POLL_MS as u64))?;
+            self.reap(POLL)?;
         }
         Ok(())
     }
@@ -373,7 +379,7 @@ fn claim_lost(e: &anyhow::Error) -> bool {
 }
 
 /// What a job's command learns from its environment.
-fn job_env(job: &Job, db: &std::path::Path) -> Vec<(&'static str, String)> {
+fn job_env(job: &Job, db: &std::ffi::OsStr) -> Vec<(&'static str, String)> {
     vec![
         ("QUEUEPRIM_JOB_ID", job.id.clone()),
         ("QUEUEPRIM_QUEUE", job.queue.clone()),
@@ -383,6 +389,6 @@ fn job_env(job: &Job, db: &std::path::Path) -> Vec<(&'static str, String)> {
         ),
         ("QUEUEPRIM_ATTEMPT", (job.attempt_count + 1).to_string()),
         ("QUEUEPRIM_CLAIM", job.claim.clone().unwrap_or_default()),
-        ("QUEUEPRIM_DB", db.display().to_string()),
+        ("QUEUEPRIM_DB", db.to_string_lossy().into_owned()),
     ]
 }

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use proptest::prelude::*;
 use queueprim::error::{Error, Kind};
 use queueprim::job::{Backoff, ClaimRequest, Counts, Job, NewJob, Status, Visible};
-use queueprim::store::{FailOptions, OpenOptions, Store, Synchronous};
+use queueprim::store::{FailOptions, Location, OpenOptions, Store, Synchronous};
 
 const QUEUES: [&str; 2] = ["alpha", "beta"];
 const TYPES: [&str; 2] = ["mail", "resize"];
@@ -384,7 +384,8 @@ impl Subject {
             synchronous: Synchronous::Normal,
             create_dir: false,
         };
-        let mut store = Store::open(&dir.path().join("model.db"), &options).expect("open store");
+        let mut store = Store::open(&Location::from(dir.path().join("model.db")), &options)
+            .expect("open store");
         let clock = Rc::new(Cell::new(START));
         let reading = Rc::clone(&clock);
         store.set_clock(Box::new(move || reading.get()));
@@ -740,7 +741,7 @@ fn nominal_backoff(attempt: u32) -> i64 {
 /// Backoff delays carry a little jitter, so the model cannot predict them exactly: for each
 /// job that just went back to pending with a backoff, it checks that the store's delay is
 /// the nominal one within ±10% and under the cap, then takes it.
-fn adopt_backoffs(model: &mut Model, subject: &Subject) -> Result<(), TestCaseError> {
+fn adopt_backoffs(model: &mut Model, subject: &mut Subject) -> Result<(), TestCaseError> {
     let now = model.now;
     let cap = BACKOFF.max.expect("the test backoff has a cap");
     for job in model.jobs.iter_mut().filter(|j| j.backoff_to_check) {
@@ -767,7 +768,7 @@ fn adopt_backoffs(model: &mut Model, subject: &Subject) -> Result<(), TestCaseEr
 }
 
 /// Compares every job and the overall counts.
-fn same_state(model: &Model, subject: &Subject) -> Result<(), TestCaseError> {
+fn same_state(model: &Model, subject: &mut Subject) -> Result<(), TestCaseError> {
     for (index, mine) in model.jobs.iter().enumerate() {
         let stored: Job = subject.store.get(&mine.id).expect("get");
         let what = format!("job {index} ({}) model {mine:?} store {stored:?}", mine.id);
@@ -804,7 +805,7 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
     for (n, op) in ops.iter().enumerate() {
         step(&mut model, &mut subject, op)
             .map_err(|e| TestCaseError::fail(format!("step {n} {op:?}: {e}")))?;
-        same_state(&model, &subject)
+        same_state(&model, &mut subject)
             .map_err(|e| TestCaseError::fail(format!("after step {n} {op:?}: {e}")))?;
     }
     Ok(())

@@ -4,11 +4,11 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use super::claims::ready_sql;
-use super::queries::list_sql;
-use super::{OpenOptions, Store, Synchronous};
+use super::reads::list_sql;
+use super::tx::ready_sql;
 use crate::job::{Backoff, ClaimRequest, NewJob, Status};
 use crate::lifecycle::FailOptions;
+use crate::store::{Location, OpenOptions, Store, Synchronous};
 use crate::time::Millis;
 
 fn store_with_clock(dir: &tempfile::TempDir) -> (Store, Rc<Cell<Millis>>) {
@@ -16,7 +16,8 @@ fn store_with_clock(dir: &tempfile::TempDir) -> (Store, Rc<Cell<Millis>>) {
         synchronous: Synchronous::Normal,
         create_dir: false,
     };
-    let mut store = Store::open(&dir.path().join("q.db"), &options).unwrap();
+    let location = Location::from(dir.path().join("q.db"));
+    let mut store = Store::open(&location, &options).unwrap();
     let now = Rc::new(Cell::new(1_000_000));
     let clock = Rc::clone(&now);
     store.set_clock(Box::new(move || clock.get()));
@@ -43,11 +44,8 @@ fn claim_one(store: &mut Store, timeout_ms: Millis) -> Vec<crate::job::Job> {
 }
 
 /// The plan SQLite chooses for `sql`, one line per step.
-fn plan(store: &Store, sql: &str) -> String {
-    let mut stmt = store
-        .conn
-        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-        .unwrap();
+fn plan(conn: &rusqlite::Connection, sql: &str) -> String {
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
     let rows = stmt.query_map([], |row| row.get::<_, String>(3)).unwrap();
     rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
 }
@@ -55,7 +53,8 @@ fn plan(store: &Store, sql: &str) -> String {
 #[test]
 fn hot_queries_walk_an_index_in_order_instead_of_sorting() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, _) = store_with_clock(&dir);
+    let _created = store_with_clock(&dir);
+    let store = rusqlite::Connection::open(dir.path().join("q.db")).unwrap();
     let sorted = |sql: &str| plan(&store, sql).contains("TEMP B-TREE");
     let claim = ready_sql(false).replace("?1", "'q'").replace("?2", "1");
     assert!(!sorted(&claim), "{}", plan(&store, &claim));

@@ -1,0 +1,203 @@
+//! The seam between the queue's rules and a database engine. The rules (`jobs`, `claims`,
+//! `groups`, …) are written once against [`Tx`], the operations one transaction offers;
+//! each engine (`sqlite/`, `postgres/`) implements [`Backend`] and [`Tx`] with its own SQL.
+//! No SQL and no engine type crosses this seam.
+
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::job::{ClaimRequest, Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings, Status};
+use crate::time::Millis;
+
+/// A job's place in enqueue order: the FIFO tie-break and the order within a group.
+pub type Seq = i64;
+
+/// Where a job is stored. Users see four statuses; a pending job is stored apart while it
+/// waits for its time (`Scheduled`) or behind its group (`Queued`), so that the claim index
+/// holds only jobs that can be claimed now and a claim never steps over another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    Queued,
+    Scheduled,
+    Pending,
+    Claimed,
+    Done,
+    Dead,
+}
+
+impl Stored {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stored::Queued => "queued",
+            Stored::Scheduled => "scheduled",
+            Stored::Pending => "pending",
+            Stored::Claimed => "claimed",
+            Stored::Done => "done",
+            Stored::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Stored, String> {
+        Ok(match s {
+            "queued" => Stored::Queued,
+            "scheduled" => Stored::Scheduled,
+            "pending" => Stored::Pending,
+            "claimed" => Stored::Claimed,
+            "done" => Stored::Done,
+            "dead" => Stored::Dead,
+            other => return Err(format!("unknown stored status '{other}'")),
+        })
+    }
+
+    /// The status users see.
+    pub fn status(self) -> Status {
+        match self {
+            Stored::Queued | Stored::Scheduled | Stored::Pending => Status::Pending,
+            Stored::Claimed => Status::Claimed,
+            Stored::Done => Status::Done,
+            Stored::Dead => Status::Dead,
+        }
+    }
+
+    /// Where a job of this status is stored, for every status but pending, whose place
+    /// depends on its group and its time ([`Stored::for_pending`]).
+    pub fn settled(status: Status) -> Stored {
+        match status {
+            Status::Pending => Stored::Pending,
+            Status::Claimed => Stored::Claimed,
+            Status::Done => Stored::Done,
+            Status::Dead => Stored::Dead,
+        }
+    }
+
+    /// Where a pending job is stored: queued behind an earlier job of its group, scheduled
+    /// until it is visible, pending once it can be claimed.
+    pub fn for_pending(job: &Job, behind_group: bool, now: Millis) -> Stored {
+        match job.visible_after {
+            _ if behind_group => Stored::Queued,
+            Some(visible) if visible > now => Stored::Scheduled,
+            _ => Stored::Pending,
+        }
+    }
+
+    /// Whether a job stored so is its group's live job (at most one per group).
+    pub fn is_live(self) -> bool {
+        matches!(self, Stored::Scheduled | Stored::Pending | Stored::Claimed)
+    }
+}
+
+/// What an insert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    Added(Seq),
+    /// Another job already has this id (a rare collision): draw another and retry.
+    IdTaken,
+    /// An unfinished job of the queue already has this dedup key (on PostgreSQL possibly
+    /// committed by another transaction a moment ago): look it up again.
+    KeyTaken,
+}
+
+/// A deleted job, as far as its group is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deleted {
+    pub queue: String,
+    pub group: Option<String>,
+    pub stored: Stored,
+}
+
+/// The operations one write transaction offers the rules. Rows are locked as the engine
+/// needs: on PostgreSQL `load` locks the row (`FOR UPDATE`) and the claim paths skip rows
+/// others hold (`SKIP LOCKED`); SQLite holds the write lock for the whole transaction.
+pub trait Tx {
+    /// The job with this id, locked for this transaction; `None` if there is none.
+    fn load(&mut self, id: &str) -> Result<Option<(Seq, Job)>>;
+    /// Writes back every column a transition may change.
+    fn update(&mut self, seq: Seq, job: &Job, stored: Stored) -> Result<()>;
+    fn insert(&mut self, job: &Job, stored: Stored) -> Result<Inserted>;
+    /// The unfinished job of `queue` holding dedup key `key`.
+    fn unfinished_with_key(&mut self, queue: &str, key: &str) -> Result<Option<Job>>;
+    /// Every job of a queue with this (user-visible, finished) status, in enqueue order,
+    /// locked.
+    fn finished_jobs(&mut self, queue: &str, status: Status) -> Result<Vec<(Seq, Job)>>;
+
+    /// Serialises the transactions that change one group's state, until commit. A no-op
+    /// where the whole database is locked for writing anyway.
+    fn lock_group(&mut self, queue: &str, group: &str) -> Result<()>;
+    /// Whether a job of the group other than `except` is live.
+    fn group_has_live(&mut self, queue: &str, group: &str, except: Option<Seq>) -> Result<bool>;
+    /// Whether a job of the group waits behind its live job.
+    fn group_has_queued(&mut self, queue: &str, group: &str) -> Result<bool>;
+    /// The group's first waiting job and when it becomes visible.
+    fn group_next_queued(
+        &mut self,
+        queue: &str,
+        group: &str,
+    ) -> Result<Option<(Seq, Option<Millis>)>>;
+    fn set_stored(&mut self, seq: Seq, queue: &str, stored: Stored) -> Result<()>;
+
+    /// Claims past their deadline, in one queue or all, at most `limit`, skipping rows
+    /// another transaction holds.
+    fn expired_claims(
+        &mut self,
+        queue: Option<&str>,
+        now: Millis,
+        limit: usize,
+    ) -> Result<Vec<(Seq, Job)>>;
+    /// Makes the queue's delayed jobs that have fallen due claimable.
+    fn promote_due(&mut self, queue: &str, now: Millis) -> Result<()>;
+    /// The next claimable jobs in claim order (priority, then enqueue order), skipping rows
+    /// another transaction holds.
+    fn ready(&mut self, req: &ClaimRequest) -> Result<Vec<(Seq, Job)>>;
+
+    fn settings(&mut self, queue: &str) -> Result<QueueSettings>;
+    fn write_settings(&mut self, queue: &str, settings: &QueueSettings) -> Result<()>;
+
+    /// Deletes up to `limit` jobs matching the filter, reporting each.
+    fn purge_batch(&mut self, filter: &PurgeFilter, limit: usize) -> Result<Vec<Deleted>>;
+}
+
+/// A write for [`Backend::write`]: runs inside one transaction, given the time read once
+/// the transaction began. It may run more than once when the engine asks to retry (a
+/// deadlock broken by PostgreSQL), so it keeps its results, not its side effects.
+pub type WriteFn<'a> = dyn FnMut(&mut dyn Tx, Millis) -> Result<()> + 'a;
+
+/// Whether a queue has something to claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    /// A claimable job is there now.
+    pub ready: bool,
+    /// The earliest delayed job or claim deadline of the queue.
+    pub next_due: Option<Millis>,
+}
+
+/// An open database of one engine.
+pub trait Backend {
+    /// The database as messages name it: a file, or a server and schema (never a password).
+    fn name(&self) -> &str;
+    /// The engine's current time: the system clock for SQLite, the server's for PostgreSQL.
+    fn now(&mut self) -> Result<Millis>;
+    /// Runs `f` in one write transaction and commits it.
+    fn write(&mut self, f: &mut WriteFn) -> Result<()>;
+
+    fn get(&mut self, id: &str) -> Result<Option<Job>>;
+    /// Calls `emit` for each matching job, newest first, a page at a time.
+    fn list(&mut self, filter: &ListFilter, emit: &mut dyn FnMut(Job) -> Result<()>) -> Result<()>;
+    /// Counts by status for each queue that has jobs, by queue name.
+    fn counts_by_queue(&mut self) -> Result<Vec<QueueCounts>>;
+    fn settings(&mut self, queue: &str) -> Result<QueueSettings>;
+    /// Every queue that has settings, by name.
+    fn all_settings(&mut self) -> Result<Vec<(String, QueueSettings)>>;
+    fn purge_count(&mut self, filter: &PurgeFilter) -> Result<u64>;
+    /// The visible pending jobs in claim order, delayed ones due by `now` included.
+    fn peek(&mut self, queue: &str, limit: u64, now: Millis) -> Result<Vec<Job>>;
+    /// Whether a claim now would find something, and when something more falls due.
+    /// Read-only and cheap: a waiter asks it before taking any lock.
+    fn readiness(&mut self, queue: &str, job_type: Option<&str>) -> Result<Readiness>;
+
+    /// A counter that moves whenever another process may have made work in `queue`
+    /// claimable; cheap, never waits.
+    fn changes(&mut self, queue: &str) -> Result<u64>;
+    /// Waits until [`Backend::changes`] moves past `seen`, at most `max`, and returns it.
+    fn wait_for_changes(&mut self, seen: u64, queue: &str, max: Duration) -> Result<u64>;
+}

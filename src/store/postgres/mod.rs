@@ -1,0 +1,302 @@
+//! The PostgreSQL engine, for producers and workers on many hosts: one connection per
+//! process, the tables in their own schema, every time read from the server's clock, and
+//! waiters woken by LISTEN/NOTIFY. Transactions run side by side under READ COMMITTED;
+//! `tx` says how each operation stays correct without a global lock.
+
+mod errors;
+mod reads;
+mod schema;
+mod sql;
+mod target;
+mod tx;
+
+use std::collections::BTreeSet;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Result};
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::{Client, NoTls, SimpleQueryMessage};
+
+use super::backend::{Backend, Readiness, WriteFn};
+use super::{OpenOptions, Synchronous};
+use crate::job::{Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings};
+use crate::time::Millis;
+use errors::explain;
+use schema::SCHEMA_VERSION;
+use sql::{quote_ident, Sql};
+pub use target::Target;
+
+/// How long a statement waits for a row or group lock before the command gives up; as long
+/// as SQLite waits for its write lock.
+const LOCK_TIMEOUT: &str = "30s";
+/// How often a transaction the server failed to break a deadlock is run again.
+const RETRIES: u32 = 5;
+
+/// An open connection to queueprim's schema on a PostgreSQL server.
+pub struct Db {
+    client: Client,
+    sql: Sql,
+    schema: String,
+    name: String,
+    synchronous: Synchronous,
+    /// The channel commits notify when they make a job claimable; its payload is the queue.
+    channel: String,
+    listening: bool,
+    /// Notifications received for the queue being waited on.
+    changes: u64,
+}
+
+impl Db {
+    /// Connects, and creates or migrates the schema when needed.
+    pub fn open(target: &Target, options: &OpenOptions) -> Result<Db> {
+        let mut db = Db::connect(target, options)?;
+        let version = db.reading("open", |client, _| schema::version(client, &target.schema))?;
+        if version != Some(SCHEMA_VERSION) {
+            db.migrate(version)?;
+        }
+        Ok(db)
+    }
+
+    /// Connects, and returns `None` when queueprim's schema is not on the server: reading
+    /// commands then report no jobs and create nothing.
+    pub fn open_existing(target: &Target, options: &OpenOptions) -> Result<Option<Db>> {
+        let mut db = Db::connect(target, options)?;
+        match db.reading("open", |client, _| schema::version(client, &target.schema))? {
+            None => Ok(None),
+            Some(SCHEMA_VERSION) => Ok(Some(db)),
+            Some(version) => {
+                db.migrate(Some(version))?;
+                Ok(Some(db))
+            }
+        }
+    }
+
+    fn connect(target: &Target, options: &OpenOptions) -> Result<Db> {
+        let name = target.name().to_string();
+        let client = target
+            .config
+            .connect(NoTls)
+            .map_err(|e| explain(&format!("cannot connect to {name}"), e.into()))?;
+        Ok(Db {
+            client,
+            sql: Sql::new(&target.schema),
+            schema: target.schema.clone(),
+            channel: format!("queueprim.{}", target.schema),
+            name,
+            synchronous: options.synchronous,
+            listening: false,
+            changes: 0,
+        })
+    }
+
+    fn migrate(&mut self, version: Option<i64>) -> Result<()> {
+        let context = format!("cannot set up schema {} on {}", self.schema, self.name);
+        if let Some(version) = version {
+            schema::refuse_newer(version).map_err(|e| explain(&context, e))?;
+        }
+        schema::migrate(&mut self.client, &self.schema).map_err(|e| explain(&context, e))
+    }
+
+    /// Runs a read, naming the database in any failure.
+    fn reading<T>(
+        &mut self,
+        what: &str,
+        read: impl FnOnce(&mut Client, &Sql) -> Result<T>,
+    ) -> Result<T> {
+        read(&mut self.client, &self.sql)
+            .map_err(|e| explain(&format!("cannot {what} {}", self.name), e))
+    }
+
+    /// One attempt at a write: BEGIN, the lock timeout, the durability asked for, the
+    /// server's time and the schema version go in one round trip; the notifications for
+    /// queues that got claimable work go with the COMMIT.
+    fn write_once(&mut self, f: &mut WriteFn) -> Result<()> {
+        let relaxed = match self.synchronous {
+            Synchronous::Full => "",
+            Synchronous::Normal => "SET LOCAL synchronous_commit = off; ",
+        };
+        let begin = self.sql.of(&format!(
+            "BEGIN; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; {relaxed}\
+             SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::int8, \
+             (SELECT version FROM @queueprim_meta)"
+        ));
+        let result = self
+            .client
+            .simple_query(&begin)
+            .map_err(anyhow::Error::from)
+            .and_then(|messages| {
+                let (now, version) = now_and_version(&messages)?;
+                schema::refuse_newer(version)?;
+                let mut tx = tx::PgTx::new(&mut self.client, &self.sql, &self.schema);
+                f(&mut tx, now)?;
+                Ok(std::mem::take(&mut tx.claimable))
+            });
+        match result {
+            Ok(claimable) => {
+                let commit = format!("{}COMMIT", self.notifications(&claimable));
+                self.client.simple_query(&commit)?;
+                Ok(())
+            }
+            Err(e) => {
+                // The connection may be gone; the server rolls back on its own then.
+                let _ = self.client.batch_execute("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// `SELECT pg_notify(…);` for each queue, to run just before COMMIT: delivered only if
+    /// the transaction commits, once per queue however many jobs it added. Queue names and
+    /// the channel hold no quotes (they are checked on input), so they are safe as literals.
+    fn notifications(&self, queues: &BTreeSet<String>) -> String {
+        queues
+            .iter()
+            .map(|queue| format!("SELECT pg_notify('{}', '{queue}'); ", self.channel))
+            .collect()
+    }
+
+    fn listen(&mut self) -> Result<()> {
+        if !self.listening {
+            let listen = format!("LISTEN {}", quote_ident(&self.channel));
+            self.reading("listen on", |client, _| Ok(client.batch_execute(&listen)?))?;
+            self.listening = true;
+        }
+        Ok(())
+    }
+
+    /// Counts the notifications already received for `queue`, without waiting.
+    fn drain(&mut self, queue: &str) -> Result<()> {
+        let mut notifications = self.client.notifications();
+        let mut pending = notifications.iter();
+        while let Some(note) = pending.next()? {
+            if note.payload() == queue {
+                self.changes += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The time and schema version the BEGIN batch selected.
+fn now_and_version(messages: &[SimpleQueryMessage]) -> Result<(Millis, i64)> {
+    let row = messages
+        .iter()
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(row) => Some(row),
+            _ => None,
+        })
+        .ok_or_else(|| anyhow!("the server sent no time"))?;
+    let field = |i: usize| -> Result<i64> {
+        row.get(i)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| anyhow!("the server sent an unreadable value in column {i}"))
+    };
+    Ok((field(0)?, field(1)?))
+}
+
+impl Backend for Db {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn now(&mut self) -> Result<Millis> {
+        self.reading("read the time of", |client, _| {
+            let row = client.query_typed_one(
+                "SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::int8",
+                &[],
+            )?;
+            Ok(row.try_get(0)?)
+        })
+    }
+
+    fn write(&mut self, f: &mut WriteFn) -> Result<()> {
+        let context = format!("cannot write to {}", self.name);
+        let mut attempt = 0;
+        loop {
+            match self.write_once(f) {
+                Err(e) if errors::is_retryable(&e) && attempt < RETRIES => {
+                    attempt += 1;
+                    sleep(Duration::from_millis(u64::from(attempt) * 5));
+                }
+                result => return result.map_err(|e| explain(&context, e)),
+            }
+        }
+    }
+
+    fn get(&mut self, id: &str) -> Result<Option<Job>> {
+        self.reading("read", |client, sql| reads::get(client, sql, id))
+    }
+
+    fn list(&mut self, filter: &ListFilter, emit: &mut dyn FnMut(Job) -> Result<()>) -> Result<()> {
+        self.reading("read", |client, sql| reads::list(client, sql, filter, emit))
+    }
+
+    fn counts_by_queue(&mut self) -> Result<Vec<QueueCounts>> {
+        self.reading("read", reads::counts_by_queue)
+    }
+
+    fn settings(&mut self, queue: &str) -> Result<QueueSettings> {
+        self.reading("read", |client, sql| reads::settings_in(client, sql, queue))
+    }
+
+    fn all_settings(&mut self) -> Result<Vec<(String, QueueSettings)>> {
+        self.reading("read", reads::all_settings)
+    }
+
+    fn purge_count(&mut self, filter: &PurgeFilter) -> Result<u64> {
+        self.reading("read", |client, sql| {
+            reads::purge_count(client, sql, filter)
+        })
+    }
+
+    fn peek(&mut self, queue: &str, limit: u64, now: Millis) -> Result<Vec<Job>> {
+        self.reading("read", |client, sql| {
+            reads::peek(client, sql, queue, limit, now)
+        })
+    }
+
+    fn readiness(&mut self, queue: &str, job_type: Option<&str>) -> Result<Readiness> {
+        self.reading("read", |client, sql| {
+            reads::readiness(client, sql, queue, job_type)
+        })
+    }
+
+    fn changes(&mut self, queue: &str) -> Result<u64> {
+        self.listen()?;
+        let name = self.name.clone();
+        self.drain(queue)
+            .map_err(|e| explain(&format!("cannot wait on {name}"), e))?;
+        Ok(self.changes)
+    }
+
+    fn wait_for_changes(&mut self, seen: u64, queue: &str, max: Duration) -> Result<u64> {
+        self.changes(queue)?;
+        let until = Instant::now() + max;
+        while self.changes == seen {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let note = {
+                let mut notifications = self.client.notifications();
+                let mut arriving = notifications.timeout_iter(left);
+                arriving.next()
+            };
+            let note =
+                note.map_err(|e| explain(&format!("cannot wait on {}", self.name), e.into()))?;
+            match note {
+                Some(note) if note.payload() == queue => self.changes += 1,
+                Some(_) => {}
+                None if self.client.is_closed() => {
+                    return Err(explain(
+                        &format!("cannot wait on {}", self.name),
+                        anyhow!("the server closed the connection"),
+                    ))
+                }
+                None => break,
+            }
+        }
+        Ok(self.changes)
+    }
+}

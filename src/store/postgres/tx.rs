@@ -1,0 +1,348 @@
+//! The rules' transaction operations ([`Tx`]) in PostgreSQL's SQL, under READ COMMITTED and
+//! without any global lock: `load` locks its row (`FOR UPDATE`); claims, expiry and the
+//! promotion of due jobs lock only rows nobody else holds (`FOR UPDATE SKIP LOCKED`), so
+//! workers on many hosts claim side by side; a group's changes are serialised by a
+//! transaction-scoped advisory lock on the group alone. Every statement is unnamed
+//! (`query_typed`), so it also runs through a pooler in transaction mode.
+
+use std::collections::BTreeSet;
+
+use anyhow::{bail, Result};
+use postgres::types::{ToSql, Type};
+use postgres::Client;
+
+use super::reads::{purge_conditions, settings_in};
+use super::sql::{job_from_row, wide, Sql};
+use crate::job::{ClaimRequest, Job, PurgeFilter, QueueSettings, Status};
+use crate::store::backend::{Deleted, Inserted, Seq, Stored, Tx};
+use crate::time::Millis;
+
+/// Due delayed jobs made claimable per claim; the rest wait for the next claim.
+const PROMOTE_BATCH: i64 = 1_000;
+
+pub struct PgTx<'a> {
+    client: &'a mut Client,
+    sql: &'a Sql,
+    schema: &'a str,
+    /// Queues where this transaction made a job claimable now: each is told once, at commit.
+    pub claimable: BTreeSet<String>,
+}
+
+impl<'a> PgTx<'a> {
+    pub fn new(client: &'a mut Client, sql: &'a Sql, schema: &'a str) -> Self {
+        PgTx {
+            client,
+            sql,
+            schema,
+            claimable: BTreeSet::new(),
+        }
+    }
+
+    fn rows(
+        &mut self,
+        template: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<(Seq, Stored, Job)>> {
+        self.client
+            .query_typed(&self.sql.of(template), params)?
+            .iter()
+            .map(job_from_row)
+            .collect()
+    }
+
+    fn jobs(
+        &mut self,
+        template: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<(Seq, Job)>> {
+        Ok(self
+            .rows(template, params)?
+            .into_iter()
+            .map(|(seq, _, job)| (seq, job))
+            .collect())
+    }
+
+    fn exists(&mut self, template: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> Result<bool> {
+        let row = self
+            .client
+            .query_typed_one(&self.sql.of(template), params)?;
+        Ok(row.try_get(0)?)
+    }
+
+    fn execute(&mut self, template: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> Result<u64> {
+        Ok(self.client.execute_typed(&self.sql.of(template), params)?)
+    }
+
+    fn note(&mut self, queue: &str, stored: Stored) {
+        if stored == Stored::Pending && !self.claimable.contains(queue) {
+            self.claimable.insert(queue.to_string());
+        }
+    }
+}
+
+impl Tx for PgTx<'_> {
+    fn load(&mut self, id: &str) -> Result<Option<(Seq, Job)>> {
+        Ok(self
+            .jobs(
+                "SELECT {cols} FROM @jobs WHERE id = $1 FOR UPDATE",
+                &[(&id, Type::TEXT)],
+            )?
+            .pop())
+    }
+
+    fn update(&mut self, seq: Seq, job: &Job, stored: Stored) -> Result<()> {
+        let errors = serde_json::to_string(&job.errors)?;
+        self.execute(
+            "UPDATE @jobs SET status = $1, attempt_count = $2, worker = $3, claim = $4, \
+             claim_lapsed = $5, visible_after = $6, output = $7, errors = $8, \
+             updated_at = $9, finished_at = $10 WHERE seq = $11",
+            &[
+                (&stored.as_str(), Type::TEXT),
+                (&i64::from(job.attempt_count), Type::INT8),
+                (&job.worker, Type::TEXT),
+                (&job.claim, Type::TEXT),
+                (&job.claim_lapsed, Type::BOOL),
+                (&job.visible_after, Type::INT8),
+                (&job.output, Type::TEXT),
+                (&errors, Type::TEXT),
+                (&job.updated_at, Type::INT8),
+                (&job.finished_at, Type::INT8),
+                (&seq, Type::INT8),
+            ],
+        )?;
+        self.note(&job.queue, stored);
+        Ok(())
+    }
+
+    fn insert(&mut self, job: &Job, stored: Stored) -> Result<Inserted> {
+        // DO NOTHING, not an error: a key taken by a transaction that committed while this
+        // one waited on the index is a deduplication, not a failure.
+        let inserted = self.client.query_typed(
+            &self.sql.of(
+                "INSERT INTO @jobs (id, queue, type, payload, priority, status, max_retries, \
+                 backoff_ms, backoff_max_ms, job_group, dedup_key, visible_after, created_at, \
+                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+                 $13) ON CONFLICT DO NOTHING RETURNING seq",
+            ),
+            &[
+                (&job.id, Type::TEXT),
+                (&job.queue, Type::TEXT),
+                (&job.job_type, Type::TEXT),
+                (&job.payload, Type::TEXT),
+                (&job.priority, Type::INT8),
+                (&stored.as_str(), Type::TEXT),
+                (&i64::from(job.max_retries), Type::INT8),
+                (&job.backoff.map(|b| b.base), Type::INT8),
+                (&job.backoff.and_then(|b| b.max), Type::INT8),
+                (&job.group, Type::TEXT),
+                (&job.key, Type::TEXT),
+                (&job.visible_after, Type::INT8),
+                (&job.created_at, Type::INT8),
+            ],
+        )?;
+        if let Some(row) = inserted.first() {
+            self.note(&job.queue, stored);
+            return Ok(Inserted::Added(row.try_get(0)?));
+        }
+        if self.exists(
+            "SELECT EXISTS (SELECT 1 FROM @jobs WHERE id = $1)",
+            &[(&job.id, Type::TEXT)],
+        )? {
+            return Ok(Inserted::IdTaken);
+        }
+        if job.key.is_some() {
+            return Ok(Inserted::KeyTaken);
+        }
+        bail!(
+            "cannot enqueue into {}: group {} already has a live job",
+            job.queue,
+            job.group.as_deref().unwrap_or_default()
+        )
+    }
+
+    fn unfinished_with_key(&mut self, queue: &str, key: &str) -> Result<Option<Job>> {
+        Ok(self
+            .jobs(
+                "SELECT {cols} FROM @jobs WHERE queue = $1 AND dedup_key = $2 \
+                 AND status IN ('queued', 'scheduled', 'pending', 'claimed')",
+                &[(&queue, Type::TEXT), (&key, Type::TEXT)],
+            )?
+            .pop()
+            .map(|(_, job)| job))
+    }
+
+    fn finished_jobs(&mut self, queue: &str, status: Status) -> Result<Vec<(Seq, Job)>> {
+        let stored = Stored::settled(status).as_str();
+        self.jobs(
+            "SELECT {cols} FROM @jobs WHERE queue = $1 AND status = $2 ORDER BY seq FOR UPDATE",
+            &[(&queue, Type::TEXT), (&stored, Type::TEXT)],
+        )
+    }
+
+    fn lock_group(&mut self, queue: &str, group: &str) -> Result<()> {
+        // Unit separators keep ("a", "b:c") and ("a:b", "c") apart. A hash collision only
+        // serialises two groups that need not be: never wrong, rarely slower.
+        let key = format!("queueprim\u{1f}{}\u{1f}{queue}\u{1f}{group}", self.schema);
+        self.client.execute_typed(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &[(&key, Type::TEXT)],
+        )?;
+        Ok(())
+    }
+
+    fn group_has_live(&mut self, queue: &str, group: &str, except: Option<Seq>) -> Result<bool> {
+        self.exists(
+            "SELECT EXISTS (SELECT 1 FROM @jobs WHERE queue = $1 AND job_group = $2 \
+             AND status IN ('scheduled', 'pending', 'claimed') AND seq <> $3)",
+            &[
+                (&queue, Type::TEXT),
+                (&group, Type::TEXT),
+                (&except.unwrap_or(-1), Type::INT8),
+            ],
+        )
+    }
+
+    fn group_has_queued(&mut self, queue: &str, group: &str) -> Result<bool> {
+        self.exists(
+            "SELECT EXISTS (SELECT 1 FROM @jobs WHERE queue = $1 AND job_group = $2 \
+             AND status = 'queued')",
+            &[(&queue, Type::TEXT), (&group, Type::TEXT)],
+        )
+    }
+
+    fn group_next_queued(
+        &mut self,
+        queue: &str,
+        group: &str,
+    ) -> Result<Option<(Seq, Option<Millis>)>> {
+        let rows = self.client.query_typed(
+            &self.sql.of(
+                "SELECT seq, visible_after FROM @jobs WHERE queue = $1 AND job_group = $2 \
+                 AND status = 'queued' ORDER BY seq LIMIT 1",
+            ),
+            &[(&queue, Type::TEXT), (&group, Type::TEXT)],
+        )?;
+        match rows.first() {
+            Some(row) => Ok(Some((row.try_get(0)?, row.try_get(1)?))),
+            None => Ok(None),
+        }
+    }
+
+    fn set_stored(&mut self, seq: Seq, queue: &str, stored: Stored) -> Result<()> {
+        self.execute(
+            "UPDATE @jobs SET status = $2 WHERE seq = $1",
+            &[(&seq, Type::INT8), (&stored.as_str(), Type::TEXT)],
+        )?;
+        self.note(queue, stored);
+        Ok(())
+    }
+
+    fn expired_claims(
+        &mut self,
+        queue: Option<&str>,
+        now: Millis,
+        limit: usize,
+    ) -> Result<Vec<(Seq, Job)>> {
+        let limit = limit as i64;
+        // A claim another transaction holds is being completed, failed or released right
+        // now, or expired by another claimer: skipping it counts each expiry once.
+        match queue {
+            Some(queue) => self.jobs(
+                "SELECT {cols} FROM @jobs WHERE queue = $1 AND status = 'claimed' \
+                 AND visible_after <= $2 ORDER BY visible_after LIMIT $3 \
+                 FOR UPDATE SKIP LOCKED",
+                &[
+                    (&queue, Type::TEXT),
+                    (&now, Type::INT8),
+                    (&limit, Type::INT8),
+                ],
+            ),
+            None => self.jobs(
+                "SELECT {cols} FROM @jobs WHERE status = 'claimed' AND visible_after <= $1 \
+                 ORDER BY visible_after LIMIT $2 FOR UPDATE SKIP LOCKED",
+                &[(&now, Type::INT8), (&limit, Type::INT8)],
+            ),
+        }
+    }
+
+    fn promote_due(&mut self, queue: &str, now: Millis) -> Result<()> {
+        // ANY(ARRAY(…)) runs the locking subquery exactly once (an InitPlan); an IN
+        // (subquery) may be planned as a join that locks more rows than its LIMIT.
+        self.execute(
+            "UPDATE @jobs SET status = 'pending' WHERE seq = ANY(ARRAY(SELECT seq FROM @jobs \
+             WHERE queue = $1 AND status = 'scheduled' AND visible_after <= $2 \
+             ORDER BY visible_after LIMIT $3 FOR UPDATE SKIP LOCKED))",
+            &[
+                (&queue, Type::TEXT),
+                (&now, Type::INT8),
+                (&PROMOTE_BATCH, Type::INT8),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn ready(&mut self, req: &ClaimRequest) -> Result<Vec<(Seq, Job)>> {
+        let limit = req.count as i64;
+        match &req.job_type {
+            None => self.jobs(
+                "SELECT {cols} FROM @jobs WHERE queue = $1 AND status = 'pending' \
+                 ORDER BY priority DESC, seq LIMIT $2 FOR UPDATE SKIP LOCKED",
+                &[(&req.queue, Type::TEXT), (&limit, Type::INT8)],
+            ),
+            Some(job_type) => self.jobs(
+                "SELECT {cols} FROM @jobs WHERE queue = $1 AND type = $3 \
+                 AND status = 'pending' ORDER BY priority DESC, seq LIMIT $2 \
+                 FOR UPDATE SKIP LOCKED",
+                &[
+                    (&req.queue, Type::TEXT),
+                    (&limit, Type::INT8),
+                    (job_type, Type::TEXT),
+                ],
+            ),
+        }
+    }
+
+    fn settings(&mut self, queue: &str) -> Result<QueueSettings> {
+        settings_in(self.client, self.sql, queue)
+    }
+
+    fn write_settings(&mut self, queue: &str, s: &QueueSettings) -> Result<()> {
+        self.execute(
+            "INSERT INTO @queue_settings (queue, paused, timeout_ms, max_retries, backoff_ms) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (queue) DO UPDATE SET paused = $2, \
+             timeout_ms = $3, max_retries = $4, backoff_ms = $5",
+            &[
+                (&queue, Type::TEXT),
+                (&s.paused, Type::BOOL),
+                (&s.timeout_ms, Type::INT8),
+                (&wide(s.max_retries), Type::INT8),
+                (&s.backoff_ms, Type::INT8),
+            ],
+        )?;
+        // A resumed queue may have work waiting for it.
+        if !s.paused {
+            self.note(queue, Stored::Pending);
+        }
+        Ok(())
+    }
+
+    fn purge_batch(&mut self, filter: &PurgeFilter, limit: usize) -> Result<Vec<Deleted>> {
+        let cond = purge_conditions(filter);
+        let sql = self.sql.of(&format!(
+            "DELETE FROM @jobs WHERE seq = ANY(ARRAY(SELECT seq FROM @jobs {} LIMIT {limit} \
+             FOR UPDATE)) RETURNING queue, job_group, status",
+            cond.clause()
+        ));
+        let rows = self.client.query_typed(&sql, &cond.params())?;
+        rows.iter()
+            .map(|row| {
+                let status: String = row.try_get(2)?;
+                Ok(Deleted {
+                    queue: row.try_get(0)?,
+                    group: row.try_get(1)?,
+                    stored: Stored::parse(&status).map_err(anyhow::Error::msg)?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,319 @@
+//! The SQLite engine: one file, opened with the pragmas every connection needs, migrated
+//! forward, and written in transactions that take the write lock up front. Writes read the
+//! clock after taking the lock, so time spent waiting for another writer never makes a new
+//! claim start out expired.
+
+mod errors;
+mod reads;
+mod rows;
+mod schema;
+#[cfg(test)]
+mod tests;
+mod tx;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use rusqlite::{ffi, Connection, OpenFlags, TransactionBehavior};
+
+use super::backend::{Backend, Readiness, WriteFn};
+use super::{OpenOptions, Synchronous};
+use crate::job::{Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings};
+use crate::time::{self, Millis};
+use errors::explain;
+
+/// How long a command waits for another process's write lock before giving up. Writes are
+/// short, so this is only reached when something holds the lock abnormally long.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The largest WAL file kept after a checkpoint. Under steady concurrent use the WAL is
+/// reused, not deleted; this stops one burst from leaving a huge file behind.
+const JOURNAL_SIZE_LIMIT: i64 = 16 * 1024 * 1024;
+
+/// SQLite's errors setting up the WAL index, the `-shm` file beside the database.
+pub const WAL_INDEX_ERRORS: [i32; 3] = [
+    ffi::SQLITE_IOERR_SHMOPEN,
+    ffi::SQLITE_IOERR_SHMSIZE,
+    ffi::SQLITE_IOERR_SHMMAP,
+];
+
+/// An open SQLite database.
+pub struct Db {
+    conn: Connection,
+    /// The file as messages name it.
+    name: String,
+    /// Why the shared WAL index could not be set up, when this connection keeps its own
+    /// instead (see [`connect_ready`]); writes and waits are refused with it.
+    no_shared_wal_index: Option<WalIndexFailure>,
+}
+
+impl Db {
+    pub fn open(path: &Path, options: &OpenOptions) -> Result<Db> {
+        let name = path.display().to_string();
+        let opened = prepare_file(path, options.create_dir)
+            .and_then(|()| connect_ready(path, options.synchronous));
+        let (conn, no_shared_wal_index) =
+            opened.map_err(|e| explain(&format!("cannot open database {name}"), e))?;
+        Ok(Db {
+            conn,
+            name,
+            no_shared_wal_index,
+        })
+    }
+
+    /// Runs a read, naming the database in any failure.
+    fn reading<T>(&self, read: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        read(&self.conn).map_err(|e| explain(&format!("cannot read database {}", self.name), e))
+    }
+
+    /// Refuses to write or wait on a connection without the shared WAL index. It holds the
+    /// file to itself until the process exits, so either would shut every other process out
+    /// for as long as this one runs (a dequeue --wait, a worker), even once there is room
+    /// again; and there is no room for a write, nor can anyone else commit meanwhile.
+    fn require_shared_wal_index(&self, action: &str) -> Result<()> {
+        match &self.no_shared_wal_index {
+            None => Ok(()),
+            Some(failure) => Err(explain(
+                &format!("cannot {action} database {}", self.name),
+                failure.error().into(),
+            )),
+        }
+    }
+
+    /// A counter that changes whenever another connection commits to the database; cheap
+    /// enough to poll while waiting for work.
+    fn data_version(&self) -> Result<u64> {
+        self.require_shared_wal_index("wait for changes to")?;
+        self.reading(|conn| {
+            let version: i64 = conn.pragma_query_value(None, "data_version", |row| row.get(0))?;
+            Ok(version as u64)
+        })
+    }
+}
+
+/// How often a waiter reads the data version: one cheap pragma read, so this sets the
+/// wake-up latency without costing measurable CPU.
+const POLL: Duration = Duration::from_millis(25);
+
+impl Backend for Db {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn now(&mut self) -> Result<Millis> {
+        Ok(time::now())
+    }
+
+    /// Runs `f` in a transaction that takes the write lock up front (`BEGIN IMMEDIATE`), so
+    /// a write never has to upgrade a read lock and fail with "database is locked". `f` gets
+    /// the time read once the lock is held.
+    fn write(&mut self, f: &mut WriteFn) -> Result<()> {
+        self.require_shared_wal_index("write to")?;
+        let context = format!("cannot write to database {}", self.name);
+        let written = (|| {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // A newer build may have migrated the file since this one opened it.
+            schema::check_version(&tx)?;
+            f(&mut tx::SqliteTx::new(&tx), time::now())?;
+            tx.commit()?;
+            Ok(())
+        })();
+        written.map_err(|e| explain(&context, e))
+    }
+
+    fn get(&mut self, id: &str) -> Result<Option<Job>> {
+        self.reading(|conn| reads::get(conn, id))
+    }
+
+    fn list(&mut self, filter: &ListFilter, emit: &mut dyn FnMut(Job) -> Result<()>) -> Result<()> {
+        let name = self.name.clone();
+        reads::list(&self.conn, filter, emit)
+            .map_err(|e| explain(&format!("cannot read database {name}"), e))
+    }
+
+    fn counts_by_queue(&mut self) -> Result<Vec<QueueCounts>> {
+        self.reading(reads::counts_by_queue)
+    }
+
+    fn settings(&mut self, queue: &str) -> Result<QueueSettings> {
+        self.reading(|conn| reads::settings(conn, queue))
+    }
+
+    fn all_settings(&mut self) -> Result<Vec<(String, QueueSettings)>> {
+        self.reading(reads::all_settings)
+    }
+
+    fn purge_count(&mut self, filter: &PurgeFilter) -> Result<u64> {
+        self.reading(|conn| reads::purge_count(conn, filter))
+    }
+
+    fn peek(&mut self, queue: &str, limit: u64, now: Millis) -> Result<Vec<Job>> {
+        self.reading(|conn| reads::peek(conn, queue, limit, now))
+    }
+
+    fn readiness(&mut self, queue: &str, job_type: Option<&str>) -> Result<Readiness> {
+        self.reading(|conn| reads::readiness(conn, queue, job_type))
+    }
+
+    fn changes(&mut self, _queue: &str) -> Result<u64> {
+        self.data_version()
+    }
+
+    fn wait_for_changes(&mut self, seen: u64, _queue: &str, max: Duration) -> Result<u64> {
+        let until = Instant::now() + max;
+        loop {
+            let version = self.data_version()?;
+            let left = until.saturating_duration_since(Instant::now());
+            if version != seen || left.is_zero() {
+                return Ok(version);
+            }
+            sleep(left.min(POLL));
+        }
+    }
+}
+
+/// Makes sure the database file exists with owner-only permissions before SQLite opens it;
+/// SQLite creates its -wal and -shm files with the same permissions as the database.
+fn prepare_file(path: &Path, create_dir: bool) -> Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    let dir = parent_dir(path);
+    if !dir.exists() {
+        if !create_dir {
+            bail!(
+                "cannot open database {}: folder {} does not exist (create it, or pick another --db)",
+                path.display(),
+                dir.display()
+            );
+        }
+        create_private_dir(&dir)?;
+    }
+    create_private_file(path)
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create folder {}", dir.display()))
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("cannot create folder {}", dir.display()))
+}
+
+fn create_private_file(path: &Path) -> Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        // Another process created it first: fine, it did so with the same permissions.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot create database {}", path.display())),
+    }
+}
+
+/// Opens a connection (see [`connect`]) and makes the schema ready, falling back to a WAL
+/// index of the connection's own when the shared one cannot be set up, with the reason.
+///
+/// The last process to close the database removes the shared index (the -shm file), so the
+/// next one to open it must create it and write 32 KiB into it before reading anything: on a
+/// disk that filled up in between, that fails, and so would every command, reads included.
+/// Failing there means no other connection has the file open (the first one sizes the
+/// index), so this one may lock it exclusively: in exclusive locking mode, set before the
+/// first read, SQLite keeps the index in the process's memory and needs no -shm file. Reads
+/// then work; writes and waits are refused (see [`Store::require_shared_wal_index`]).
+fn connect_ready(
+    path: &Path,
+    synchronous: Synchronous,
+) -> Result<(Connection, Option<WalIndexFailure>)> {
+    let ready = |locking: LockingMode| -> Result<Connection> {
+        let mut conn = connect(path, synchronous, locking)?;
+        schema::prepare(&mut conn)?;
+        Ok(conn)
+    };
+    match ready(LockingMode::Normal) {
+        Ok(conn) => Ok((conn, None)),
+        Err(err) => match WalIndexFailure::find(&err) {
+            // If another process holds the file after all (an index that failed to map, not
+            // to be created), the fallback cannot have it: report the original failure.
+            Some(failure) => match ready(LockingMode::Exclusive) {
+                Ok(conn) => Ok((conn, Some(failure))),
+                Err(_) => Err(err),
+            },
+            None => Err(err),
+        },
+    }
+}
+
+/// Whether a connection shares the WAL index with other processes (the -shm file) or keeps
+/// the database locked to itself, with the index in its own memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LockingMode {
+    Normal,
+    Exclusive,
+}
+
+/// SQLite's error setting up the shared WAL index, kept to refuse writes and waits with.
+struct WalIndexFailure(ffi::Error, Option<String>);
+
+impl WalIndexFailure {
+    fn find(err: &anyhow::Error) -> Option<WalIndexFailure> {
+        err.chain()
+            .find_map(|cause| match cause.downcast_ref::<rusqlite::Error>()? {
+                rusqlite::Error::SqliteFailure(e, message)
+                    if WAL_INDEX_ERRORS.contains(&e.extended_code) =>
+                {
+                    Some(WalIndexFailure(*e, message.clone()))
+                }
+                _ => None,
+            })
+    }
+
+    fn error(&self) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(self.0, self.1.clone())
+    }
+}
+
+/// Opens a connection with the settings every command relies on.
+fn connect(path: &Path, synchronous: Synchronous, locking: LockingMode) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    // First, before anything can meet a lock: wait for other writers instead of failing.
+    // The exclusive fallback does not wait: it only works when nobody else has the file.
+    let patience = match locking {
+        LockingMode::Normal => BUSY_TIMEOUT,
+        LockingMode::Exclusive => Duration::ZERO,
+    };
+    conn.busy_timeout(patience)?;
+    // Before `synchronous`, which reads the file: the mode must be set before the first read.
+    if locking == LockingMode::Exclusive {
+        conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+    }
+    let level = match synchronous {
+        Synchronous::Full => "FULL",
+        Synchronous::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", level)?;
+    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
+    Ok(conn)
+}

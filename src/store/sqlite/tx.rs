@@ -1,0 +1,282 @@
+//! The rules' transaction operations ([`Tx`]) in SQLite's SQL. The whole transaction holds
+//! the write lock (`BEGIN IMMEDIATE`), so nothing here needs row or group locks.
+
+use anyhow::Result;
+use rusqlite::{params, params_from_iter, ErrorCode, OptionalExtension, Transaction};
+
+use super::reads::{self, purge_conditions};
+use super::rows::{conversion_error, job_from_row, stored_from_db, JOB_COLUMNS};
+use crate::job::{ClaimRequest, Job, PurgeFilter, QueueSettings, Status};
+use crate::store::backend::{Deleted, Inserted, Seq, Stored, Tx};
+use crate::time::Millis;
+
+pub struct SqliteTx<'a> {
+    tx: &'a Transaction<'a>,
+}
+
+impl<'a> SqliteTx<'a> {
+    pub fn new(tx: &'a Transaction<'a>) -> Self {
+        SqliteTx { tx }
+    }
+}
+
+/// The claim query: `?1` queue, `?2` limit, `?3` job type when `typed`. It matches the
+/// `jobs_ready` and `jobs_ready_by_type` indexes column for column, so it is an index walk,
+/// not a sort.
+pub(super) fn ready_sql(typed: bool) -> String {
+    let type_filter = if typed { "AND type = ?3 " } else { "" };
+    format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE queue = ?1 {type_filter}AND status = 'pending' \
+         ORDER BY priority DESC, seq LIMIT ?2"
+    )
+}
+
+impl Tx for SqliteTx<'_> {
+    fn load(&mut self, id: &str) -> Result<Option<(Seq, Job)>> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1");
+        Ok(self
+            .tx
+            .prepare_cached(&sql)?
+            .query_row([id], job_from_row)
+            .optional()?)
+    }
+
+    fn update(&mut self, seq: Seq, job: &Job, stored: Stored) -> Result<()> {
+        let errors = serde_json::to_string(&job.errors)?;
+        self.tx
+            .prepare_cached(
+                "UPDATE jobs SET status = ?1, attempt_count = ?2, worker = ?3, claim = ?4, \
+                 claim_lapsed = ?5, visible_after = ?6, output = ?7, errors = ?8, \
+                 updated_at = ?9, finished_at = ?10 WHERE seq = ?11",
+            )?
+            .execute(params![
+                stored.as_str(),
+                job.attempt_count,
+                job.worker,
+                job.claim,
+                job.claim_lapsed,
+                job.visible_after,
+                job.output,
+                errors,
+                job.updated_at,
+                job.finished_at,
+                seq
+            ])?;
+        Ok(())
+    }
+
+    fn insert(&mut self, job: &Job, stored: Stored) -> Result<Inserted> {
+        let result = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO jobs (id, queue, type, payload, priority, status, max_retries, \
+                 backoff_ms, backoff_max_ms, job_group, dedup_key, visible_after, created_at, \
+                 updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, \
+                 ?13)",
+            )?
+            .execute(params![
+                job.id,
+                job.queue,
+                job.job_type,
+                job.payload,
+                job.priority,
+                stored.as_str(),
+                job.max_retries,
+                job.backoff.map(|b| b.base),
+                job.backoff.and_then(|b| b.max),
+                job.group,
+                job.key,
+                job.visible_after,
+                job.created_at
+            ]);
+        match result {
+            Ok(_) => Ok(Inserted::Added(self.tx.last_insert_rowid())),
+            Err(e) => match unique_violation(&e) {
+                Some(Inserted::IdTaken) => Ok(Inserted::IdTaken),
+                Some(Inserted::KeyTaken) => Ok(Inserted::KeyTaken),
+                _ => Err(e.into()),
+            },
+        }
+    }
+
+    fn unfinished_with_key(&mut self, queue: &str, key: &str) -> Result<Option<Job>> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE queue = ?1 AND dedup_key = ?2 \
+             AND status IN ('queued', 'scheduled', 'pending', 'claimed')"
+        );
+        Ok(self
+            .tx
+            .prepare_cached(&sql)?
+            .query_row(params![queue, key], job_from_row)
+            .optional()?
+            .map(|(_, job)| job))
+    }
+
+    fn finished_jobs(&mut self, queue: &str, status: Status) -> Result<Vec<(Seq, Job)>> {
+        let sql =
+            format!("SELECT {JOB_COLUMNS} FROM jobs WHERE queue = ?1 AND status = ?2 ORDER BY seq");
+        let rows = self
+            .tx
+            .prepare_cached(&sql)?
+            .query_map(
+                params![queue, Stored::settled(status).as_str()],
+                job_from_row,
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn lock_group(&mut self, _queue: &str, _group: &str) -> Result<()> {
+        Ok(())
+    }
+
+    fn group_has_live(&mut self, queue: &str, group: &str, except: Option<Seq>) -> Result<bool> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM jobs WHERE queue = ?1 AND job_group = ?2 \
+                 AND status IN ('scheduled', 'pending', 'claimed') AND seq <> ?3)",
+            )?
+            .query_row(params![queue, group, except.unwrap_or(-1)], |row| {
+                row.get(0)
+            })?)
+    }
+
+    fn group_has_queued(&mut self, queue: &str, group: &str) -> Result<bool> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM jobs WHERE queue = ?1 AND job_group = ?2 \
+                 AND status = 'queued')",
+            )?
+            .query_row(params![queue, group], |row| row.get(0))?)
+    }
+
+    fn group_next_queued(
+        &mut self,
+        queue: &str,
+        group: &str,
+    ) -> Result<Option<(Seq, Option<Millis>)>> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT seq, visible_after FROM jobs WHERE queue = ?1 AND job_group = ?2 \
+                 AND status = 'queued' ORDER BY seq LIMIT 1",
+            )?
+            .query_row(params![queue, group], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?)
+    }
+
+    fn set_stored(&mut self, seq: Seq, _queue: &str, stored: Stored) -> Result<()> {
+        self.tx
+            .prepare_cached("UPDATE jobs SET status = ?2 WHERE seq = ?1")?
+            .execute(params![seq, stored.as_str()])?;
+        Ok(())
+    }
+
+    fn expired_claims(
+        &mut self,
+        queue: Option<&str>,
+        now: Millis,
+        limit: usize,
+    ) -> Result<Vec<(Seq, Job)>> {
+        // Two statements rather than `?2 IS NULL OR queue = ?2`, which would hide the queue
+        // from the planner and cost the `jobs_claim_deadline` range scan.
+        let sql = match queue {
+            Some(_) => format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE queue = ?3 AND status = 'claimed' \
+                 AND visible_after <= ?1 LIMIT ?2"
+            ),
+            None => format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE status = 'claimed' AND visible_after <= ?1 \
+                 LIMIT ?2"
+            ),
+        };
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        let limit = limit as i64;
+        let rows = match queue {
+            Some(q) => stmt.query_map(params![now, limit, q], job_from_row)?,
+            None => stmt.query_map(params![now, limit], job_from_row)?,
+        };
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn promote_due(&mut self, queue: &str, now: Millis) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE jobs SET status = 'pending' \
+                 WHERE queue = ?1 AND status = 'scheduled' AND visible_after <= ?2",
+            )?
+            .execute(params![queue, now])?;
+        Ok(())
+    }
+
+    fn ready(&mut self, req: &ClaimRequest) -> Result<Vec<(Seq, Job)>> {
+        let limit = req.count as i64;
+        let mut stmt = self.tx.prepare_cached(&ready_sql(req.job_type.is_some()))?;
+        let rows = match &req.job_type {
+            None => stmt.query_map(params![req.queue, limit], job_from_row)?,
+            Some(job_type) => stmt.query_map(params![req.queue, limit, job_type], job_from_row)?,
+        };
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn settings(&mut self, queue: &str) -> Result<QueueSettings> {
+        reads::settings(self.tx, queue)
+    }
+
+    fn write_settings(&mut self, queue: &str, s: &QueueSettings) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO queue_settings (queue, paused, timeout_ms, max_retries, backoff_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (queue) DO UPDATE SET paused = ?2, \
+                 timeout_ms = ?3, max_retries = ?4, backoff_ms = ?5",
+            )?
+            .execute(params![
+                queue,
+                s.paused,
+                s.timeout_ms,
+                s.max_retries,
+                s.backoff_ms
+            ])?;
+        Ok(())
+    }
+
+    fn purge_batch(&mut self, filter: &PurgeFilter, limit: usize) -> Result<Vec<Deleted>> {
+        let cond = purge_conditions(filter);
+        let sql = format!(
+            "DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs {} LIMIT {limit}) \
+             RETURNING queue, job_group, status",
+            cond.clause()
+        );
+        let mut stmt = self.tx.prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(cond.params.iter()), |row| {
+            let status: String = row.get(2)?;
+            Ok(Deleted {
+                queue: row.get(0)?,
+                group: row.get(1)?,
+                stored: stored_from_db(&status).map_err(|e| conversion_error(2, e))?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// Which unique index an insert ran into, if that is why it failed: a random id already
+/// taken, or a dedup key.
+fn unique_violation(e: &rusqlite::Error) -> Option<Inserted> {
+    match e {
+        rusqlite::Error::SqliteFailure(f, Some(message))
+            if f.code == ErrorCode::ConstraintViolation =>
+        {
+            if message.contains("jobs.id") {
+                Some(Inserted::IdTaken)
+            } else if message.contains("dedup_key") {
+                Some(Inserted::KeyTaken)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
