@@ -2,6 +2,7 @@
 //! test binary so `cargo test` links once.
 
 mod harness;
+mod support;
 
 mod concurrency;
 mod contention;
