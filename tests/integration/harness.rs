@@ -1,6 +1,7 @@
 //! The test harness: a fresh database per test and a builder that runs the real binary and
 //! checks its exit code, stdout and stderr with readable failures.
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -9,17 +10,36 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::support::postgres;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_queueprim");
 
-/// A temporary folder holding one test's database.
+/// The engine the tests of this binary run on: each test binary's root names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+pub const ENGINE: Engine = crate::ENGINE;
+
+/// One test's database and a temporary folder (its home, its files): a SQLite file in that
+/// folder, or a schema of its own on the test PostgreSQL server.
 pub struct TestEnv {
     dir: tempfile::TempDir,
+    /// The schema, on PostgreSQL.
+    schema: Option<String>,
 }
 
 impl TestEnv {
     pub fn new() -> Self {
+        let schema = match ENGINE {
+            Engine::Sqlite => None,
+            Engine::Postgres => Some(postgres::cluster().fresh_schema()),
+        };
         TestEnv {
             dir: tempfile::tempdir().expect("temp dir"),
+            schema,
         }
     }
 
@@ -27,8 +47,35 @@ impl TestEnv {
         self.dir.path()
     }
 
+    /// The SQLite file, for tests of SQLite's own behaviour.
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("queue.db")
+    }
+
+    /// What `--db` / `QUEUEPRIM_DB` is set to: the file, or the server's URL.
+    pub fn db_arg(&self) -> OsString {
+        match &self.schema {
+            None => self.db().into_os_string(),
+            Some(schema) => postgres::cluster().url(schema).into(),
+        }
+    }
+
+    /// The database as the library opens it, for tests that drive the store directly.
+    pub fn location(&self) -> queueprim::store::Location {
+        queueprim::store::Location::parse(&self.db_arg()).expect("a test database location")
+    }
+
+    /// Whether the database exists: the file, or queueprim's schema on the server.
+    pub fn db_exists(&self) -> bool {
+        match &self.schema {
+            None => self.db().exists(),
+            Some(schema) => {
+                let found = postgres::cluster().psql(&format!(
+                    "SELECT count(*) FROM pg_namespace WHERE nspname = '{schema}'"
+                ));
+                found == "1"
+            }
+        }
     }
 
     /// `program` (queueprim, or a shell that runs it) on this test's database, isolated
@@ -39,7 +86,7 @@ impl TestEnv {
         command
             .env_remove("QUEUEPRIM_FORMAT")
             .env_remove("QUEUEPRIM_SYNCHRONOUS")
-            .env("QUEUEPRIM_DB", self.db())
+            .env("QUEUEPRIM_DB", self.db_arg())
             .env("HOME", self.dir.path())
             .env("XDG_DATA_HOME", self.dir.path().join("xdg-data"));
         command

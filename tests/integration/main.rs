@@ -1,7 +1,14 @@
 //! Integration tests: the real binary, real processes, a fresh database each. Built as one
 //! test binary so `cargo test` links once.
 
+/// This binary runs every test on SQLite; `tests/postgres.rs` runs the ones that hold on
+/// both engines on PostgreSQL.
+const ENGINE: harness::Engine = harness::Engine::Sqlite;
+
+// Shared with the PostgreSQL binary, which uses some helpers this one does not.
+#[allow(dead_code)]
 mod harness;
+#[allow(dead_code)]
 mod support;
 
 mod concurrency;

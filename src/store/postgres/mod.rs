@@ -132,6 +132,10 @@ impl Db {
                 f(&mut tx, now)?;
                 Ok(std::mem::take(&mut tx.claimable))
             });
+        let result = result.and_then(|claimable| {
+            self.hold_before_commit()?;
+            Ok(claimable)
+        });
         match result {
             Ok(claimable) => {
                 let commit = format!("{}COMMIT", self.notifications(&claimable));
@@ -144,6 +148,21 @@ impl Db {
                 Err(e)
             }
         }
+    }
+
+    /// Test builds only: with `QUEUEPRIM_TEST_HOLD_COMMIT=KEY`, waits for the advisory lock
+    /// KEY just before COMMIT, so a test holding that lock can stop a transaction there and
+    /// run another beside it: the interleavings of `tests/integration/interleavings.rs`.
+    fn hold_before_commit(&mut self) -> Result<()> {
+        #[cfg(debug_assertions)]
+        if let Some(key) = std::env::var("QUEUEPRIM_TEST_HOLD_COMMIT")
+            .ok()
+            .and_then(|key| key.parse::<i64>().ok())
+        {
+            self.client
+                .simple_query(&format!("SELECT pg_advisory_xact_lock_shared({key})"))?;
+        }
+        Ok(())
     }
 
     /// `SELECT pg_notify(…);` for each queue, to run just before COMMIT: delivered only if

@@ -1,0 +1,46 @@
+//! The integration tests that hold on both engines, run on PostgreSQL: the same files as
+//! `tests/integration/`, against a throwaway server this binary starts (see
+//! `support/postgres.rs`), each test in a schema of its own.
+
+const ENGINE: harness::Engine = harness::Engine::Postgres;
+
+// Shared with the SQLite binary, which uses some helpers this one does not.
+#[allow(dead_code)]
+#[path = "integration/harness.rs"]
+mod harness;
+#[allow(dead_code)]
+#[path = "integration/support/mod.rs"]
+mod support;
+
+#[path = "integration/concurrency.rs"]
+mod concurrency;
+#[path = "integration/contention/mod.rs"]
+mod contention;
+#[path = "integration/contract.rs"]
+mod contract;
+#[path = "integration/crashes/mod.rs"]
+mod crashes;
+#[path = "integration/enqueue.rs"]
+mod enqueue;
+#[path = "integration/errors.rs"]
+mod errors;
+#[path = "integration/follow_ups.rs"]
+mod follow_ups;
+#[path = "integration/groups.rs"]
+mod groups;
+#[path = "integration/interleavings.rs"]
+mod interleavings;
+#[path = "integration/lifecycle.rs"]
+mod lifecycle;
+#[path = "integration/model.rs"]
+mod model;
+#[path = "integration/ordering.rs"]
+mod ordering;
+#[path = "integration/queue_controls.rs"]
+mod queue_controls;
+#[path = "integration/reporting.rs"]
+mod reporting;
+#[path = "integration/waiting.rs"]
+mod waiting;
+#[path = "integration/work.rs"]
+mod work;
