@@ -4,6 +4,11 @@
 
 const ENGINE: harness::Engine = harness::Engine::Postgres;
 
+/// Tests of SQLite's own behaviour (its file, its WAL, its locks) are left out here.
+macro_rules! sqlite_only {
+    ($($item:item)*) => {};
+}
+
 // Shared with the SQLite binary, which uses some helpers this one does not.
 #[allow(dead_code)]
 #[path = "integration/harness.rs"]
@@ -28,12 +33,12 @@ mod errors;
 mod follow_ups;
 #[path = "integration/groups.rs"]
 mod groups;
-#[path = "integration/interleavings.rs"]
-mod interleavings;
 #[path = "integration/lifecycle.rs"]
 mod lifecycle;
 #[path = "integration/model.rs"]
 mod model;
+#[path = "integration/on_postgres/mod.rs"]
+mod on_postgres;
 #[path = "integration/ordering.rs"]
 mod ordering;
 #[path = "integration/queue_controls.rs"]

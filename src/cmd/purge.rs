@@ -10,24 +10,29 @@ use crate::error::Error;
 use crate::job::PurgeFilter;
 use crate::output::{Printer, PurgeOutcome};
 use crate::store::Store;
-use crate::time;
 
 pub fn run(args: PurgeArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
-    let filter = PurgeFilter {
-        queue: args.queue.name().map(str::to_string),
-        status: args.status,
-        updated_before: args.older_than.map(|age| time::now() - age),
-    };
-    let unfiltered =
-        filter.queue.is_none() && filter.status.is_none() && filter.updated_before.is_none();
-    if unfiltered && !args.all {
+    let queue = args.queue.name().map(str::to_string);
+    if queue.is_none() && args.status.is_none() && args.older_than.is_none() && !args.all {
         return Err(Error::usage(
             "purge needs a filter (a queue, --status or --older-than), or --all to delete every job",
         )
         .into());
     }
     let (matched, removed) = match ctx.open_existing()? {
-        Some(mut store) => purge(&mut store, &filter, args.dry_run)?,
+        Some(mut store) => {
+            // The age is counted on the database's clock, which stamped `updated_at`.
+            let updated_before = match args.older_than {
+                Some(age) => Some(store.now()? - age),
+                None => None,
+            };
+            let filter = PurgeFilter {
+                queue,
+                status: args.status,
+                updated_before,
+            };
+            purge(&mut store, &filter, args.dry_run)?
+        }
         None => (0, 0),
     };
     out.purge(&PurgeOutcome {

@@ -110,6 +110,12 @@ pub struct Deleted {
 /// needs: on PostgreSQL `load` locks the row (`FOR UPDATE`) and the claim paths skip rows
 /// others hold (`SKIP LOCKED`); SQLite holds the write lock for the whole transaction.
 pub trait Tx {
+    /// The time to stamp changes with. SQLite reads it once the transaction holds the write
+    /// lock. On PostgreSQL it is read when the transaction begins and moved on to the
+    /// server's time at each read that locks rows (which may wait, and which sees what
+    /// committed before it): a change is never stamped earlier than a commit it has seen.
+    fn now(&self) -> Millis;
+
     /// The job with this id, locked for this transaction; `None` if there is none.
     fn load(&mut self, id: &str) -> Result<Option<(Seq, Job)>>;
     /// Writes back every column a transition may change.
@@ -157,10 +163,10 @@ pub trait Tx {
     fn purge_batch(&mut self, filter: &PurgeFilter, limit: usize) -> Result<Vec<Deleted>>;
 }
 
-/// A write for [`Backend::write`]: runs inside one transaction, given the time read once
-/// the transaction began. It may run more than once when the engine asks to retry (a
-/// deadlock broken by PostgreSQL), so it keeps its results, not its side effects.
-pub type WriteFn<'a> = dyn FnMut(&mut dyn Tx, Millis) -> Result<()> + 'a;
+/// A write for [`Backend::write`]: runs inside one transaction. It may run more than once
+/// when the engine asks to retry (a deadlock broken by PostgreSQL), so it keeps its
+/// results, not its side effects.
+pub type WriteFn<'a> = dyn FnMut(&mut dyn Tx) -> Result<()> + 'a;
 
 /// Whether a queue has something to claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,8 +183,9 @@ pub trait Backend {
     fn name(&self) -> &str;
     /// The engine's current time: the system clock for SQLite, the server's for PostgreSQL.
     fn now(&mut self) -> Result<Millis>;
-    /// Runs `f` in one write transaction and commits it.
-    fn write(&mut self, f: &mut WriteFn) -> Result<()>;
+    /// Runs `f` in one write transaction and commits it. With `fixed_now` (a test's clock),
+    /// [`Tx::now`] is that time throughout.
+    fn write(&mut self, fixed_now: Option<Millis>, f: &mut WriteFn) -> Result<()>;
 
     fn get(&mut self, id: &str) -> Result<Option<Job>>;
     /// Calls `emit` for each matching job, newest first, a page at a time.

@@ -28,9 +28,11 @@ impl Store {
             if settings.paused {
                 return Ok(Vec::new());
             }
+            let ready = tx.ready(req)?;
+            let now = tx.now();
             let deadline = now + settings.claim_timeout(req.timeout_ms);
-            let mut jobs = Vec::with_capacity(req.count.min(64));
-            for (seq, mut job) in tx.ready(req)? {
+            let mut jobs = Vec::with_capacity(ready.len());
+            for (seq, mut job) in ready {
                 lifecycle::claim(
                     &mut job,
                     req.worker.as_deref(),
@@ -89,12 +91,14 @@ impl Store {
     }
 }
 
-/// Applies the expiry rule to every claim past its deadline, in one queue or all of them.
+/// Applies the expiry rule to every claim past its deadline by `now`, in one queue or all
+/// of them.
 fn release_expired(tx: &mut dyn Tx, queue: Option<&str>, now: Millis) -> Result<SweepReport> {
     let mut report = SweepReport::default();
     loop {
         let expired = tx.expired_claims(queue, now, EXPIRED_BATCH)?;
         let last = expired.len() < EXPIRED_BATCH;
+        let now = tx.now();
         for (seq, mut job) in expired {
             match lifecycle::expire(&mut job, now) {
                 Outcome::Retry => report.retried += 1,

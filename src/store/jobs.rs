@@ -19,10 +19,10 @@ const ID_ATTEMPTS: usize = 8;
 impl Store {
     /// Adds jobs in one transaction: all of them or, on any error, none.
     pub fn enqueue(&mut self, jobs: &[NewJob]) -> Result<Vec<Enqueued>> {
-        self.write(|tx, ids, now| {
+        self.write(|tx, ids, _| {
             let mut defaults = Defaults::default();
             jobs.iter()
-                .map(|new| insert(tx, ids, &mut defaults, new, now))
+                .map(|new| insert(tx, ids, &mut defaults, new))
                 .collect()
         })
     }
@@ -37,14 +37,15 @@ impl Store {
         follow_ups: &[NewJob],
     ) -> Result<(Job, Vec<Enqueued>)> {
         let name = self.name().to_string();
-        self.write(|tx, ids, now| {
+        self.write(|tx, ids, _| {
             let (seq, mut job) = tx.load(id)?.ok_or_else(|| no_such_job(&name, id))?;
+            let now = tx.now();
             lifecycle::complete(&mut job, claim, output.clone(), now)?;
             save(tx, seq, &job, now)?;
             let mut defaults = Defaults::default();
             let added = follow_ups
                 .iter()
-                .map(|new| insert(tx, ids, &mut defaults, new, now))
+                .map(|new| insert(tx, ids, &mut defaults, new))
                 .collect::<Result<Vec<_>>>()?;
             Ok((job, added))
         })
@@ -81,11 +82,12 @@ impl Store {
     /// Brings dead (or done) jobs back to pending with a fresh attempt budget, all or none.
     pub fn replay(&mut self, ids: &[String]) -> Result<Vec<Job>> {
         let name = self.name().to_string();
-        self.write(|tx, _, now| {
+        self.write(|tx, _, _| {
             let mut jobs = Vec::with_capacity(ids.len());
             for id in ids {
                 jobs.push(tx.load(id)?.ok_or_else(|| no_such_job(&name, id))?);
             }
+            let now = tx.now();
             // In enqueue order, whatever order the ids came in: a group's jobs keep theirs.
             jobs.sort_by_key(|(seq, _)| *seq);
             jobs.dedup_by_key(|(seq, _)| *seq);
@@ -100,8 +102,9 @@ impl Store {
     /// several jobs sharing a dedup key, only the first comes back; the others are counted
     /// as skipped and stay as they are.
     pub fn replay_queue(&mut self, queue: &str, status: Status) -> Result<(Vec<Job>, usize)> {
-        self.write(|tx, _, now| {
+        self.write(|tx, _, _| {
             let rows = tx.finished_jobs(queue, status)?;
+            let now = tx.now();
             let (mut replayed, mut skipped) = (Vec::with_capacity(rows.len()), 0);
             for (seq, mut job) in rows {
                 match replay_one(tx, seq, &mut job, now) {
@@ -131,8 +134,9 @@ impl Store {
         mut change: impl FnMut(&mut Job, Millis) -> Result<T, Error>,
     ) -> Result<(Job, T)> {
         let name = self.name().to_string();
-        self.write(|tx, _, now| {
+        self.write(|tx, _, _| {
             let (seq, mut job) = tx.load(id)?.ok_or_else(|| no_such_job(&name, id))?;
+            let now = tx.now();
             let result = change(&mut job, now)?;
             save(tx, seq, &job, now)?;
             Ok((job, result))
@@ -186,7 +190,6 @@ fn insert(
     ids: &mut IdGen,
     defaults: &mut Defaults,
     new: &NewJob,
-    now: Millis,
 ) -> Result<Enqueued> {
     let settings = defaults.for_queue(tx, &new.queue)?;
     let backoff = new
@@ -211,6 +214,7 @@ fn insert(
             }
             None => false,
         };
+        let now = tx.now();
         let job = new_job(ids.job_id(), new, max_retries, backoff, now);
         let stored = Stored::for_pending(&job, behind_group, now);
         if let Inserted::Added(_) = tx.insert(&job, stored)? {

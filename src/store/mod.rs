@@ -107,17 +107,19 @@ impl Store {
         self.db.name()
     }
 
-    /// Runs `f` in one write transaction, with the time read once the transaction holds
-    /// what it needs (the write lock, on SQLite). `f` may run again if the engine asks for
-    /// a retry, so it returns its result rather than keeping it.
+    /// Runs `f` in one write transaction. `f` gets the time the transaction began with (once
+    /// it holds the write lock, on SQLite); rules that stamp changes after reading rows ask
+    /// [`Tx::now`] again. `f` may run again if the engine asks for a retry, so it returns
+    /// its result rather than keeping it.
     fn write<T>(
         &mut self,
         mut f: impl FnMut(&mut dyn Tx, &mut IdGen, Millis) -> Result<T>,
     ) -> Result<T> {
         let Store { db, ids, clock } = self;
+        let fixed_now = clock.as_ref().map(|clock| clock());
         let mut value = None;
-        db.write(&mut |tx, engine_now| {
-            let now = clock.as_ref().map_or(engine_now, |clock| clock());
+        db.write(fixed_now, &mut |tx| {
+            let now = tx.now();
             value = Some(f(tx, ids, now)?);
             Ok(())
         })?;

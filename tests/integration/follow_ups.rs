@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::harness::{Counts, Job, TestEnv};
-use crate::support::integrity::assert_integrity;
+use crate::support::integrity::assert_intact;
 
 #[test]
 fn follow_ups_are_enqueued_with_the_completion() {
@@ -97,5 +97,5 @@ fn killed_mid_completion_it_is_all_or_nothing() {
         outcomes.1 > 0,
         "no kill landed before the commit: {outcomes:?}"
     );
-    assert_integrity(&env.db());
+    assert_intact(&env);
 }

@@ -60,9 +60,24 @@ impl TestEnv {
         }
     }
 
+    /// [`TestEnv::db_arg`] for a process that connects as `application`, so the test can
+    /// find its session on the PostgreSQL server (SQLite has no such thing).
+    pub fn db_arg_as(&self, application: &str) -> OsString {
+        let mut arg = self.db_arg();
+        if self.schema.is_some() {
+            arg.push(format!("&application_name={application}"));
+        }
+        arg
+    }
+
     /// The database as the library opens it, for tests that drive the store directly.
     pub fn location(&self) -> queueprim::store::Location {
         queueprim::store::Location::parse(&self.db_arg()).expect("a test database location")
+    }
+
+    /// The test's schema, on PostgreSQL.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
     }
 
     /// Whether the database exists: the file, or queueprim's schema on the server.

@@ -5,6 +5,12 @@
 /// both engines on PostgreSQL.
 const ENGINE: harness::Engine = harness::Engine::Sqlite;
 
+/// Tests of SQLite's own behaviour (its file, its WAL, its locks): compiled into this
+/// binary only.
+macro_rules! sqlite_only {
+    ($($item:item)*) => { $($item)* };
+}
+
 // Shared with the PostgreSQL binary, which uses some helpers this one does not.
 #[allow(dead_code)]
 mod harness;

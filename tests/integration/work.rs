@@ -85,7 +85,7 @@ fn command_gets_the_payload_on_stdin_and_the_job_in_its_environment() {
         "QUEUEPRIM_JOB_TYPE=mail".to_string(),
         "QUEUEPRIM_ATTEMPT=1".to_string(),
         format!("QUEUEPRIM_CLAIM={}", claimed.claim.as_deref().unwrap()),
-        format!("QUEUEPRIM_DB={}", env.db().display()),
+        format!("QUEUEPRIM_DB={}", env.db_arg().to_string_lossy()),
     ] {
         assert!(
             vars.lines().any(|l| l == expected),

@@ -111,7 +111,7 @@ impl Db {
     /// One attempt at a write: BEGIN, the lock timeout, the durability asked for, the
     /// server's time and the schema version go in one round trip; the notifications for
     /// queues that got claimable work go with the COMMIT.
-    fn write_once(&mut self, f: &mut WriteFn) -> Result<()> {
+    fn write_once(&mut self, fixed_now: Option<Millis>, f: &mut WriteFn) -> Result<()> {
         let relaxed = match self.synchronous {
             Synchronous::Full => "",
             Synchronous::Normal => "SET LOCAL synchronous_commit = off; ",
@@ -128,8 +128,14 @@ impl Db {
             .and_then(|messages| {
                 let (now, version) = now_and_version(&messages)?;
                 schema::refuse_newer(version)?;
-                let mut tx = tx::PgTx::new(&mut self.client, &self.sql, &self.schema);
-                f(&mut tx, now)?;
+                let mut tx = tx::PgTx::new(
+                    &mut self.client,
+                    &self.sql,
+                    &self.schema,
+                    fixed_now.unwrap_or(now),
+                    fixed_now.is_some(),
+                );
+                f(&mut tx)?;
                 Ok(std::mem::take(&mut tx.claimable))
             });
         let result = result.and_then(|claimable| {
@@ -229,11 +235,11 @@ impl Backend for Db {
         })
     }
 
-    fn write(&mut self, f: &mut WriteFn) -> Result<()> {
+    fn write(&mut self, fixed_now: Option<Millis>, f: &mut WriteFn) -> Result<()> {
         let context = format!("cannot write to {}", self.name);
         let mut attempt = 0;
         loop {
-            match self.write_once(f) {
+            match self.write_once(fixed_now, f) {
                 Err(e) if errors::is_retryable(&e) && attempt < RETRIES => {
                     attempt += 1;
                     sleep(Duration::from_millis(u64::from(attempt) * 5));

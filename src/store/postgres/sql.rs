@@ -14,6 +14,9 @@ pub const JOB_COLUMNS: &str = "seq, id, queue, type, payload, priority, status, 
     attempt_count, max_retries, worker, claim, claim_lapsed, visible_after, output, errors, \
     created_at, updated_at, finished_at, backoff_ms, backoff_max_ms, job_group, dedup_key";
 
+/// How many columns [`JOB_COLUMNS`] names.
+pub const JOB_COLUMN_COUNT: usize = 22;
+
 /// An identifier quoted for SQL: `"name"`, inner quotes doubled.
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))

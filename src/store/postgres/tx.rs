@@ -12,7 +12,7 @@ use postgres::types::{ToSql, Type};
 use postgres::Client;
 
 use super::reads::{purge_conditions, settings_in};
-use super::sql::{job_from_row, wide, Sql};
+use super::sql::{self, job_from_row, wide, Sql};
 use crate::job::{ClaimRequest, Job, PurgeFilter, QueueSettings, Status};
 use crate::store::backend::{Deleted, Inserted, Seq, Stored, Tx};
 use crate::time::Millis;
@@ -24,30 +24,58 @@ pub struct PgTx<'a> {
     client: &'a mut Client,
     sql: &'a Sql,
     schema: &'a str,
+    /// See [`Tx::now`].
+    now: Millis,
+    /// A test's clock stands still: `now` is not moved on.
+    fixed: bool,
     /// Queues where this transaction made a job claimable now: each is told once, at commit.
     pub claimable: BTreeSet<String>,
 }
 
+/// The server's time, as the last column of a statement's rows. In a locking read it is
+/// evaluated as each row is produced: after the statement's snapshot was taken, and after
+/// any wait for the row's lock (PostgreSQL produces the row again once the lock is had).
+const CLOCK: &str = "floor(extract(epoch FROM clock_timestamp()) * 1000)::int8";
+
 impl<'a> PgTx<'a> {
-    pub fn new(client: &'a mut Client, sql: &'a Sql, schema: &'a str) -> Self {
+    pub fn new(
+        client: &'a mut Client,
+        sql: &'a Sql,
+        schema: &'a str,
+        now: Millis,
+        fixed: bool,
+    ) -> Self {
         PgTx {
             client,
             sql,
             schema,
+            now,
+            fixed,
             claimable: BTreeSet::new(),
         }
     }
 
+    /// Moves `now` on to a time the server read after this transaction saw what it saw.
+    fn seen_at(&mut self, at: Millis) {
+        if !self.fixed {
+            self.now = self.now.max(at);
+        }
+    }
+
+    /// Jobs from a statement selecting `{cols}`, with [`CLOCK`] added as the last column.
     fn rows(
         &mut self,
         template: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Vec<(Seq, Stored, Job)>> {
-        self.client
-            .query_typed(&self.sql.of(template), params)?
-            .iter()
-            .map(job_from_row)
-            .collect()
+        let template = template.replace("{cols}", &format!("{{cols}}, {CLOCK}"));
+        let rows = self.client.query_typed(&self.sql.of(&template), params)?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            self.seen_at(row.try_get(sql::JOB_COLUMN_COUNT)?);
+            jobs.push(job_from_row(row)?);
+        }
+        Ok(jobs)
     }
 
     fn jobs(
@@ -81,6 +109,10 @@ impl<'a> PgTx<'a> {
 }
 
 impl Tx for PgTx<'_> {
+    fn now(&self) -> Millis {
+        self.now
+    }
+
     fn load(&mut self, id: &str) -> Result<Option<(Seq, Job)>> {
         Ok(self
             .jobs(
@@ -183,10 +215,15 @@ impl Tx for PgTx<'_> {
         // Unit separators keep ("a", "b:c") and ("a:b", "c") apart. A hash collision only
         // serialises two groups that need not be: never wrong, rarely slower.
         let key = format!("queueprim\u{1f}{}\u{1f}{queue}\u{1f}{group}", self.schema);
-        self.client.execute_typed(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        // The time is read once the lock is had: the subquery runs first.
+        let row = self.client.query_typed_one(
+            &format!(
+                "SELECT {CLOCK} FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) \
+                 AS locked"
+            ),
             &[(&key, Type::TEXT)],
         )?;
+        self.seen_at(row.try_get(0)?);
         Ok(())
     }
 

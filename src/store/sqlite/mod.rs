@@ -110,7 +110,7 @@ impl Backend for Db {
     /// Runs `f` in a transaction that takes the write lock up front (`BEGIN IMMEDIATE`), so
     /// a write never has to upgrade a read lock and fail with "database is locked". `f` gets
     /// the time read once the lock is held.
-    fn write(&mut self, f: &mut WriteFn) -> Result<()> {
+    fn write(&mut self, fixed_now: Option<Millis>, f: &mut WriteFn) -> Result<()> {
         self.require_shared_wal_index("write to")?;
         let context = format!("cannot write to database {}", self.name);
         let written = (|| {
@@ -119,7 +119,8 @@ impl Backend for Db {
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
             // A newer build may have migrated the file since this one opened it.
             schema::check_version(&tx)?;
-            f(&mut tx::SqliteTx::new(&tx), time::now())?;
+            let now = fixed_now.unwrap_or_else(time::now);
+            f(&mut tx::SqliteTx::new(&tx, now))?;
             tx.commit()?;
             Ok(())
         })();

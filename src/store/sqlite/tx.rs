@@ -12,11 +12,13 @@ use crate::time::Millis;
 
 pub struct SqliteTx<'a> {
     tx: &'a Transaction<'a>,
+    /// Read once the write lock was held: nothing commits until this transaction ends.
+    now: Millis,
 }
 
 impl<'a> SqliteTx<'a> {
-    pub fn new(tx: &'a Transaction<'a>) -> Self {
-        SqliteTx { tx }
+    pub fn new(tx: &'a Transaction<'a>, now: Millis) -> Self {
+        SqliteTx { tx, now }
     }
 }
 
@@ -32,6 +34,10 @@ pub(super) fn ready_sql(typed: bool) -> String {
 }
 
 impl Tx for SqliteTx<'_> {
+    fn now(&self) -> Millis {
+        self.now
+    }
+
     fn load(&mut self, id: &str) -> Result<Option<(Seq, Job)>> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1");
         Ok(self

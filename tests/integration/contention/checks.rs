@@ -89,7 +89,7 @@ impl FinalState {
         FinalState {
             jobs: jobs.into_iter().map(|job| (job.id.clone(), job)).collect(),
             stats: env.json(&["stats", "--format", "json"]),
-            integrity: integrity_check(&env.db()),
+            integrity: integrity_check(env),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use crate::harness::{QueueCounts, TestEnv, BIN};
-use crate::support::integrity::assert_integrity;
+use crate::support::integrity::assert_intact;
 use crate::support::process::Ended;
 use crate::support::rng::Rng;
 
@@ -70,7 +70,7 @@ fn batch_round(input: &Path, kill_at: KillAt) -> BatchRound {
         jobs == 0 || jobs == BATCH_LINES,
         "a killed batch left {jobs} of its {BATCH_LINES} jobs ({kill_at:?}, {watched:?})"
     );
-    assert_integrity(&env.db());
+    assert_intact(&env);
     if jobs == BATCH_LINES {
         assert_whole_batch(&env.db());
     }

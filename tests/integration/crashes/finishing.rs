@@ -2,13 +2,14 @@
 //! fully or not at all.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::harness::{Failure, Job, TestEnv};
-use crate::support::integrity::assert_integrity;
-use crate::support::process::Ended;
+use crate::harness::{Cmd, Engine, Failure, Job, TestEnv, ENGINE};
+use crate::support::integrity::assert_intact;
+use crate::support::postgres::{cluster, Gate};
+use crate::support::process::{kill_and_reap, Ended};
 use crate::support::rng::Rng;
 use crate::support::wait::sleep_past;
 
@@ -73,13 +74,27 @@ struct Round {
     /// The command's transaction took effect.
     committed: bool,
     /// The size of the WAL once the process was gone: more than nothing means it had begun
-    /// writing its commit (the header first, synced, then the pages).
+    /// writing its commit (the header first, synced, then the pages). SQLite only.
     wal_left: u64,
+    /// The PostgreSQL server saw the client go with its transaction open. PostgreSQL only.
+    cut_on_server: bool,
+    /// Killed while a gate held it just before its COMMIT. PostgreSQL only.
+    held: bool,
 }
 
 impl Round {
     fn killed(&self) -> bool {
         self.watched.ended == Ended::Killed
+    }
+
+    /// Killed inside its transaction, proven: on SQLite it had the database open and had
+    /// not committed; on PostgreSQL the server rolled back its open transaction.
+    fn killed_mid_transaction(&self) -> bool {
+        let inside = match ENGINE {
+            Engine::Sqlite => self.watched.db_was_open,
+            Engine::Postgres => self.cut_on_server || self.held,
+        };
+        self.killed() && !self.committed && inside
     }
 }
 
@@ -103,8 +118,15 @@ fn claim_fresh_job(env: &TestEnv, n: usize) -> Job {
 /// job is either exactly as claimed or exactly as `finish` makes it.
 fn kill_round(env: &TestEnv, n: usize, finish: Finish, kill_at: KillAt) -> Round {
     let claimed = claim_fresh_job(env, n);
-    let mut child = env.cmd(finish.args(&claimed)).spawn();
-    let watched = watch_and_kill(&mut child, &env.db(), kill_at);
+    let application = format!("{}-r{n}", env.schema().unwrap_or("sqlite"));
+    let command = env
+        .cmd(finish.args(&claimed))
+        .env("QUEUEPRIM_DB", env.db_arg_as(&application));
+    let held = matches!(kill_at, KillAt::AtCommit);
+    let watched = match kill_at {
+        KillAt::AtCommit => kill_at_commit(command, &application),
+        _ => watch_and_kill(&mut command.spawn(), &env.db(), kill_at),
+    };
     if let Ended::Exited(code) = watched.ended {
         assert_eq!(code, 0, "round {n}: {finish:?} failed");
     }
@@ -122,12 +144,35 @@ fn kill_round(env: &TestEnv, n: usize, finish: Finish, kill_at: KillAt) -> Round
     if finish == Finish::CompleteWithFollowUp {
         assert_follow_ups(env, &claimed, usize::from(committed), &what);
     }
+    let cut_on_server = ENGINE == Engine::Postgres && cluster().transactions_cut(&application) > 0;
     Round {
         claimed,
         finish,
         watched,
         committed,
         wal_left,
+        cut_on_server,
+        held,
+    }
+}
+
+/// Runs `command` (on PostgreSQL) until it stands just before its COMMIT, stopped there by
+/// a gate the test holds, and SIGKILLs it: inside its transaction by construction.
+fn kill_at_commit(command: Cmd, application: &str) -> Watched {
+    let started = Instant::now();
+    let mut gate = Gate::close();
+    let mut child = command
+        .env("QUEUEPRIM_TEST_HOLD_COMMIT", gate.key())
+        .spawn();
+    gate.wait_for(application);
+    let ended = kill_and_reap(&mut child);
+    gate.open();
+    Watched {
+        ended,
+        db_was_open: false,
+        wal_grew_at: None,
+        wal_gone_at: None,
+        elapsed: started.elapsed(),
     }
 }
 
@@ -174,6 +219,11 @@ fn assert_follow_ups(env: &TestEnv, claimed: &Job, expected: usize, what: &str) 
     );
 }
 
+/// On PostgreSQL every this many rounds a process is stopped just before its COMMIT and
+/// killed there, so kills inside the transaction do not depend on luck with timing: the
+/// connection and the transaction take a few milliseconds of a command that takes ten.
+const HELD_EVERY: usize = 5;
+
 /// Rounds let to finish first, to time the command on this machine.
 const CALIBRATION_ROUNDS: usize = 3;
 
@@ -189,6 +239,8 @@ fn run_kill_rounds(env: &TestEnv, rng: &mut Rng, finishes: &[Finish], rounds: us
         let finish = finishes[n % finishes.len()];
         let kill_at = if n < CALIBRATION_ROUNDS {
             KillAt::Never
+        } else if ENGINE == Engine::Postgres && n % HELD_EVERY == 0 {
+            KillAt::AtCommit
         } else {
             finished_in.sort();
             let typical = finished_in[finished_in.len() / 2];
@@ -231,7 +283,7 @@ fn assert_orphaned_claims_come_back(env: &TestEnv, rounds: &[Round]) {
     assert_eq!(ids(&drained), expected, "the jobs handed out again");
     let all: BTreeSet<String> = rounds.iter().map(|r| r.claimed.id.clone()).collect();
     assert_eq!(ids(&list(env, "q", None)), all, "no job lost");
-    assert_integrity(&env.db());
+    assert_intact(&env);
 }
 
 /// The WAL's header; pages follow it in frames of their own.
@@ -241,32 +293,40 @@ const WAL_HEADER_BYTES: u64 = 32;
 fn landing_report(rounds: &[Round]) -> String {
     let count = |pred: &dyn Fn(&Round) -> bool| rounds.iter().filter(|r| pred(r)).count();
     let uncommitted = |r: &Round| r.killed() && !r.committed;
+    let landed = match ENGINE {
+        Engine::Sqlite => format!(
+            "killed {} before opening the database, {} with it open but before the commit (of \
+             these, {} while writing the commit: {} after the WAL header, {} after some pages)",
+            count(&|r| uncommitted(r) && !r.watched.db_was_open),
+            count(&|r| uncommitted(r) && r.watched.db_was_open),
+            count(&|r| uncommitted(r) && r.wal_left > 0),
+            count(&|r| uncommitted(r) && r.wal_left == WAL_HEADER_BYTES),
+            count(&|r| uncommitted(r) && r.wal_left > WAL_HEADER_BYTES),
+        ),
+        Engine::Postgres => format!(
+            "killed {} outside a transaction, {} at random with its transaction open on the \
+             server, {} held just before the commit",
+            count(&|r| uncommitted(r) && !r.cut_on_server && !r.held),
+            count(&|r| uncommitted(r) && r.cut_on_server),
+            count(&|r| uncommitted(r) && r.held),
+        ),
+    };
     format!(
-        "{} rounds: {} finished before the kill; killed {} before opening the database, {} with \
-         it open but before the commit (of these, {} while writing the commit: {} after the WAL \
-         header, {} after some pages), {} after the commit",
+        "{} rounds: {} finished before the kill; {landed}; {} after the commit",
         rounds.len(),
         count(&|r| !r.killed()),
-        count(&|r| uncommitted(r) && !r.watched.db_was_open),
-        count(&|r| uncommitted(r) && r.watched.db_was_open),
-        count(&|r| uncommitted(r) && r.wal_left > 0),
-        count(&|r| uncommitted(r) && r.wal_left == WAL_HEADER_BYTES),
-        count(&|r| uncommitted(r) && r.wal_left > WAL_HEADER_BYTES),
         count(&|r| r.killed() && r.committed),
     )
 }
 
-/// Asserts some kills landed where atomicity is at stake: after the process opened the
-/// database and before its commit took effect. Without them the rounds prove nothing.
+/// Asserts some kills landed where atomicity is at stake: inside the transaction, before
+/// its commit took effect. Without them the rounds prove nothing.
 #[track_caller]
 fn assert_kills_landed_mid_command(rounds: &[Round]) {
-    let mid = rounds
-        .iter()
-        .filter(|r| r.killed() && r.watched.db_was_open && !r.committed)
-        .count();
+    let mid = rounds.iter().filter(|r| r.killed_mid_transaction()).count();
     assert!(
         mid > 0,
-        "no kill landed between opening the database and committing: {}",
+        "no kill landed inside a transaction: {}",
         landing_report(rounds)
     );
 }

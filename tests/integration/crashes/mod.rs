@@ -6,12 +6,16 @@
 //! `QUEUEPRIM_TEST_SEED=N` replays those delays (the timing of the machine itself cannot be
 //! replayed, so a seed reproduces the attempt, not always the exact landing).
 
-mod batch;
+sqlite_only! {
+    mod batch;
+}
 mod finishing;
 mod poison;
 mod runner;
 mod shell_workers;
 mod sweep;
+// Its WAL-watching parts serve the SQLite-only batch test.
+#[allow(dead_code)]
 mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -3,7 +3,7 @@
 use std::fs;
 
 use crate::harness::TestEnv;
-use crate::support::integrity::assert_integrity;
+use crate::support::integrity::assert_intact;
 use crate::support::process::{ended, Ended};
 use crate::support::wait::sleep_past;
 
@@ -94,5 +94,5 @@ fn a_job_that_kills_its_worker_every_time_ends_dead_after_max_retries_plus_one_c
     let mut runner = run_worker("runner-4");
     assert_eq!(ended(runner.wait().unwrap()), Ended::Exited(0));
     assert_eq!(fs::read_to_string(&attempts_log).unwrap(), "1\n2\n3\n");
-    assert_integrity(&env.db());
+    assert_intact(&env);
 }

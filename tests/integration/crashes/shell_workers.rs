@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::harness::{Job, TestEnv, BIN};
-use crate::support::integrity::assert_integrity;
+use crate::support::integrity::assert_intact;
 use crate::support::process::{ended, kill_group, Ended};
 use crate::support::rng::Rng;
 use crate::support::wait::sleep_past;
@@ -132,7 +132,7 @@ fn shell_workers_killed_at_random_points_lose_nothing_and_their_claims_come_back
         unfinished,
         "every job not done is handed out again"
     );
-    assert_integrity(&env.db());
+    assert_intact(&env);
     println!(
         "shell workers: {WORKERS} run, {killed} killed mid-loop leaving {claims_left_behind} \
          claims behind; {} jobs done, {} not done handed out by the final dequeue ({} of them \

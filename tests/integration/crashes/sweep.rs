@@ -4,7 +4,7 @@ use std::thread::sleep;
 use std::time::Instant;
 
 use crate::harness::{Job, Sweep, TestEnv};
-use crate::support::integrity::assert_integrity;
+use crate::support::integrity::assert_intact;
 use crate::support::process::{ended, send_signal, Ended};
 use crate::support::rng::Rng;
 use crate::support::wait::sleep_past;
@@ -109,7 +109,7 @@ fn a_sweep_daemon_killed_and_restarted_releases_every_expired_claim_exactly_once
         retried <= PER_QUEUE as u64 && dead <= PER_QUEUE as u64,
         "{reports:?}"
     );
-    assert_integrity(&env.db());
+    assert_intact(&env);
     println!(
         "sweep: {restarts} daemons killed, {} passes reported releasing {retried} retried and \
          {dead} dead of {PER_QUEUE} + {PER_QUEUE}",

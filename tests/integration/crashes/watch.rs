@@ -19,6 +19,8 @@ pub enum KillAt {
     After(Duration),
     /// This long after its WAL first grew, that is once it is writing its transaction.
     AfterWalGrows(Duration),
+    /// Once it stands just before its COMMIT, stopped there by the test (PostgreSQL).
+    AtCommit,
 }
 
 /// What was seen of a queueprim process while it was watched, relative to its start.
@@ -62,6 +64,7 @@ pub fn watch_and_kill(child: &mut Child, db: &Path, kill_at: KillAt) -> Watched 
             KillAt::Never => false,
             KillAt::After(delay) => now >= delay,
             KillAt::AfterWalGrows(delay) => wal_grew_at.is_some_and(|grew| now >= grew + delay),
+            KillAt::AtCommit => unreachable!("a kill at the commit needs a gate, not watching"),
         };
         if due {
             break kill_and_reap(child);

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::harness::{Counts, Job, Run, TestEnv, BIN};
-use crate::support::integrity::assert_integrity;
+use crate::support::integrity::assert_intact;
 use crate::support::process::{run_to_end, send_signal};
 
 use super::tmpfs::{fill_the_disk, Tmpfs};
@@ -235,7 +235,7 @@ fn a_disk_filled_by_enqueues_refuses_the_write_whole_keeps_reads_and_recovers() 
     assert_no_problems(&reads, 2 + committed.len());
 
     fs::remove_file(filler).unwrap();
-    assert_integrity(&env.db());
+    assert_intact(&env);
     assert_jobs_intact(&env, &committed);
     env.enqueue("fill", "\"after\"", &[]);
     work.assert_work_goes_on(&env);
@@ -262,7 +262,7 @@ fn a_disk_filled_between_commands_refuses_every_write_saying_so_and_still_serves
 
     // Whatever was said, nothing may have changed: check that first, with room to read.
     fs::remove_file(filler).unwrap();
-    assert_integrity(&env.db());
+    assert_intact(&env);
     assert_jobs_intact(&env, &work.jobs());
     let problems = [write_problems, read_problems].concat();
     assert_no_problems(&problems, 5 + 2 + work.jobs().len());
@@ -328,7 +328,7 @@ fn a_file_size_limit_refuses_the_write_whole_keeps_reads_and_recovers_once_lifte
     }
 
     // Lifted: everything committed is there, and writes work again.
-    assert_integrity(&env.db());
+    assert_intact(&env);
     assert_jobs_intact(&env, &committed);
     env.enqueue("fill", "\"after\"", &[]);
     work.assert_work_goes_on(&env);

@@ -45,6 +45,27 @@ impl Cluster {
         )
     }
 
+    /// How many transactions of clients connected as `application` the server saw cut
+    /// short: the client went away (killed) with its transaction open, so the server rolled
+    /// it back. Waits until no such client is still connected, since a backend logs that
+    /// as it ends.
+    pub fn transactions_cut(&self, application: &str) -> usize {
+        crate::support::wait::eventually(
+            crate::support::wait::GENEROUS,
+            "the killed clients' sessions to end",
+            || {
+                self.psql(&format!(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = '{application}'"
+                )) == "0"
+            },
+        );
+        let log = fs::read_to_string(self.socket_dir.join("server.log")).unwrap_or_default();
+        let marker = format!(
+            "app={application} LOG:  unexpected EOF on client connection with an open transaction"
+        );
+        log.lines().filter(|line| line.contains(&marker)).count()
+    }
+
     /// A schema name no other test of this binary uses.
     pub fn fresh_schema(&self) -> String {
         format!(
@@ -57,18 +78,24 @@ impl Cluster {
     /// Runs SQL through `psql` against the test database, returning its unaligned output.
     #[track_caller]
     pub fn psql(&self, sql: &str) -> String {
+        self.try_psql(sql).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Cluster::psql`], with a failure as the error it printed.
+    pub fn try_psql(&self, sql: &str) -> Result<String, String> {
         let out = Command::new(self.bin.join("psql"))
             .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h"])
             .arg(&self.socket_dir)
             .args(["-U", "postgres", "-d", DATABASE, "-c", sql])
             .output()
-            .expect("run psql");
-        assert!(
-            out.status.success(),
-            "psql {sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+            .map_err(|e| format!("cannot run psql: {e}"))?;
+        match out.status.success() {
+            true => Ok(String::from_utf8_lossy(&out.stdout).trim().to_string()),
+            false => Err(format!(
+                "psql {sql}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )),
+        }
     }
 
     fn start() -> Result<Cluster, String> {
@@ -105,6 +132,7 @@ impl Cluster {
         };
         cluster.wait_until_ready(&dir.join("server.log"))?;
         cluster.psql_admin(&format!("CREATE DATABASE {DATABASE}"))?;
+        cluster.psql("CREATE EXTENSION amcheck");
         Ok(cluster)
     }
 
@@ -152,7 +180,8 @@ fn keep_server(
 ) -> Result<(Child, ChildStdin), String> {
     let server = format!(
         "{} -D '{}' -k '{}' -c listen_addresses='' -c fsync=off -c synchronous_commit=off \
-         -c full_page_writes=off -c max_connections=400 -c shared_buffers=64MB",
+         -c full_page_writes=off -c max_connections=400 -c shared_buffers=64MB \
+         -c log_line_prefix='%m [%p] app=%a ' -c client_connection_check_interval=100ms",
         bin.join("postgres").display(),
         data.display(),
         dir.display()
@@ -249,4 +278,77 @@ fn run_as(owner: Option<(u32, u32)>, mut command: Command) -> Command {
         command.uid(uid).gid(gid);
     }
     command
+}
+
+/// A connection of the test's own to the test database.
+pub struct Session(pub postgres::Client);
+
+impl Session {
+    pub fn open() -> Session {
+        let config = format!(
+            "host={} user=postgres dbname={DATABASE}",
+            cluster().socket_dir.display()
+        );
+        Session(postgres::Client::connect(&config, postgres::NoTls).expect("connect"))
+    }
+
+    #[track_caller]
+    pub fn count(&mut self, sql: &str) -> i64 {
+        self.0.query_one(sql, &[]).expect(sql).get(0)
+    }
+
+    /// Whether the process connected as `application` waits for a lock of `locktype`
+    /// (`advisory`, or `transactionid` for another transaction's row or key).
+    pub fn waits(&mut self, application: &str, locktype: &str) -> bool {
+        let sql = "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+                   WHERE a.application_name = $1 AND l.locktype = $2 AND NOT l.granted";
+        let row = self
+            .0
+            .query_one(sql, &[&application, &locktype])
+            .expect(sql);
+        row.get::<_, i64>(0) > 0
+    }
+}
+
+/// An advisory lock the test holds to stop a queueprim process just before its COMMIT: a
+/// debug build run with `QUEUEPRIM_TEST_HOLD_COMMIT=KEY` waits for lock KEY there.
+pub struct Gate {
+    session: Session,
+    key: i64,
+}
+
+impl Gate {
+    /// Takes a lock no other test uses.
+    pub fn close() -> Gate {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let key = 7_000_000 + NEXT.fetch_add(1, Ordering::Relaxed) as i64;
+        let mut session = Session::open();
+        session
+            .0
+            .execute("SELECT pg_advisory_lock($1)", &[&key])
+            .expect("take the gate");
+        Gate { session, key }
+    }
+
+    /// The value of `QUEUEPRIM_TEST_HOLD_COMMIT` that stops a process at this gate.
+    pub fn key(&self) -> String {
+        self.key.to_string()
+    }
+
+    /// Waits until the process connected as `application` stands at the gate: its
+    /// transaction done, not committed.
+    pub fn wait_for(&mut self, application: &str) {
+        crate::support::wait::eventually(
+            crate::support::wait::GENEROUS,
+            "the held process to reach its COMMIT",
+            || self.session.waits(application, "advisory"),
+        );
+    }
+
+    pub fn open(mut self) {
+        self.session
+            .0
+            .execute("SELECT pg_advisory_unlock($1)", &[&self.key])
+            .expect("open the gate");
+    }
 }

@@ -10,75 +10,23 @@ use std::process::Child;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::harness::{Job, TestEnv};
-use crate::support::postgres::{cluster, DATABASE};
+use crate::support::postgres::{Gate, Session};
 use crate::support::process::wait_for;
 use crate::support::wait::{eventually, GENEROUS};
 
-/// A connection of the test's own to the test database.
-struct Session(postgres::Client);
-
-impl Session {
-    fn open() -> Session {
-        let config = format!(
-            "host={} user=postgres dbname={DATABASE}",
-            cluster().socket_dir.display()
-        );
-        Session(postgres::Client::connect(&config, postgres::NoTls).expect("connect"))
-    }
-
-    fn count(&mut self, sql: &str) -> i64 {
-        self.0.query_one(sql, &[]).expect(sql).get(0)
-    }
-
-    /// Whether the process connected as `name` waits for a lock of `locktype`.
-    fn waits(&mut self, name: &str, locktype: &str) -> bool {
-        let sql = "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-                   WHERE a.application_name = $1 AND l.locktype = $2 AND NOT l.granted";
-        let row = self.0.query_one(sql, &[&name, &locktype]).expect(sql);
-        row.get::<_, i64>(0) > 0
-    }
-}
-
 /// `args` on the test's database, connecting as `name` so the test can find its session.
 fn named(env: &TestEnv, name: &str, args: &[&str]) -> crate::harness::Cmd {
-    let url = format!("{}&application_name={name}", env.db_arg().to_string_lossy());
-    env.cmd(args).env("QUEUEPRIM_DB", url)
+    env.cmd(args).env("QUEUEPRIM_DB", env.db_arg_as(name))
 }
 
-/// A lock the test holds to stop a process just before its COMMIT.
-struct Gate {
-    session: Session,
-    key: i64,
-}
-
-impl Gate {
-    fn close(key: i64) -> Gate {
-        let mut session = Session::open();
-        session
-            .0
-            .execute("SELECT pg_advisory_lock($1)", &[&key])
-            .expect("take the gate");
-        Gate { session, key }
-    }
-
-    /// Starts `args` so that it stops before its COMMIT, and waits until it has.
-    fn hold(&mut self, env: &TestEnv, args: &[&str]) -> Child {
-        let name = format!("held-{}", self.key);
-        let child = named(env, &name, args)
-            .env("QUEUEPRIM_TEST_HOLD_COMMIT", self.key.to_string())
-            .spawn();
-        eventually(GENEROUS, "the held process to reach its COMMIT", || {
-            self.session.waits(&name, "advisory")
-        });
-        child
-    }
-
-    fn open(mut self) {
-        self.session
-            .0
-            .execute("SELECT pg_advisory_unlock($1)", &[&self.key])
-            .expect("open the gate");
-    }
+/// Starts `args` so that it stops at `gate`, before its COMMIT, and waits until it has.
+fn hold(gate: &mut Gate, env: &TestEnv, args: &[&str]) -> Child {
+    let name = format!("held-{}", gate.key());
+    let child = named(env, &name, args)
+        .env("QUEUEPRIM_TEST_HOLD_COMMIT", gate.key())
+        .spawn();
+    gate.wait_for(&name);
+    child
 }
 
 /// What a wait for another transaction's row lock shows as in `pg_locks`.
@@ -133,9 +81,9 @@ fn a_job_joining_a_group_while_its_live_job_finishes_does_not_leave_the_group_st
     let a = env.enqueue("q", "1", &["--group", "g"]);
     let claimed = env.dequeue("q", &[]);
     assert_eq!(claimed.id, a.id);
-    let mut gate = Gate::close(9_001);
+    let mut gate = Gate::close();
     // The complete has marked A done and found no job waiting behind it, uncommitted.
-    let complete = gate.hold(&env, &["complete", &a.id]);
+    let complete = hold(&mut gate, &env, &["complete", &a.id]);
     // The enqueue must wait for the group until then, not take A for the live job.
     let enqueue = beside(
         &env,
@@ -155,9 +103,13 @@ fn a_live_job_finishing_while_another_joins_its_group_lets_the_newcomer_go() {
     let a = env.enqueue("q", "1", &["--group", "g"]);
     let claimed = env.dequeue("q", &[]);
     assert_eq!(claimed.id, a.id);
-    let mut gate = Gate::close(9_002);
+    let mut gate = Gate::close();
     // The enqueue has seen A live and queued C behind it, uncommitted.
-    let enqueue = gate.hold(&env, &["enqueue", "q", "--payload", "2", "--group", "g"]);
+    let enqueue = hold(
+        &mut gate,
+        &env,
+        &["enqueue", "q", "--payload", "2", "--group", "g"],
+    );
     let complete = beside(&env, &["complete", &a.id], "advisory");
     gate.open();
     let c = job_of(enqueue);
@@ -169,8 +121,12 @@ fn a_live_job_finishing_while_another_joins_its_group_lets_the_newcomer_go() {
 #[test]
 fn two_enqueues_of_one_key_at_once_make_exactly_one_job() {
     let env = TestEnv::new();
-    let mut gate = Gate::close(9_003);
-    let first = gate.hold(&env, &["enqueue", "q", "--payload", "1", "--key", "k"]);
+    let mut gate = Gate::close();
+    let first = hold(
+        &mut gate,
+        &env,
+        &["enqueue", "q", "--payload", "1", "--key", "k"],
+    );
     // The second insert meets the first's uncommitted key in the unique index and waits
     // for that transaction to end.
     let second = beside(
@@ -192,8 +148,8 @@ fn a_claim_in_progress_holds_no_lock_another_claimer_waits_for() {
     let env = TestEnv::new();
     let one = env.enqueue("q", "1", &[]);
     let two = env.enqueue("q", "2", &[]);
-    let mut gate = Gate::close(9_004);
-    let first = gate.hold(&env, &["dequeue", "q", "--worker", "a"]);
+    let mut gate = Gate::close();
+    let first = hold(&mut gate, &env, &["dequeue", "q", "--worker", "a"]);
     // While the first claim is uncommitted, a second claimer skips its row and takes the
     // next job at once: no global lock, and never the same job.
     let mut second = beside(&env, &["dequeue", "q", "--worker", "b"], ROW_LOCK);
@@ -223,9 +179,9 @@ fn an_expired_claim_released_by_two_claimers_at_once_counts_one_failed_attempt()
                 > deadline
         },
     );
-    let mut gate = Gate::close(9_005);
+    let mut gate = Gate::close();
     // The first claimer has released the expired claim and claimed the job again.
-    let first = gate.hold(&env, &["dequeue", "q", "--worker", "a"]);
+    let first = hold(&mut gate, &env, &["dequeue", "q", "--worker", "a"]);
     // The second skips the row the first holds: it neither waits nor expires it again.
     let mut second = beside(&env, &["dequeue", "q", "--worker", "b"], ROW_LOCK);
     assert!(
@@ -246,8 +202,12 @@ fn a_completion_and_its_follow_up_are_seen_together_or_not_at_all() {
     let env = TestEnv::new();
     let job = env.enqueue("q", "1", &[]);
     env.dequeue("q", &[]);
-    let mut gate = Gate::close(9_006);
-    let complete = gate.hold(&env, &["complete", &job.id, "--enqueue", "next={\"n\":2}"]);
+    let mut gate = Gate::close();
+    let complete = hold(
+        &mut gate,
+        &env,
+        &["complete", &job.id, "--enqueue", "next={\"n\":2}"],
+    );
     assert_eq!(status_of(&env, &job.id), "claimed");
     env.assert_empty("next");
     gate.open();
