@@ -283,7 +283,7 @@ fn assert_orphaned_claims_come_back(env: &TestEnv, rounds: &[Round]) {
     assert_eq!(ids(&drained), expected, "the jobs handed out again");
     let all: BTreeSet<String> = rounds.iter().map(|r| r.claimed.id.clone()).collect();
     assert_eq!(ids(&list(env, "q", None)), all, "no job lost");
-    assert_intact(&env);
+    assert_intact(env);
 }
 
 /// The WAL's header; pages follow it in frames of their own.
