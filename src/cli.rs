@@ -8,9 +8,10 @@ use clap::builder::{OsStringValueParser, PossibleValue, StringValueParser, Typed
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::input::{
-    escape_invalid_utf8, parse_claim, parse_group, parse_job_id, parse_job_type, parse_key,
-    parse_priority, parse_queue, parse_worker, printable,
+    parse_claim, parse_group, parse_job_id, parse_job_type, parse_key, parse_priority, parse_queue,
+    parse_worker,
 };
+use crate::text::{escape_invalid_utf8, printable};
 use crate::time::{parse_duration, parse_positive_duration, parse_timestamp, Millis};
 
 /// A durable work queue on a single SQLite file.

@@ -1,10 +1,10 @@
 //! Checking what users type: names, priorities, worker names and JSON documents. Every
 //! function here either returns a clean value or a message naming what was wrong.
 
-use std::ffi::OsStr;
 use std::io::{BufRead, IsTerminal, Read};
 
 use crate::error::Error;
+use crate::text::{describe_char, printable, visible};
 
 /// The largest payload or output accepted, measured as the stored compact JSON.
 pub const MAX_JSON_BYTES: usize = 1024 * 1024;
@@ -261,52 +261,6 @@ fn strip_whitespace(json: &str) -> String {
     out
 }
 
-/// User input quoted back in a message: cut to 60 characters, control characters visible.
-pub fn printable(s: &str) -> String {
-    visible(s, 60)
-}
-
-/// A string cut to `max` characters (marked with …), with control characters escaped so
-/// that nothing a user or a job wrote can move the cursor or recolour a terminal.
-pub fn visible(s: &str, max: usize) -> String {
-    let mut out = String::new();
-    for (count, c) in s.chars().enumerate() {
-        if count == max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Text that is not all UTF-8, quoted back: its UTF-8 parts as they are, other bytes as
-/// `\xNN` (`caf\xe9` for Latin-1 `café`).
-pub fn escape_invalid_utf8(text: &OsStr) -> String {
-    let mut out = String::new();
-    for chunk in text.as_encoded_bytes().utf8_chunks() {
-        out.push_str(chunk.valid());
-        for byte in chunk.invalid() {
-            out.push_str(&format!("\\x{byte:02x}"));
-        }
-    }
-    out
-}
-
-fn describe_char(c: char) -> String {
-    if c == ' ' {
-        "a space".to_string()
-    } else if c.is_control() || c.is_whitespace() {
-        format!("the character {}", c.escape_unicode())
-    } else {
-        format!("'{c}'")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,16 +286,6 @@ mod tests {
         assert_eq!(parse_priority("-3"), Ok(-3));
         assert!(parse_priority("urgent").is_err());
         assert!(parse_priority("99999999999").is_err());
-    }
-
-    #[test]
-    #[cfg(unix)]
-    fn bytes_that_are_not_utf8_are_quoted_as_hex_and_the_rest_kept() {
-        use std::os::unix::ffi::OsStrExt;
-        let latin1 = OsStr::from_bytes(b"caf\xe9 cr\xe8me \xff\xfe");
-        assert_eq!(escape_invalid_utf8(latin1), r"caf\xe9 cr\xe8me \xff\xfe");
-        let mixed = OsStr::from_bytes("é\u{1b}".as_bytes());
-        assert_eq!(escape_invalid_utf8(mixed), "é\u{1b}");
     }
 
     #[test]

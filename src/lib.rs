@@ -16,6 +16,7 @@ mod lifecycle;
 mod output;
 mod signals;
 pub mod store;
+mod text;
 mod time;
 mod watch;
 mod worker;
@@ -105,7 +106,7 @@ fn one_line(e: &clap::Error) -> String {
             parts.push(format!("({text})"));
         }
     }
-    input::visible(&parts.join(" "), usize::MAX)
+    text::visible(&parts.join(" "), usize::MAX)
 }
 
 /// The first paragraph of an error about one value, worded as clap words it, from the
@@ -117,7 +118,7 @@ fn value_error(e: &clap::Error) -> Option<String> {
         _ => None,
     };
     let arg = text(ContextKind::InvalidArg)?;
-    let value = input::visible(text(ContextKind::InvalidValue)?, usize::MAX);
+    let value = text::visible(text(ContextKind::InvalidValue)?, usize::MAX);
     let mut line = match e.kind() {
         ErrorKind::InvalidValue if value.is_empty() => {
             format!("a value is required for '{arg}' but none was supplied")
@@ -138,7 +139,7 @@ fn value_error(e: &clap::Error) -> Option<String> {
     if let Some(reason) = std::error::Error::source(e) {
         line.push_str(&format!(
             ": {}",
-            input::visible(&reason.to_string(), usize::MAX)
+            text::visible(&reason.to_string(), usize::MAX)
         ));
     }
     Some(line)

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::input::printable;
+use crate::text::printable;
 
 /// Milliseconds since the Unix epoch, UTC. Every timestamp in the store is one of these.
 pub type Millis = i64;

@@ -4,8 +4,8 @@
 use comfy_table::presets::NOTHING;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
-use crate::input::visible;
 use crate::job::{Counts, Job, QueueCounts, QueueSettings, Status};
+use crate::text::visible;
 use crate::time::{human_duration, relative, rfc3339, Millis};
 
 /// How much of a payload a list row shows.
