@@ -76,28 +76,36 @@ pub fn parse_timestamp(s: &str) -> Result<Millis, String> {
 }
 
 /// Splits a trailing `+HH:MM` / `-HH:MM` offset off a timestamp, as milliseconds east of UTC.
+/// `None` for an offset that is malformed or out of range; text with no offset at all is
+/// returned whole, for the RFC 3339 parser to judge.
 fn split_offset(s: &str) -> Option<(&str, i64)> {
-    let s = s
-        .strip_suffix('Z')
-        .or_else(|| s.strip_suffix('z'))
-        .unwrap_or(s);
+    let s = s.strip_suffix(['Z', 'z']).unwrap_or(s);
     // An offset needs at least a date and a time before it, so look only past position 10.
-    let tail_start = s.len().checked_sub(6)?;
-    if tail_start < 10 {
+    // A cut inside a multibyte character means the tail is no offset (offsets are ASCII).
+    let tail_start = s.len().checked_sub(6).filter(|&start| start >= 10);
+    let Some((local, tail)) = tail_start.and_then(|start| s.split_at_checked(start)) else {
         return Some((s, 0));
-    }
-    let tail = &s[tail_start..];
-    let sign = match tail.as_bytes()[0] {
+    };
+    let &[sign, h1, h2, colon, m1, m2] = tail.as_bytes() else {
+        return Some((s, 0));
+    };
+    let sign = match sign {
         b'+' => 1,
         b'-' => -1,
         _ => return Some((s, 0)),
     };
-    let hours: i64 = tail.get(1..3)?.parse().ok()?;
-    let minutes: i64 = tail.get(4..6)?.parse().ok()?;
-    if tail.as_bytes()[3] != b':' || hours > 23 || minutes > 59 {
+    let hours = two_digits(h1, h2)?;
+    let minutes = two_digits(m1, m2)?;
+    if colon != b':' || hours > 23 || minutes > 59 {
         return None;
     }
-    Some((&s[..tail_start], sign * (hours * 60 + minutes) * 60_000))
+    Some((local, sign * (hours * 60 + minutes) * 60_000))
+}
+
+/// The number two ASCII digits spell, if both are digits.
+fn two_digits(tens: u8, ones: u8) -> Option<i64> {
+    let digit = |b: u8| b.is_ascii_digit().then(|| i64::from(b - b'0'));
+    Some(digit(tens)? * 10 + digit(ones)?)
 }
 
 /// Formats a timestamp as RFC 3339 UTC with milliseconds: `2026-11-21T09:30:00.000Z`.
@@ -185,6 +193,19 @@ mod tests {
         assert_eq!(rfc3339(zulu), "2026-11-21T09:30:00.000Z");
         assert!(parse_timestamp("tomorrow").is_err());
         assert!(parse_timestamp("2026-11-21T09:30:00+25:00").is_err());
+        assert!(parse_timestamp("2026-11-21T09:30:00++1:00").is_err());
+    }
+
+    #[test]
+    fn multibyte_characters_where_an_offset_could_be_are_refused_not_a_panic() {
+        for text in [
+            "2026-11-21T0é12345",
+            "2026-11-21T09:3日本",
+            "2026-11-21T09:30:00+0🙂",
+        ] {
+            let err = parse_timestamp(text).unwrap_err();
+            assert!(err.starts_with("invalid time '"), "{err}");
+        }
     }
 
     #[test]
