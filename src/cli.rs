@@ -422,7 +422,7 @@ fn status_parser() -> impl TypedValueParser<Value = crate::job::Status> {
     utf8(clap::builder::PossibleValuesParser::new([
         "pending", "claimed", "done", "dead",
     ]))
-    .map(|s| crate::job::Status::parse(&s).expect("one of the possible values"))
+    .try_map(|s| crate::job::Status::parse(&s))
 }
 
 /// Delete jobs matching filters and print how many.

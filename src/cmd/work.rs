@@ -11,10 +11,17 @@ use crate::error::Error;
 use crate::output::Printer;
 use crate::worker::{self, Settings};
 
+/// clap requires the command; said anyway, should that rule ever change.
+const NO_COMMAND: &str = "work needs a command to run, after --";
+
 pub fn run(args: WorkArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
     let mut request = claim_request(args.claim, 1);
     request.worker = request.worker.or_else(|| Some(default_worker_name()));
-    check_runnable(&args.command[0])?;
+    let program = args
+        .command
+        .first()
+        .ok_or_else(|| Error::usage(NO_COMMAND))?;
+    check_runnable(program)?;
     let mut store = ctx.open_store()?;
     // Renewals keep the claim one lease ahead, so settle its length now.
     let lease = store

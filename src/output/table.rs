@@ -55,8 +55,9 @@ pub fn job_rows(jobs: &[Job], now: Millis) -> Table {
         })
         .collect();
     let payload_width = payload_budget(&header, &rows);
-    let numeric: Vec<usize> = (0..header.len())
-        .filter(|&i| matches!(header[i], "PRI" | "FAILS"))
+    let numeric: Vec<usize> = (header.iter().enumerate())
+        .filter(|(_, name)| matches!(**name, "PRI" | "FAILS"))
+        .map(|(i, _)| i)
         .collect();
     header.push("PAYLOAD");
     let mut table = new_table(&header);
@@ -78,10 +79,11 @@ fn payload_budget(header: &[&str], rows: &[Vec<String>]) -> usize {
     let Some(width) = Table::new().width() else {
         return ROW_PAYLOAD_CHARS;
     };
-    let used: usize = (0..header.len())
-        .map(|i| {
-            let widest = rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
-            widest.max(header[i].len()) + 2
+    let used: usize = (header.iter().enumerate())
+        .map(|(i, name)| {
+            let cells = rows.iter().filter_map(|r| r.get(i));
+            let widest = cells.map(|c| c.chars().count()).max().unwrap_or(0);
+            widest.max(name.len()) + 2
         })
         .sum();
     (usize::from(width).saturating_sub(used + 3)).clamp(5, 200)

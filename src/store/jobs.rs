@@ -171,10 +171,11 @@ struct Defaults {
 
 impl Defaults {
     fn for_queue(&mut self, tx: &Transaction, queue: &str) -> Result<&QueueSettings> {
-        if self.last.as_ref().is_none_or(|(q, _)| q != queue) {
-            self.last = Some((queue.to_string(), settings::read(tx, queue)?));
-        }
-        Ok(&self.last.as_ref().expect("just filled").1)
+        let last = match self.last.take() {
+            Some(last) if last.0 == queue => last,
+            _ => (queue.to_string(), settings::read(tx, queue)?),
+        };
+        Ok(&self.last.insert(last).1)
     }
 }
 

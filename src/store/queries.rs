@@ -123,7 +123,11 @@ impl Store {
         let mut queues = self.counts_by_queue()?;
         for (queue, settings) in settings::read_all(&self.conn)? {
             match queues.binary_search_by(|q| q.queue.as_str().cmp(&queue)) {
-                Ok(i) => queues[i].settings = settings,
+                Ok(i) => {
+                    if let Some(found) = queues.get_mut(i) {
+                        found.settings = settings;
+                    }
+                }
                 Err(i) => queues.insert(
                     i,
                     QueueCounts {

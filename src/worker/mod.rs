@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::error::{Error, Kind};
 use crate::job::{ClaimRequest, Job, Outcome};
@@ -230,10 +230,9 @@ impl Runner<'_> {
             Err(e) => {
                 // The command could not start at all: not the job's fault, so give it back.
                 self.store.release(&job.id, job.claim.as_deref())?;
-                Err(anyhow::Error::new(e).context(format!(
-                    "cannot run {}",
-                    self.settings.command[0].to_string_lossy()
-                )))
+                let program = self.settings.command.first().map(|c| c.to_string_lossy());
+                Err(anyhow::Error::new(e)
+                    .context(format!("cannot run {}", program.unwrap_or_default())))
             }
         }
     }
@@ -243,7 +242,9 @@ impl Runner<'_> {
         let mut next = match self.done_rx.recv_timeout(nap) {
             Ok(message) => Some(message),
             Err(RecvTimeoutError::Timeout) => None,
-            Err(RecvTimeoutError::Disconnected) => unreachable!("the runner holds a sender"),
+            // The runner holds a sender, so this cannot happen; were it to, no result could
+            // ever come, and waiting on would spin.
+            Err(RecvTimeoutError::Disconnected) => bail!("the channel of finished commands closed"),
         };
         while let Some((key, finished)) = next {
             if let Some(index) = self.slots.iter().position(|slot| slot.key == key) {
