@@ -212,8 +212,9 @@ pub fn read_batch(input: impl BufRead) -> anyhow::Result<Vec<String>> {
             continue;
         }
         // serde_json counts lines within the text it is given: on a single line, only the
-        // column means anything.
-        let payload = compact_json(text.trim_end())
+        // column means anything. Only JSON's own whitespace is cut: `42` and a U+0085 is
+        // no JSON, whatever Unicode calls that character.
+        let payload = compact_json(text.trim_end_matches(JSON_WHITESPACE))
             .map_err(|e| bad(e.replace(" at line 1 column", " at column")))?;
         payloads.push(payload);
     }
@@ -239,6 +240,9 @@ pub fn compact_json(text: &str) -> Result<String, String> {
     Ok(compact)
 }
 
+/// The whitespace JSON allows between tokens (RFC 8259).
+const JSON_WHITESPACE: [char; 4] = [' ', '\t', '\n', '\r'];
+
 /// Removes whitespace outside strings. Only valid JSON reaches here, so tracking string
 /// boundaries and backslash escapes is all it takes.
 fn strip_whitespace(json: &str) -> String {
@@ -253,7 +257,7 @@ fn strip_whitespace(json: &str) -> String {
                 '"' => in_string = false,
                 _ => {}
             }
-        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+        } else if !JSON_WHITESPACE.contains(&c) {
             in_string = c == '"';
             out.push(c);
         }
@@ -300,6 +304,16 @@ mod tests {
             .unwrap_err()
             .contains("not valid JSON"));
         assert!(compact_json("   ").is_err());
+    }
+
+    #[test]
+    fn a_batch_line_is_json_up_to_its_line_break_and_nothing_else() {
+        let read = |text: &str| read_batch(text.as_bytes()).map_err(|e| e.to_string());
+        assert_eq!(read("1 \t\r\n\n 2\n"), Ok(vec!["1".into(), "2".into()]));
+        for line in ["42\u{85}\n", "42\u{a0}", "[1]\u{2028}"] {
+            let err = read(line).unwrap_err();
+            assert!(err.starts_with("--batch line 1: not valid JSON"), "{err}");
+        }
     }
 
     #[test]
