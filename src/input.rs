@@ -266,6 +266,9 @@ fn strip_whitespace(json: &str) -> String {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -8,6 +8,8 @@ pub mod cli;
 mod cmd;
 /// The typed error and its exit codes; public so tests can tell a conflict from a failure.
 pub mod error;
+#[cfg(test)]
+mod fuzz;
 mod ids;
 mod input;
 /// The domain types the store speaks in; public, with `store`, for the benchmark harness.

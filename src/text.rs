@@ -62,6 +62,8 @@ pub fn describe_char(c: char) -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -89,5 +91,28 @@ mod tests {
         assert_eq!(escape_invalid_utf8(latin1), r"caf\xe9 cr\xe8me \xff\xfe");
         let mixed = OsStr::from_bytes("é\u{1b}".as_bytes());
         assert_eq!(escape_invalid_utf8(mixed), "é\u{1b}");
+    }
+
+    proptest! {
+        #![proptest_config(crate::fuzz::config())]
+
+        #[test]
+        fn quoted_text_is_one_line_with_nothing_a_terminal_acts_on(s in any::<String>()) {
+            let quoted = printable(&s);
+            prop_assert!(!quoted.chars().any(needs_escape), "{quoted:?}");
+        }
+
+        #[test]
+        #[cfg(unix)]
+        fn any_bytes_are_quoted_as_their_utf8_and_hex(
+            bytes in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            use std::os::unix::ffi::OsStrExt;
+            let quoted = escape_invalid_utf8(OsStr::from_bytes(&bytes));
+            match std::str::from_utf8(&bytes) {
+                Ok(s) => prop_assert_eq!(quoted, s),
+                Err(_) => prop_assert!(quoted.contains("\\x"), "{quoted:?}"),
+            }
+        }
     }
 }

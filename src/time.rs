@@ -158,6 +158,9 @@ pub fn human_duration(ms: Millis) -> String {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
