@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::text::printable;
+use crate::text::{printable, visible};
 
 /// Milliseconds since the Unix epoch, UTC. Every timestamp in the store is one of these.
 pub type Millis = i64;
@@ -11,8 +11,10 @@ pub type Millis = i64;
 /// The latest time queueprim stores: the end of the year 9999, the last RFC 3339 can write.
 pub const LATEST: Millis = 253_402_300_799_999;
 
-/// The longest duration accepted anywhere (100 years): keeps every sum far from overflow.
-const MAX_DURATION_MS: i64 = 100 * 365 * 24 * 3600 * 1000;
+/// The longest duration accepted anywhere: 100 years as humantime counts them (365.25 days
+/// each), so `100y` itself is accepted. Keeps every sum far from overflow.
+const MAX_DURATION_MS: i64 = 100 * YEAR_MS;
+const YEAR_MS: i64 = 31_557_600_000;
 
 pub fn now() -> Millis {
     to_millis(SystemTime::now())
@@ -25,22 +27,31 @@ fn to_millis(t: SystemTime) -> Millis {
     }
 }
 
-/// Parses a humantime duration (`90s`, `30m`, `1h 30m`, `7d`) into milliseconds.
+/// Parses a humantime duration (`90s`, `30m`, `1h 30m`, `7d`) into milliseconds. Parts
+/// finer than a millisecond are dropped (`1500us` is 1ms); a duration that is not zero but
+/// shorter than 1ms is refused rather than taken as zero.
 pub fn parse_duration(s: &str) -> Result<Millis, String> {
     let d = humantime::parse_duration(s.trim()).map_err(|e| {
         format!(
-            "invalid duration '{}': {e} (write it like 90s, 30m, 1h 30m or 7d)",
-            printable(s)
+            "invalid duration '{}': {} (write it like 90s, 30m, 1h 30m or 7d)",
+            printable(s),
+            // humantime quotes the unit it did not know whole, however long.
+            visible(&e.to_string(), 200)
         )
     })?;
-    let ms = d.as_millis();
-    if ms > MAX_DURATION_MS as u128 {
+    if d > Duration::ZERO && d < Duration::from_millis(1) {
         return Err(format!(
-            "duration '{}' is too long (at most 100 years)",
+            "duration '{}' is too short: the smallest unit is 1ms",
             printable(s)
         ));
     }
-    Ok(ms as Millis)
+    match Millis::try_from(d.as_millis()) {
+        Ok(ms) if ms <= MAX_DURATION_MS => Ok(ms),
+        _ => Err(format!(
+            "duration '{}' is too long (at most 100 years)",
+            printable(s)
+        )),
+    }
 }
 
 /// Like [`parse_duration`], but zero is refused: a zero timeout or extension makes no sense.
@@ -174,6 +185,31 @@ mod tests {
             .contains("invalid duration 'soon'"));
         assert!(parse_positive_duration("0s").is_err());
         assert!(parse_duration("1000years").is_err());
+    }
+
+    #[test]
+    fn the_longest_duration_is_the_100_years_the_message_names() {
+        assert_eq!(parse_duration("100y"), Ok(3_155_760_000_000));
+        assert_eq!(parse_duration("100years"), parse_duration("36525d"));
+        let over = parse_duration("100y 1ms").unwrap_err();
+        assert_eq!(over, "duration '100y 1ms' is too long (at most 100 years)");
+    }
+
+    #[test]
+    fn durations_under_a_millisecond_are_refused_not_taken_as_zero() {
+        for short in ["999us", "1ns", "999999ns"] {
+            let err = parse_duration(short).unwrap_err();
+            assert_eq!(
+                err,
+                format!("duration '{short}' is too short: the smallest unit is 1ms")
+            );
+            assert_eq!(parse_positive_duration(short), Err(err));
+        }
+        assert_eq!(parse_duration("1500us"), Ok(1));
+        assert_eq!(parse_duration("0us"), Ok(0));
+        assert!(parse_positive_duration("0s")
+            .unwrap_err()
+            .ends_with("must be longer than zero"));
     }
 
     #[test]
