@@ -111,6 +111,10 @@ fn one_line(e: &clap::Error) -> String {
     text::visible(&parts.join(" "), usize::MAX)
 }
 
+/// The most characters of a refused value quoted back: enough to recognise it, and a
+/// megabyte pasted by mistake is not echoed whole.
+const QUOTED_VALUE_CHARS: usize = 200;
+
 /// The first paragraph of an error about one value, worded as clap words it, from the
 /// argument, the value exactly as typed (escaped), the values allowed and the parser's
 /// reason. `None` for other errors, which quote no value.
@@ -120,7 +124,7 @@ fn value_error(e: &clap::Error) -> Option<String> {
         _ => None,
     };
     let arg = text(ContextKind::InvalidArg)?;
-    let value = text::visible(text(ContextKind::InvalidValue)?, usize::MAX);
+    let value = text::visible(text(ContextKind::InvalidValue)?, QUOTED_VALUE_CHARS);
     let mut line = match e.kind() {
         ErrorKind::InvalidValue if value.is_empty() => {
             format!("a value is required for '{arg}' but none was supplied")
@@ -189,6 +193,15 @@ mod tests {
             refusal(&["purge", "--all=\u{1b}"]),
             r"unexpected value '\u{1b}' for '--all' found; no more were expected"
         );
+    }
+
+    #[test]
+    fn a_huge_refused_value_is_quoted_cut() {
+        let huge = format!("--limit={}", "9".repeat(1 << 20));
+        let line = refusal(&["list", &huge]);
+        let quoted = format!("'{}…'", "9".repeat(QUOTED_VALUE_CHARS));
+        assert!(line.starts_with(&format!("invalid value {quoted} for '--limit <N>'")));
+        assert!(line.len() < 400, "{line}");
     }
 
     #[test]
