@@ -4,7 +4,9 @@
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
-use clap::builder::{OsStringValueParser, PossibleValue, StringValueParser, TypedValueParser};
+use clap::builder::{
+    EnumValueParser, OsStringValueParser, PossibleValue, StringValueParser, TypedValueParser,
+};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::input::{
@@ -54,7 +56,7 @@ pub struct GlobalArgs {
     pub db: Option<PathBuf>,
 
     /// Output format [default: table on a terminal, json otherwise]
-    #[arg(long, global = true, env = "QUEUEPRIM_FORMAT", value_enum)]
+    #[arg(long, global = true, env = "QUEUEPRIM_FORMAT", value_parser = utf8(EnumValueParser::<Format>::new()))]
     pub format: Option<Format>,
 
     /// Durability of each commit: full fsyncs every commit, so a command that exited 0
@@ -64,6 +66,7 @@ pub struct GlobalArgs {
         global = true,
         env = "QUEUEPRIM_SYNCHRONOUS",
         value_enum,
+        value_parser = utf8(EnumValueParser::<SyncMode>::new()),
         default_value_t = SyncMode::Full
     )]
     pub synchronous: SyncMode,

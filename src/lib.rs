@@ -236,5 +236,12 @@ mod tests {
             one_line(&e),
             r"invalid value 'w\xff' for '--worker <NAME>': not valid UTF-8"
         );
+        let format = std::ffi::OsStr::from_bytes(b"\xffjson");
+        let e = Cli::try_parse_from(["queueprim".as_ref(), "--format".as_ref(), format])
+            .expect_err("refused");
+        assert_eq!(
+            one_line(&e),
+            r"invalid value '\xffjson' for '--format <FORMAT>': not valid UTF-8"
+        );
     }
 }

@@ -770,3 +770,26 @@ fn empty_environment_variables_count_as_unset() {
         .json();
     assert_eq!(stats.total, 1);
 }
+
+#[test]
+#[cfg(unix)]
+fn environment_values_that_are_not_utf8_are_quoted_with_their_bytes_in_hex() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = TestEnv::new();
+    for (name, flag) in [
+        ("QUEUEPRIM_FORMAT", "--format <FORMAT>"),
+        ("QUEUEPRIM_SYNCHRONOUS", "--synchronous <SYNCHRONOUS>"),
+    ] {
+        let run = env
+            .cmd(["stats"])
+            .env(name, std::ffi::OsStr::from_bytes(b"j\xffson"))
+            .run()
+            .expect_status(2)
+            .expect_stdout("");
+        assert_eq!(
+            run.stderr,
+            format!("error: invalid value 'j\\xffson' for '{flag}': not valid UTF-8\n")
+        );
+    }
+    assert!(!env.db().exists(), "nothing is created");
+}
