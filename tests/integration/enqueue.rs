@@ -1,18 +1,10 @@
 //! `enqueue`: payload sources and compaction, priority, retries, type, delay and `--at`, how
 //! the queue is given, and `--batch` (order, all-or-nothing, line numbers in errors).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde_json::json;
 
 use crate::harness::{assert_timestamp, millis, Counts, Job, TestEnv};
-
-fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
+use crate::support::wait::now_ms;
 
 /// Checks everything a freshly enqueued job must look like.
 #[track_caller]
@@ -45,7 +37,7 @@ fn assert_new_job(job: &Job, queue: &str) {
     assert_timestamp(visible_after);
     let created = millis(&job.created_at);
     assert!(
-        (created - now_millis()).abs() < 60_000,
+        (created - now_ms()).abs() < 60_000,
         "created_at {} is not now",
         job.created_at
     );

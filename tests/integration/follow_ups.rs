@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::harness::{Counts, Job, TestEnv};
+use crate::support::integrity::assert_integrity;
 
 #[test]
 fn follow_ups_are_enqueued_with_the_completion() {
@@ -96,9 +97,5 @@ fn killed_mid_completion_it_is_all_or_nothing() {
         outcomes.1 > 0,
         "no kill landed before the commit: {outcomes:?}"
     );
-    let check = rusqlite::Connection::open(env.db()).unwrap();
-    let integrity: String = check
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(integrity, "ok");
+    assert_integrity(&env.db());
 }

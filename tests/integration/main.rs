@@ -12,6 +12,7 @@
 )]
 
 mod harness;
+mod support;
 
 mod concurrency;
 mod contention;

@@ -1,124 +1,24 @@
 //! Waiting and time: `dequeue --wait` (limits, wake-ups, signals), claims that expire, and `sweep`.
 
-use std::process::{Child, Command};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use crate::harness::{assert_timestamp, Counts, Job, Sweep, TestEnv};
+use crate::support::process::{send_signal, wait_until_catching, Reaped};
+use crate::support::wait::GENEROUS;
 
-/// How long a child may take to do something that should happen promptly. Generous on
-/// purpose: the machine is shared, and these bounds only catch hangs.
-const GENEROUS: Duration = Duration::from_secs(10);
-
-/// What a spawned child did once it exited.
-#[derive(Debug)]
-struct Finished {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-/// A spawned queueprim that is killed if the test fails before it exits, so no waiting
-/// dequeue or sweep daemon outlives its test.
-struct Spawned(Option<Child>);
-
-impl Spawned {
-    fn child(&mut self) -> &mut Child {
-        self.0.as_mut().expect("child still owned")
-    }
-
-    /// Waits for the child to exit, at most `limit`; a child still running then is killed
-    /// and the test fails.
-    #[track_caller]
-    fn finish(mut self, limit: Duration, what: &str) -> Finished {
-        let mut child = self.0.take().expect("child still owned");
-        let deadline = Instant::now() + limit;
-        loop {
-            if child.try_wait().expect("try_wait").is_some() {
-                break;
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                let output = child.wait_with_output().expect("wait after kill");
-                panic!(
-                    "{what} did not exit within {limit:?}\n--- stdout\n{}\n--- stderr\n{}",
-                    String::from_utf8_lossy(&output.stdout),
-                    String::from_utf8_lossy(&output.stderr)
-                );
-            }
-            sleep(Duration::from_millis(20));
-        }
-        let output = child.wait_with_output().expect("collect output");
-        Finished {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-}
-
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// Waits until the child catches SIGINT and SIGTERM (read from `/proc/PID/status` on Linux),
-/// so a signal sent next reaches queueprim's handler instead of killing the process outright,
-/// and so the child is known to have opened the database and started its wait. Where `/proc`
-/// is missing, it gives the child a second instead.
+/// Waits until a spawned queueprim catches SIGINT and SIGTERM: it has opened the database
+/// and started its wait, and a signal sent next reaches its handler.
 #[track_caller]
-fn wait_until_catching_signals(child: &mut Child) {
-    const SIGINT_BIT: u64 = 1 << (2 - 1);
-    const SIGTERM_BIT: u64 = 1 << (15 - 1);
-    let status_path = format!("/proc/{}/status", child.id());
-    let deadline = Instant::now() + GENEROUS;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            panic!("queueprim exited ({status}) before it started waiting");
-        }
-        match std::fs::read_to_string(&status_path) {
-            Ok(text) => {
-                let caught = text
-                    .lines()
-                    .find_map(|line| line.strip_prefix("SigCgt:"))
-                    .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-                    .unwrap_or(0);
-                if caught & SIGINT_BIT != 0 && caught & SIGTERM_BIT != 0 {
-                    return;
-                }
-            }
-            Err(_) if !std::path::Path::new("/proc/self/status").exists() => {
-                sleep(Duration::from_secs(1));
-                return;
-            }
-            Err(_) => {}
-        }
-        assert!(
-            Instant::now() < deadline,
-            "queueprim did not install its SIGINT/SIGTERM handlers within {GENEROUS:?}"
-        );
-        sleep(Duration::from_millis(10));
-    }
-}
-
-/// Sends a signal by name (`INT`, `TERM`) with the system's `kill`.
-fn send_signal(child: &Child, signal: &str) {
-    let status = Command::new("kill")
-        .args([format!("-{signal}"), child.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success(), "kill -{signal} {} failed", child.id());
+fn wait_until_catching_signals(spawned: &mut Reaped) {
+    wait_until_catching(spawned.child(), &[libc::SIGINT, libc::SIGTERM]);
 }
 
 /// Spawns `dequeue ARGS`, waits until it is waiting, and checks it is still running a moment
 /// later (an empty queue must keep it waiting).
-fn spawn_waiting(env: &TestEnv, args: &[&str]) -> Spawned {
-    let mut spawned = Spawned(Some(env.cmd(args).spawn()));
-    wait_until_catching_signals(spawned.child());
+fn spawn_waiting(env: &TestEnv, args: &[&str]) -> Reaped {
+    let mut spawned = Reaped::new(env.cmd(args).spawn());
+    wait_until_catching_signals(&mut spawned);
     sleep(Duration::from_millis(300));
     if let Some(status) = spawned.child().try_wait().expect("try_wait") {
         let done = spawned.finish(GENEROUS, "an exited dequeue");
@@ -283,9 +183,9 @@ fn waiting_dequeue_wakes_for_a_delayed_job_enqueued_before_it_started() {
     );
 }
 
-/// Interrupts a waiting dequeue with `signal` and checks it exits `code`, prints nothing and
-/// claims nothing.
-fn interrupt_waiting_dequeue(signal: &str, code: i32) {
+/// Interrupts a waiting dequeue with SIG`name` (`signal`) and checks it exits `code`, prints
+/// nothing and claims nothing.
+fn interrupt_waiting_dequeue(signal: libc::c_int, name: &str, code: i32) {
     let env = TestEnv::new();
     let mut child = spawn_waiting(&env, &["dequeue", "q", "--wait"]);
     send_signal(child.child(), signal);
@@ -293,12 +193,9 @@ fn interrupt_waiting_dequeue(signal: &str, code: i32) {
     assert_eq!(
         done.code,
         Some(code),
-        "dequeue --wait after SIG{signal}: {done:?}"
+        "dequeue --wait after SIG{name}: {done:?}"
     );
-    assert_eq!(
-        done.stdout, "",
-        "dequeue --wait after SIG{signal}: {done:?}"
-    );
+    assert_eq!(done.stdout, "", "dequeue --wait after SIG{name}: {done:?}");
     assert_eq!(
         done.stderr.trim_end().lines().count(),
         1,
@@ -313,12 +210,12 @@ fn interrupt_waiting_dequeue(signal: &str, code: i32) {
 
 #[test]
 fn sigint_while_waiting_exits_130_and_claims_nothing() {
-    interrupt_waiting_dequeue("INT", 130);
+    interrupt_waiting_dequeue(libc::SIGINT, "INT", 130);
 }
 
 #[test]
 fn sigterm_while_waiting_exits_143_and_claims_nothing() {
-    interrupt_waiting_dequeue("TERM", 143);
+    interrupt_waiting_dequeue(libc::SIGTERM, "TERM", 143);
 }
 
 #[test]
@@ -411,8 +308,8 @@ fn sweep_daemon_releases_an_expired_claim_and_exits_0_on_sigterm() {
     let env = TestEnv::new();
     let job = env.enqueue("q", r#"{"n":1}"#, &["--max-retries", "1"]);
     env.dequeue("q", &["--timeout", "1s"]);
-    let mut sweeper = Spawned(Some(env.cmd(["sweep", "--interval", "200ms"]).spawn()));
-    wait_until_catching_signals(sweeper.child());
+    let mut sweeper = Reaped::new(env.cmd(["sweep", "--interval", "200ms"]).spawn());
+    wait_until_catching_signals(&mut sweeper);
 
     // `get` only reads, so the job turns pending only if the daemon released it.
     let deadline = Instant::now() + GENEROUS;
@@ -431,7 +328,7 @@ fn sweep_daemon_releases_an_expired_claim_and_exits_0_on_sigterm() {
         sleep(Duration::from_millis(100));
     }
 
-    send_signal(sweeper.child(), "TERM");
+    send_signal(sweeper.child(), libc::SIGTERM);
     let done = sweeper.finish(GENEROUS, "sweep after SIGTERM");
     assert_eq!(done.code, Some(0), "{done:?}");
     let reports: Vec<Sweep> = done
@@ -451,9 +348,9 @@ fn sweep_daemon_releases_an_expired_claim_and_exits_0_on_sigterm() {
 #[test]
 fn sweep_daemon_exits_0_on_sigint() {
     let env = TestEnv::new();
-    let mut sweeper = Spawned(Some(env.cmd(["sweep", "--interval", "200ms"]).spawn()));
-    wait_until_catching_signals(sweeper.child());
-    send_signal(sweeper.child(), "INT");
+    let mut sweeper = Reaped::new(env.cmd(["sweep", "--interval", "200ms"]).spawn());
+    wait_until_catching_signals(&mut sweeper);
+    send_signal(sweeper.child(), libc::SIGINT);
     let done = sweeper.finish(GENEROUS, "sweep after SIGINT");
     assert_eq!(done.code, Some(0), "{done:?}");
     assert_eq!(
@@ -479,7 +376,7 @@ fn a_job_that_could_not_be_printed_goes_back_to_the_queue() {
 fn an_interruption_is_a_json_error_of_kind_interrupted_when_json_is_asked_for() {
     let env = TestEnv::new();
     let mut child = spawn_waiting(&env, &["dequeue", "q", "--wait", "--format", "json"]);
-    send_signal(child.child(), "TERM");
+    send_signal(child.child(), libc::SIGTERM);
     let done = child.finish(GENEROUS, "interrupted dequeue --wait");
     assert_eq!(done.code, Some(143));
     let error: serde_json::Value =

@@ -2,13 +2,14 @@
 //! recorded under the retry rule, and shutdown that leaves no claimed job and no child.
 
 use std::path::Path;
-use std::process::{Child, Command};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
 use crate::harness::{Counts, Job, TestEnv};
+use crate::support::process::{send_signal, wait_for};
+use crate::support::wait::eventually;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,30 +47,6 @@ fn get(env: &TestEnv, id: &str) -> Job {
     env.json(&["get", id])
 }
 
-/// Waits for a spawned runner to exit, killing it if it takes longer than `limit`.
-fn wait_for(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("queueprim work did not exit within {limit:?}");
-        }
-        sleep(Duration::from_millis(20));
-    }
-}
-
-/// Polls until `check` holds, for at most `limit`.
-fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        sleep(Duration::from_millis(20));
-    }
-}
-
 /// Processes whose command line contains `marker`, from /proc.
 fn processes_with(marker: &str) -> Vec<String> {
     let mut found = Vec::new();
@@ -81,14 +58,6 @@ fn processes_with(marker: &str) -> Vec<String> {
         }
     }
     found
-}
-
-fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill")
-        .args([name, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
 }
 
 #[test]
@@ -241,7 +210,7 @@ fn a_job_running_three_times_its_claim_timeout_completes_once_without_redelivery
         sleep(Duration::from_millis(100));
     }
     assert!(looks > 5);
-    assert!(wait_for(&mut runner, Duration::from_secs(20)).success());
+    assert!(wait_for(&mut runner, Duration::from_secs(20), "queueprim work").success());
     let done = get(&env, &job.id);
     assert_eq!((done.status.as_str(), done.attempt_count), ("done", 0));
     assert!(done.errors.is_empty(), "{:?}", done.errors);
@@ -300,8 +269,8 @@ fn sigterm_mid_job_gives_the_job_back_and_leaves_no_process_behind() {
     eventually(Duration::from_secs(10), "the job to start", || {
         !processes_with(marker).is_empty()
     });
-    signal(&runner, "-TERM");
-    let status = wait_for(&mut runner, Duration::from_secs(20));
+    send_signal(&runner, libc::SIGTERM);
+    let status = wait_for(&mut runner, Duration::from_secs(20), "queueprim work");
     assert_eq!(status.code(), Some(0));
     let released = get(&env, &job.id);
     assert_eq!(
@@ -327,9 +296,9 @@ fn sigint_lets_a_running_job_finish_within_the_grace_period() {
     eventually(Duration::from_secs(10), "the first job to start", || {
         flag.exists()
     });
-    signal(&runner, "-INT");
+    send_signal(&runner, libc::SIGINT);
     assert_eq!(
-        wait_for(&mut runner, Duration::from_secs(20)).code(),
+        wait_for(&mut runner, Duration::from_secs(20), "queueprim work").code(),
         Some(0)
     );
     assert_eq!(get(&env, &first.id).status, "done");
@@ -397,7 +366,7 @@ fn a_claim_lost_while_running_is_reported_and_nothing_is_recorded() {
     // The job disappears under the runner; its next renewal finds the claim gone.
     env.cmd(["purge", "--queue", "q", "--status", "claimed"])
         .expect_status(0);
-    assert!(wait_for(&mut runner, Duration::from_secs(20)).success());
+    assert!(wait_for(&mut runner, Duration::from_secs(20), "queueprim work").success());
     let output = runner.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let event: JobEvent = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();

@@ -1,0 +1,43 @@
+//! Waiting without hoping: poll a condition up to a limit that only catches hangs, or sleep
+//! until a deadline queueprim reported has passed. Never sleep a guessed "long enough".
+
+use std::thread::sleep;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::harness::millis;
+
+/// How long something that should happen promptly may take before the test calls it a hang.
+/// Generous on purpose: the machine is shared, and these limits catch hangs, not slowness.
+pub const GENEROUS: Duration = Duration::from_secs(10);
+
+/// Polls until `check` holds; fails the test, naming `what`, if that takes longer than `limit`.
+#[track_caller]
+pub fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        sleep(Duration::from_millis(10));
+    }
+}
+
+/// The wall clock in milliseconds since the Unix epoch, as queueprim reads it.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i64
+}
+
+/// Sleeps until the wall clock reads `ms` (at once if it already has).
+pub fn sleep_until(ms: i64) {
+    let left = ms - now_ms();
+    if left > 0 {
+        sleep(Duration::from_millis(left as u64));
+    }
+}
+
+/// Sleeps until the RFC 3339 time `deadline` (a claim's deadline, a delayed job's visible
+/// time) has passed, with a margin.
+pub fn sleep_past(deadline: &str) {
+    sleep_until(millis(deadline) + 50);
+}
