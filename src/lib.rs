@@ -8,6 +8,7 @@ pub mod cli;
 mod cmd;
 /// The typed error and its exit codes; public so tests can tell a conflict from a failure.
 pub mod error;
+mod hints;
 mod ids;
 mod input;
 /// The domain types the store speaks in; public, with `store`, for the benchmark harness.
@@ -83,27 +84,35 @@ fn usage_error(e: clap::Error, args: &[OsString]) -> ExitCode {
         ErrorKind::InvalidValue | ErrorKind::ValueValidation => Kind::InvalidInput,
         _ => Kind::Usage,
     };
-    let report = Report::new(kind, one_line(&e));
+    let words: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let report = Report::new(kind, one_line(&e, hints::for_error(&e, &words)));
     output::print_error(requested_format(args), &report);
     ExitCode::from(report.exit_code)
 }
 
 /// Condenses clap's multi-line error to one line: the error itself, the arguments it lists
-/// and any tip, without the usage block. Control characters a user typed are made visible.
+/// and a tip (`tip`, which knows what the command wanted, else clap's own), without the
+/// usage block. Control characters a user typed are made visible.
 ///
 /// clap's rendered text has already lost them (its plain rendering strips escape sequences
 /// and control characters), so it would quote a value the user did not type: `'x'` for
 /// `x\e[2J`. An error about one value is therefore written here from clap's parts instead.
-fn one_line(e: &clap::Error) -> String {
+fn one_line(e: &clap::Error, tip: Option<String>) -> String {
     let mut parts: Vec<String> = Vec::new();
     for paragraph in e.render().to_string().split("\n\n") {
         let text = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
         if parts.is_empty() {
             let rendered = text.trim_start_matches("error: ").to_string();
             parts.push(value_error(e).unwrap_or(rendered));
-        } else if text.starts_with("tip:") {
+        } else if text.starts_with("tip:") && tip.is_none() {
             parts.push(format!("({text})"));
         }
+    }
+    if let Some(tip) = tip {
+        parts.push(format!("(tip: {tip})"));
     }
     input::visible(&parts.join(" "), usize::MAX)
 }
@@ -169,7 +178,7 @@ mod tests {
 
     fn refusal(args: &[&str]) -> String {
         let args = std::iter::once("queueprim").chain(args.iter().copied());
-        one_line(&Cli::try_parse_from(args).expect_err("refused"))
+        one_line(&Cli::try_parse_from(args).expect_err("refused"), None)
     }
 
     #[test]
@@ -217,7 +226,7 @@ mod tests {
         let e = Cli::try_parse_from(args).expect_err("refused");
         assert_eq!(e.kind(), ErrorKind::ValueValidation);
         assert_eq!(
-            one_line(&e),
+            one_line(&e, None),
             r"invalid value 'w\xff' for '--worker <NAME>': not valid UTF-8"
         );
     }

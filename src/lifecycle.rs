@@ -2,6 +2,7 @@
 //! take it and changes it in place; the store loads, applies and saves inside one transaction.
 
 use crate::error::Error;
+use crate::input::visible;
 use crate::job::{
     clip_reason, failure_outcome, record_failure, retry_delay, Failure, Job, Outcome, Status,
 };
@@ -165,7 +166,7 @@ fn check_holder(job: &Job, verb: &str, token: Option<&str>, late_ok: bool) -> Re
         Status::Claimed if own_token => Ok(()),
         Status::Pending | Status::Dead if late => Ok(()),
         Status::Claimed | Status::Pending if !own_token => Err(Error::conflict(format!(
-            "cannot {verb} {}: claim {} is no longer this job's claim ({})",
+            "cannot {verb} {}: claim {} is not this job's current claim ({})",
             job.id,
             token.unwrap_or_default(),
             holder_phrase(job)
@@ -179,11 +180,19 @@ fn check_holder(job: &Job, verb: &str, token: Option<&str>, late_ok: bool) -> Re
     }
 }
 
+/// Who holds the job now, for a caller whose token is not the job's claim. Worded for any
+/// such token, one that was an earlier claim of the job or one that never was, and never
+/// naming the current token, which belongs to its holder alone.
 fn holder_phrase(job: &Job) -> String {
     match (job.status, &job.worker) {
-        (Status::Claimed, Some(worker)) => format!("worker {worker} claimed it since"),
-        (Status::Claimed, None) => "another worker claimed it since".into(),
-        _ => "it went back to pending".into(),
+        (Status::Claimed, Some(worker)) => {
+            format!(
+                "worker {} holds it now; leave the job to it",
+                visible(worker, 128)
+            )
+        }
+        (Status::Claimed, None) => "another claim holds it now; leave the job to it".into(),
+        _ => "the job is pending and nobody holds it; dequeue it to work on it".into(),
     }
 }
 
@@ -251,9 +260,14 @@ mod tests {
         let mut job = claimed_job(0);
         let err = complete(&mut job, Some("c_other"), None, 10).unwrap_err();
         assert!(
-            err.message.contains("no longer this job's claim"),
+            err.message
+                .contains("not this job's current claim (worker w1 holds it now"),
             "{}",
             err.message
+        );
+        assert!(
+            !err.message.contains("c_one"),
+            "the live token stays secret"
         );
         assert!(complete(&mut job, Some("c_one"), None, 10).is_ok());
         assert_eq!(job.status, Status::Done);

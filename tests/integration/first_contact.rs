@@ -1,0 +1,82 @@
+//! What a new user, or a program that read only `--help`, trips over first: refused command
+//! lines that point at the fix, fencing shown the way to do it, fields that cannot be
+//! misread, and the everyday commands (`cancel`, `info`, `completions`, `man`).
+
+use crate::harness::{Job, TestEnv};
+
+// ---------------------------------------------------------------------------------------
+// Hints that point at the fix
+
+/// The one-line error of a refused command line, which must exit 2.
+#[track_caller]
+fn refusal(env: &TestEnv, args: &[&str]) -> String {
+    let run = env.cmd(args).expect_status(2);
+    assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
+    run.stderr
+}
+
+#[test]
+fn a_payload_under_another_name_points_at_payload() {
+    let env = TestEnv::new();
+    let err = refusal(&env, &["enqueue", "q", "--data", "{}"]);
+    assert!(err.contains("--payload"), "{err}");
+    assert!(!err.contains("'--at'"), "no guess by spelling: {err}");
+    let err = refusal(&env, &["enqueue", "q", r#"{"to":"a"}"#]);
+    assert!(err.contains(r#"--payload '{"to":"a"}'"#), "{err}");
+}
+
+#[test]
+fn extend_with_a_bare_duration_points_at_by() {
+    let env = TestEnv::new();
+    let err = refusal(&env, &["extend", "q_7f3k2m9x4c", "30s"]);
+    assert!(err.contains("--by 30s"), "{err}");
+}
+
+#[test]
+fn work_with_the_command_before_the_dashes_points_at_them() {
+    let env = TestEnv::new();
+    let err = refusal(&env, &["work", "q", "./x.sh"]);
+    assert!(err.contains("-- ./x.sh"), "{err}");
+}
+
+#[test]
+fn a_claim_token_without_its_flag_points_at_claim() {
+    let env = TestEnv::new();
+    for verb in ["complete", "fail", "extend", "release"] {
+        let err = refusal(&env, &[verb, "q_7f3k2m9x4c", "c_8k2m4x7q9r1t"]);
+        assert!(err.contains("--claim c_8k2m4x7q9r1t"), "{verb}: {err}");
+    }
+}
+
+#[test]
+fn retry_with_nothing_to_retry_mentions_queue() {
+    let env = TestEnv::new();
+    let err = refusal(&env, &["retry"]);
+    assert!(err.contains("--queue"), "{err}");
+}
+
+#[test]
+fn a_token_that_is_not_the_job_s_claim_is_refused_without_telling_the_live_one() {
+    let env = TestEnv::new();
+    env.enqueue("q", "1", &[]);
+    let claimed = env.dequeue("q", &["--worker", "w1"]);
+    let live = claimed.claim.clone().unwrap();
+    let run = env
+        .cmd(["complete", &claimed.id, "--claim", "c_aaaaaaaaaaaa"])
+        .expect_status(4);
+    assert!(
+        run.stderr.contains(
+            "claim c_aaaaaaaaaaaa is not this job's current claim (worker w1 holds it now"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("since"),
+        "it never was: {}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(&live), "{}", run.stderr);
+    let still: Job = env.json(&["get", &claimed.id]);
+    assert_eq!(still.status, "claimed");
+}
