@@ -27,9 +27,10 @@ pub fn complete(
     now: Millis,
 ) -> Result<(), Error> {
     check_holder(job, "complete", claim, true)?;
+    // `claim_lapsed` is left as it is: set only on a late complete, whose try was counted
+    // when the claim expired (see `Job::attempts`).
     job.status = Status::Done;
     job.output = output;
-    job.claim_lapsed = false;
     job.visible_after = None;
     job.updated_at = now;
     job.finished_at = Some(now);
@@ -217,7 +218,8 @@ fn state_phrase(job: &Job) -> String {
 
 /// `late_ok` is set for `complete` only, the one verb a lapsed claim may still use.
 fn late_hint(job: &Job, late_ok: bool, token: Option<&str>) -> &'static str {
-    if late_ok && job.claim_lapsed && token.is_none() {
+    let may_be_late = matches!(job.status, Status::Pending | Status::Dead);
+    if late_ok && may_be_late && job.claim_lapsed && token.is_none() {
         "; pass --claim with the token from dequeue to complete it late"
     } else {
         ""

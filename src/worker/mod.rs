@@ -295,7 +295,7 @@ impl Runner<'_> {
         self.summary.count(&result);
         let event = Event {
             job: &job,
-            attempt: job.attempt_count + 1,
+            attempt: job.attempts(),
             duration: finished.duration,
             result: &result,
         };
@@ -381,7 +381,7 @@ fn job_env(job: &Job, db: &std::path::Path) -> Vec<(&'static str, String)> {
             "QUEUEPRIM_JOB_TYPE",
             job.job_type.clone().unwrap_or_default(),
         ),
-        ("QUEUEPRIM_ATTEMPT", (job.attempt_count + 1).to_string()),
+        ("QUEUEPRIM_ATTEMPT", job.attempts().to_string()),
         ("QUEUEPRIM_CLAIM", job.claim.clone().unwrap_or_default()),
         ("QUEUEPRIM_DB", db.display().to_string()),
     ]
