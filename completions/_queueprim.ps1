@@ -42,6 +42,7 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('work', 'work', [CompletionResultType]::ParameterValue, 'Run a command for each job: the worker loop, built in')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Bring dead jobs back to pending with a fresh attempt budget')
             [CompletionResult]::new('release', 'release', [CompletionResultType]::ParameterValue, 'Give a claimed job back to the queue without counting a failed attempt')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Take pending jobs out of their queue for good')
             [CompletionResult]::new('peek', 'peek', [CompletionResultType]::ParameterValue, 'Show the next jobs a dequeue would get, in order, without claiming them')
             [CompletionResult]::new('pause', 'pause', [CompletionResultType]::ParameterValue, 'Stop handing out a queue''s jobs; enqueue still accepts them')
             [CompletionResult]::new('resume', 'resume', [CompletionResultType]::ParameterValue, 'Hand out a paused queue''s jobs again')
@@ -240,6 +241,16 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'queueprim;cancel' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'queueprim;peek' {
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue name, instead of the positional QUEUE')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'At most N jobs')
@@ -304,6 +315,7 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('work', 'work', [CompletionResultType]::ParameterValue, 'Run a command for each job: the worker loop, built in')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Bring dead jobs back to pending with a fresh attempt budget')
             [CompletionResult]::new('release', 'release', [CompletionResultType]::ParameterValue, 'Give a claimed job back to the queue without counting a failed attempt')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Take pending jobs out of their queue for good')
             [CompletionResult]::new('peek', 'peek', [CompletionResultType]::ParameterValue, 'Show the next jobs a dequeue would get, in order, without claiming them')
             [CompletionResult]::new('pause', 'pause', [CompletionResultType]::ParameterValue, 'Stop handing out a queue''s jobs; enqueue still accepts them')
             [CompletionResult]::new('resume', 'resume', [CompletionResultType]::ParameterValue, 'Hand out a paused queue''s jobs again')
@@ -351,6 +363,9 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             break
         }
         'queueprim;help;release' {
+            break
+        }
+        'queueprim;help;cancel' {
             break
         }
         'queueprim;help;peek' {

@@ -16,6 +16,9 @@ _queueprim() {
             ",$1")
                 cmd="queueprim"
                 ;;
+            queueprim,cancel)
+                cmd="queueprim__subcmd__cancel"
+                ;;
             queueprim,complete)
                 cmd="queueprim__subcmd__complete"
                 ;;
@@ -72,6 +75,9 @@ _queueprim() {
                 ;;
             queueprim,work)
                 cmd="queueprim__subcmd__work"
+                ;;
+            queueprim__subcmd__help,cancel)
+                cmd="queueprim__subcmd__help__subcmd__cancel"
                 ;;
             queueprim__subcmd__help,complete)
                 cmd="queueprim__subcmd__help__subcmd__complete"
@@ -137,8 +143,34 @@ _queueprim() {
 
     case "${cmd}" in
         queueprim)
-            opts="-h -V --db --format --synchronous --help --version enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help"
+            opts="-h -V --db --format --synchronous --help --version enqueue dequeue complete fail extend get list stats queues purge sweep work retry release cancel peek pause resume config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --synchronous)
+                    COMPREPLY=($(compgen -W "full normal" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        queueprim__subcmd__cancel)
+            opts="-h -V --db --format --synchronous --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -461,8 +493,22 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__help)
-            opts="enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help"
+            opts="enqueue dequeue complete fail extend get list stats queues purge sweep work retry release cancel peek pause resume config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        queueprim__subcmd__help__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -39,6 +39,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand work 'Run a command for each job: the worker loop, built in'
             cand retry 'Bring dead jobs back to pending with a fresh attempt budget'
             cand release 'Give a claimed job back to the queue without counting a failed attempt'
+            cand cancel 'Take pending jobs out of their queue for good'
             cand peek 'Show the next jobs a dequeue would get, in order, without claiming them'
             cand pause 'Stop handing out a queue''s jobs; enqueue still accepts them'
             cand resume 'Hand out a paused queue''s jobs again'
@@ -222,6 +223,15 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'queueprim;cancel'= {
+            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'queueprim;peek'= {
             cand --queue 'Queue name, instead of the positional QUEUE'
             cand --limit 'At most N jobs'
@@ -282,6 +292,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand work 'Run a command for each job: the worker loop, built in'
             cand retry 'Bring dead jobs back to pending with a fresh attempt budget'
             cand release 'Give a claimed job back to the queue without counting a failed attempt'
+            cand cancel 'Take pending jobs out of their queue for good'
             cand peek 'Show the next jobs a dequeue would get, in order, without claiming them'
             cand pause 'Stop handing out a queue''s jobs; enqueue still accepts them'
             cand resume 'Hand out a paused queue''s jobs again'
@@ -315,6 +326,8 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         &'queueprim;help;retry'= {
         }
         &'queueprim;help;release'= {
+        }
+        &'queueprim;help;cancel'= {
         }
         &'queueprim;help;peek'= {
         }

@@ -106,6 +106,7 @@ pub enum Command {
     Work(WorkArgs),
     Retry(RetryArgs),
     Release(ReleaseArgs),
+    Cancel(CancelArgs),
     Peek(PeekArgs),
     Pause(PauseArgs),
     Resume(ResumeArgs),
@@ -563,6 +564,21 @@ pub struct ReleaseArgs {
     /// Act only if this is still the job's claim
     #[arg(long, value_name = "TOKEN", value_parser = utf8(parse_claim))]
     pub claim: Option<String>,
+}
+
+/// Take pending jobs out of their queue for good.
+///
+/// Pending jobs, delayed ones and those waiting in their group included, are deleted: get
+/// then exits 3. A claimed job is refused (exit 4), and so are done and dead ones (purge
+/// deletes those). All or nothing: if one id cannot be cancelled, none is. Cancelling frees
+/// the job's dedup key and lets the next job of its group go. Prints the ids cancelled.
+///
+/// Example: queueprim cancel q_7f3k2m9x4c q_9w2n5b8d1e
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// Jobs to cancel
+    #[arg(value_name = "ID", required = true, value_parser = utf8(parse_job_id))]
+    pub ids: Vec<String>,
 }
 
 /// Show the next jobs a dequeue would get, in order, without claiming them.

@@ -128,6 +128,24 @@ pub fn replay(job: &mut Job, now: Millis) -> Result<(), Error> {
     Ok(())
 }
 
+/// Checks that a job may be cancelled: only a pending job (delayed or waiting in its group
+/// included) can be; a claimed one belongs to its holder, a finished one to `purge`.
+pub fn check_cancel(job: &Job) -> Result<(), Error> {
+    let why = match job.status {
+        Status::Pending => return Ok(()),
+        Status::Claimed => match &job.worker {
+            Some(worker) => format!(
+                "worker {} holds it; let it finish, or release it and cancel it then",
+                visible(worker, 128)
+            ),
+            None => "it is claimed; let its holder finish, or release it and cancel it then".into(),
+        },
+        Status::Done => "it is already done; purge deletes finished jobs".into(),
+        Status::Dead => "it is dead; purge deletes finished jobs, retry runs it again".into(),
+    };
+    Err(Error::conflict(format!("cannot cancel {}: {why}", job.id)))
+}
+
 fn count_failure(job: &mut Job, reason: &str, options: FailOptions, now: Millis) -> Outcome {
     let outcome = failure_outcome(job.attempt_count, job.max_retries, options.dead);
     job.attempt_count += 1;

@@ -1,6 +1,7 @@
 //! One module per subcommand. Each validates its input, opens the store, runs one operation
 //! and hands the result to the printer.
 
+mod cancel;
 mod complete;
 mod config;
 mod dequeue;
@@ -125,6 +126,7 @@ pub fn run(cli: Cli, out: &mut Printer) -> Result<()> {
         Command::Work(args) => work::run(args, &ctx, out),
         Command::Retry(args) => retry::run(args, &ctx, out),
         Command::Release(args) => release::run(args, &ctx, out),
+        Command::Cancel(args) => cancel::run(args, &ctx, out),
         Command::Peek(args) => peek::run(args, &ctx, out),
         Command::Pause(args) => pause::run(args, &ctx, out),
         Command::Resume(args) => resume::run(args, &ctx, out),

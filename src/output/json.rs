@@ -180,6 +180,12 @@ pub struct PurgeJson {
     pub dry_run: bool,
 }
 
+/// What `cancel` removed.
+#[derive(Serialize)]
+pub struct CancelJson<'a> {
+    pub cancelled: Vec<&'a str>,
+}
+
 #[derive(Serialize)]
 pub struct SweepJson {
     pub at: String,

@@ -15,7 +15,7 @@ use crate::job::{Counts, Enqueued, Job, QueueCounts, QueueSettings, SweepReport}
 use crate::time::{now, rfc3339, Millis};
 use crate::worker::{Event, JobResult, Summary};
 use json::{
-    CountsJson, EnqueuedJson, ErrorBody, ErrorJson, JobJson, PurgeJson, QueueJson,
+    CancelJson, CountsJson, EnqueuedJson, ErrorBody, ErrorJson, JobJson, PurgeJson, QueueJson,
     QueueSettingsJson, SettingsJson, SweepJson, WorkEventJson, WorkSummaryJson,
 };
 
@@ -196,6 +196,20 @@ impl Printer {
                 removed: p.removed,
                 dry_run: p.dry_run,
             }),
+        }
+    }
+
+    /// The jobs `cancel` removed.
+    pub fn cancelled(&mut self, jobs: &[Job]) -> Result<()> {
+        let ids: Vec<&str> = jobs.iter().map(|job| job.id.as_str()).collect();
+        match self.format {
+            Format::Table => self.text(&format!(
+                "cancelled {} job{}: {}",
+                ids.len(),
+                if ids.len() == 1 { "" } else { "s" },
+                ids.join(", ")
+            )),
+            _ => self.line(&CancelJson { cancelled: ids }),
         }
     }
 

@@ -2,7 +2,7 @@
 //! lines that point at the fix, fencing shown the way to do it, fields that cannot be
 //! misread, and the everyday commands (`cancel`, `info`, `completions`, `man`).
 
-use crate::harness::{Job, TestEnv};
+use crate::harness::{Cancelled, Job, TestEnv};
 
 // ---------------------------------------------------------------------------------------
 // Hints that point at the fix
@@ -79,4 +79,70 @@ fn a_token_that_is_not_the_job_s_claim_is_refused_without_telling_the_live_one()
     assert!(!run.stderr.contains(&live), "{}", run.stderr);
     let still: Job = env.json(&["get", &claimed.id]);
     assert_eq!(still.status, "claimed");
+}
+
+// ---------------------------------------------------------------------------------------
+// cancel
+
+#[test]
+fn cancel_takes_pending_jobs_out_for_good() {
+    let env = TestEnv::new();
+    let now = env.enqueue("q", "1", &[]);
+    let later = env.enqueue("q", "2", &["--delay", "1h"]);
+    let done: Cancelled = env.json(&["cancel", &now.id, &later.id, &now.id]);
+    assert_eq!(done.cancelled, vec![now.id.clone(), later.id.clone()]);
+    for id in [&now.id, &later.id] {
+        env.cmd(["get", id]).expect_status(3);
+    }
+    let stats: crate::harness::Counts = env.json(&["stats"]);
+    assert_eq!(stats.total, 0);
+}
+
+#[test]
+fn cancel_refuses_claimed_and_finished_jobs_and_then_cancels_none() {
+    let env = TestEnv::new();
+    let claimed = env.enqueue("q", "1", &[]);
+    let pending = env.enqueue("q", "2", &[]);
+    env.dequeue("q", &["--worker", "w1"]);
+    let run = env
+        .cmd(["cancel", &pending.id, &claimed.id])
+        .expect_status(4);
+    assert!(
+        run.stderr
+            .contains(&format!("cannot cancel {}: worker w1 holds it", claimed.id)),
+        "{}",
+        run.stderr
+    );
+    let still: Job = env.json(&["get", &pending.id]);
+    assert_eq!(still.status, "pending", "all or nothing");
+
+    env.json::<Job>(&["complete", &claimed.id]);
+    env.cmd(["cancel", &claimed.id])
+        .expect_status(4)
+        .expect_stderr_contains("purge");
+    env.cmd(["cancel", &pending.id, "q_0000000000"])
+        .expect_status(3)
+        .expect_stderr_contains("q_0000000000");
+    env.json::<Job>(&["get", &pending.id]);
+}
+
+#[test]
+fn cancelling_a_group_s_head_lets_the_next_one_go() {
+    let env = TestEnv::new();
+    let head = env.enqueue("q", "1", &["--group", "g"]);
+    let waiting = env.enqueue("q", "2", &["--group", "g"]);
+    let last = env.enqueue("q", "3", &["--group", "g"]);
+    env.json::<Cancelled>(&["cancel", &waiting.id]);
+    env.json::<Cancelled>(&["cancel", &head.id]);
+    assert_eq!(env.dequeue("q", &[]).id, last.id);
+}
+
+#[test]
+fn cancelling_a_keyed_job_frees_its_key() {
+    let env = TestEnv::new();
+    let first = env.enqueue("q", "1", &["--key", "k"]);
+    env.json::<Cancelled>(&["cancel", &first.id]);
+    let second = env.enqueue("q", "2", &["--key", "k"]);
+    assert_eq!(second.deduplicated, Some(false));
+    assert_ne!(second.id, first.id);
 }

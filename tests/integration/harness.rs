@@ -315,6 +315,13 @@ pub struct Sweep {
     pub dead: u64,
 }
 
+/// What `cancel` prints.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cancelled {
+    pub cancelled: Vec<String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorJson {
