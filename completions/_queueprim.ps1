@@ -38,6 +38,7 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Count jobs by status over every queue')
             [CompletionResult]::new('queues', 'queues', [CompletionResultType]::ParameterValue, 'Count jobs by status for each queue')
             [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Delete jobs matching filters and print how many')
+            [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Show which database commands use and what it holds')
             [CompletionResult]::new('sweep', 'sweep', [CompletionResultType]::ParameterValue, 'Release expired claims, now and then, until stopped')
             [CompletionResult]::new('work', 'work', [CompletionResultType]::ParameterValue, 'Run a command for each job: the worker loop, built in')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Bring dead jobs back to pending with a fresh attempt budget')
@@ -187,6 +188,16 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'queueprim;info' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'queueprim;sweep' {
             [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between passes')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
@@ -311,6 +322,7 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Count jobs by status over every queue')
             [CompletionResult]::new('queues', 'queues', [CompletionResultType]::ParameterValue, 'Count jobs by status for each queue')
             [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Delete jobs matching filters and print how many')
+            [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Show which database commands use and what it holds')
             [CompletionResult]::new('sweep', 'sweep', [CompletionResultType]::ParameterValue, 'Release expired claims, now and then, until stopped')
             [CompletionResult]::new('work', 'work', [CompletionResultType]::ParameterValue, 'Run a command for each job: the worker loop, built in')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Bring dead jobs back to pending with a fresh attempt budget')
@@ -351,6 +363,9 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             break
         }
         'queueprim;help;purge' {
+            break
+        }
+        'queueprim;help;info' {
             break
         }
         'queueprim;help;sweep' {

@@ -43,6 +43,9 @@ _queueprim() {
             queueprim,help)
                 cmd="queueprim__subcmd__help"
                 ;;
+            queueprim,info)
+                cmd="queueprim__subcmd__info"
+                ;;
             queueprim,list)
                 cmd="queueprim__subcmd__list"
                 ;;
@@ -103,6 +106,9 @@ _queueprim() {
             queueprim__subcmd__help,help)
                 cmd="queueprim__subcmd__help__subcmd__help"
                 ;;
+            queueprim__subcmd__help,info)
+                cmd="queueprim__subcmd__help__subcmd__info"
+                ;;
             queueprim__subcmd__help,list)
                 cmd="queueprim__subcmd__help__subcmd__list"
                 ;;
@@ -143,7 +149,7 @@ _queueprim() {
 
     case "${cmd}" in
         queueprim)
-            opts="-h -V --db --format --synchronous --help --version enqueue dequeue complete fail extend get list stats queues purge sweep work retry release cancel peek pause resume config help"
+            opts="-h -V --db --format --synchronous --help --version enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -493,7 +499,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__help)
-            opts="enqueue dequeue complete fail extend get list stats queues purge sweep work retry release cancel peek pause resume config help"
+            opts="enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -619,6 +625,20 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        queueprim__subcmd__help__subcmd__info)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -779,6 +799,32 @@ _queueprim() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        queueprim__subcmd__info)
+            opts="-h -V --db --format --synchronous --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --synchronous)
+                    COMPREPLY=($(compgen -W "full normal" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -35,6 +35,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand stats 'Count jobs by status over every queue'
             cand queues 'Count jobs by status for each queue'
             cand purge 'Delete jobs matching filters and print how many'
+            cand info 'Show which database commands use and what it holds'
             cand sweep 'Release expired claims, now and then, until stopped'
             cand work 'Run a command for each job: the worker loop, built in'
             cand retry 'Bring dead jobs back to pending with a fresh attempt budget'
@@ -173,6 +174,15 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'queueprim;info'= {
+            cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'queueprim;sweep'= {
             cand --interval 'Time between passes'
             cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
@@ -288,6 +298,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand stats 'Count jobs by status over every queue'
             cand queues 'Count jobs by status for each queue'
             cand purge 'Delete jobs matching filters and print how many'
+            cand info 'Show which database commands use and what it holds'
             cand sweep 'Release expired claims, now and then, until stopped'
             cand work 'Run a command for each job: the worker loop, built in'
             cand retry 'Bring dead jobs back to pending with a fresh attempt budget'
@@ -318,6 +329,8 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         &'queueprim;help;queues'= {
         }
         &'queueprim;help;purge'= {
+        }
+        &'queueprim;help;info'= {
         }
         &'queueprim;help;sweep'= {
         }

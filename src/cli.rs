@@ -66,6 +66,32 @@ pub struct GlobalArgs {
         default_value_t = SyncMode::Full
     )]
     pub synchronous: SyncMode,
+
+    /// Where `db` came from; set after parsing, for `info`.
+    #[arg(skip)]
+    pub db_source: DbSource,
+}
+
+/// Where the database path came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DbSource {
+    /// The user data folder.
+    #[default]
+    Default,
+    /// The --db flag.
+    Flag,
+    /// The QUEUEPRIM_DB variable.
+    Env,
+}
+
+impl DbSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DbSource::Default => "default",
+            DbSource::Flag => "--db",
+            DbSource::Env => "QUEUEPRIM_DB",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -102,6 +128,15 @@ pub enum Command {
     /// Example: queueprim queues
     Queues,
     Purge(PurgeArgs),
+    /// Show which database commands use and what it holds.
+    ///
+    /// Prints where the database is and where that came from (--db, QUEUEPRIM_DB or the
+    /// default), whether it exists, its schema version and the newest this build knows,
+    /// its size, the durability commits use, and its queues and jobs by status. Creates
+    /// nothing: a database that does not exist is reported as such.
+    ///
+    /// Example: queueprim info
+    Info,
     Sweep(SweepArgs),
     Work(WorkArgs),
     Retry(RetryArgs),

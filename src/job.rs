@@ -240,6 +240,16 @@ impl Counts {
     }
 }
 
+/// What `info` reads from an open database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreInfo {
+    /// The schema version the file is at (`PRAGMA user_version`).
+    pub schema_version: i64,
+    /// Queues that have jobs or settings.
+    pub queues: u64,
+    pub counts: Counts,
+}
+
 /// Counts and settings for one queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueCounts {

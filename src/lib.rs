@@ -25,9 +25,10 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 
-use cli::{Cli, Format};
+use cli::{Cli, DbSource, Format};
 use error::{Kind, Report};
 use output::Printer;
 
@@ -36,7 +37,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     ignore_empty_env();
     signals::ignore_file_size_limit_signal();
     let args: Vec<OsString> = args.into_iter().collect();
-    let cli = match Cli::try_parse_from(&args) {
+    let cli = match parse(&args) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e, &args),
     };
@@ -53,6 +54,25 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             ExitCode::from(report.exit_code)
         }
     }
+}
+
+/// Parses the command line, noting where the database path came from.
+fn parse(args: &[OsString]) -> Result<Cli, clap::Error> {
+    let mut matches = Cli::command().try_get_matches_from(args)?;
+    // A global option's value is recorded on the subcommand it was given to.
+    let mut level = Some(&matches);
+    let mut source = None;
+    while let Some(m) = level {
+        source = m.value_source("db").or(source);
+        level = m.subcommand().map(|(_, sub)| sub);
+    }
+    let mut cli = Cli::from_arg_matches_mut(&mut matches)?;
+    cli.global.db_source = match source {
+        Some(ValueSource::CommandLine) => DbSource::Flag,
+        Some(ValueSource::EnvVariable) => DbSource::Env,
+        _ => DbSource::Default,
+    };
+    Ok(cli)
 }
 
 /// Treats an empty `QUEUEPRIM_*` variable as unset, as shells and service files often leave
@@ -175,6 +195,7 @@ fn requested_format(args: &[OsString]) -> Format {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
     fn refusal(args: &[&str]) -> String {
         let args = std::iter::once("queueprim").chain(args.iter().copied());

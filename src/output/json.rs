@@ -180,6 +180,23 @@ pub struct PurgeJson {
     pub dry_run: bool,
 }
 
+/// What `info` prints.
+#[derive(Serialize)]
+pub struct InfoJson<'a> {
+    pub backend: &'static str,
+    pub db: String,
+    pub db_from: &'static str,
+    pub exists: bool,
+    pub schema_version: Option<i64>,
+    pub supported_schema_version: i64,
+    pub size_bytes: Option<u64>,
+    pub wal_bytes: Option<u64>,
+    pub synchronous: &'a str,
+    pub queues: u64,
+    pub counts: CountsJson,
+    pub version: &'static str,
+}
+
 /// What `cancel` removed.
 #[derive(Serialize)]
 pub struct CancelJson<'a> {

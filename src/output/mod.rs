@@ -11,12 +11,13 @@ use serde::Serialize;
 
 use crate::cli::Format;
 use crate::error::Report;
-use crate::job::{Counts, Enqueued, Job, QueueCounts, QueueSettings, SweepReport};
+use crate::job::{Counts, Enqueued, Job, QueueCounts, QueueSettings, StoreInfo, SweepReport};
+use crate::store::Store;
 use crate::time::{now, rfc3339, Millis};
 use crate::worker::{Event, JobResult, Summary};
 use json::{
-    CancelJson, CountsJson, EnqueuedJson, ErrorBody, ErrorJson, JobJson, PurgeJson, QueueJson,
-    QueueSettingsJson, SettingsJson, SweepJson, WorkEventJson, WorkSummaryJson,
+    CancelJson, CountsJson, EnqueuedJson, ErrorBody, ErrorJson, InfoJson, JobJson, PurgeJson,
+    QueueJson, QueueSettingsJson, SettingsJson, SweepJson, WorkEventJson, WorkSummaryJson,
 };
 
 /// The format to use when none was asked for: tables for a person at a terminal, JSON for
@@ -59,6 +60,18 @@ pub struct PurgeOutcome {
     pub matched: u64,
     pub removed: u64,
     pub dry_run: bool,
+}
+
+/// What `info` found: the database file, and what it holds when it exists.
+pub struct DbReport {
+    pub path: std::path::PathBuf,
+    /// `--db`, `QUEUEPRIM_DB` or `default`.
+    pub source: &'static str,
+    pub size_bytes: Option<u64>,
+    pub wal_bytes: Option<u64>,
+    pub synchronous: &'static str,
+    /// `None` when there is no database at `path`.
+    pub info: Option<StoreInfo>,
 }
 
 impl Printer {
@@ -195,6 +208,28 @@ impl Printer {
                 matched: p.matched,
                 removed: p.removed,
                 dry_run: p.dry_run,
+            }),
+        }
+    }
+
+    /// Which database is in use and what it holds.
+    pub fn db_info(&mut self, r: &DbReport) -> Result<()> {
+        let counts = r.info.as_ref().map(|i| i.counts).unwrap_or_default();
+        match self.format {
+            Format::Table => self.table(table::db_info(r, &counts)),
+            _ => self.line(&InfoJson {
+                backend: "sqlite",
+                db: r.path.display().to_string(),
+                db_from: r.source,
+                exists: r.info.is_some(),
+                schema_version: r.info.as_ref().map(|i| i.schema_version),
+                supported_schema_version: Store::SCHEMA_VERSION,
+                size_bytes: r.size_bytes,
+                wal_bytes: r.wal_bytes,
+                synchronous: r.synchronous,
+                queues: r.info.as_ref().map_or(0, |i| i.queues),
+                counts: CountsJson::new(&counts),
+                version: env!("CARGO_PKG_VERSION"),
             }),
         }
     }

@@ -177,6 +177,69 @@ fn detail_value(json: &str) -> String {
     }
 }
 
+/// `info`, field by field.
+pub fn db_info(r: &super::DbReport, counts: &Counts) -> Table {
+    let mut table = new_table(&[]);
+    let mut row = |k: &str, v: String| {
+        table.add_row(vec![k.to_string(), v]);
+    };
+    let path = visible(&r.path.display().to_string(), usize::MAX);
+    row("database", format!("{path} (from {})", r.source));
+    let supported = crate::store::Store::SCHEMA_VERSION;
+    match &r.info {
+        None => row("exists", "no".into()),
+        Some(info) => {
+            row(
+                "schema",
+                format!(
+                    "version {} (this build knows up to {supported})",
+                    info.schema_version
+                ),
+            );
+            let size = r.size_bytes.unwrap_or(0);
+            let wal = r.wal_bytes.unwrap_or(0);
+            row(
+                "size",
+                format!("{} (and {} of WAL)", bytes(size), bytes(wal)),
+            );
+            row("queues", info.queues.to_string());
+        }
+    }
+    row("synchronous", r.synchronous.to_string());
+    row(
+        "jobs",
+        format!(
+            "{} pending, {} claimed, {} done, {} dead ({} in all)",
+            counts.pending,
+            counts.claimed,
+            counts.done,
+            counts.dead,
+            counts.total()
+        ),
+    );
+    row(
+        "version",
+        format!("queueprim {}", env!("CARGO_PKG_VERSION")),
+    );
+    table
+}
+
+/// A size in bytes for people: `512 B`, `56.0 KiB`, `3.2 MiB`.
+fn bytes(n: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
+}
+
 /// Counts as one row.
 pub fn counts(c: &Counts) -> Table {
     let mut table = new_table(&["PENDING", "CLAIMED", "DONE", "DEAD", "TOTAL"]);

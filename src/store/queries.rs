@@ -1,5 +1,5 @@
-//! Reading and removing: `get`, `list` (in short pages), counts for `stats` and `queues`,
-//! and `purge` in bounded batches.
+//! Reading and removing: `get`, `list` (in short pages), counts for `stats`, `queues` and
+//! `info`, and `purge` in bounded batches.
 
 use anyhow::Result;
 use rusqlite::types::Value;
@@ -7,7 +7,7 @@ use rusqlite::{params_from_iter, OptionalExtension};
 
 use super::rows::{job_from_row, status_from_db, JOB_COLUMNS};
 use super::{groups, no_such_job, settings, Store};
-use crate::job::{Counts, Job, ListFilter, PurgeFilter, QueueCounts, Status};
+use crate::job::{Counts, Job, ListFilter, PurgeFilter, QueueCounts, Status, StoreInfo};
 
 /// Rows deleted per purge transaction: small enough that workers waiting for the write
 /// lock are not held up noticeably, large enough that a big purge finishes quickly.
@@ -65,6 +65,9 @@ fn text(s: Option<&str>) -> Option<Value> {
 }
 
 impl Store {
+    /// The newest schema version this build knows and writes.
+    pub const SCHEMA_VERSION: i64 = super::schema::SCHEMA_VERSION;
+
     pub fn get(&self, id: &str) -> Result<Job> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1");
         self.conn
@@ -107,6 +110,22 @@ impl Store {
             left -= fetched;
         }
         Ok(())
+    }
+
+    /// The schema version and what the database holds, for `info`.
+    pub fn info(&self) -> Result<StoreInfo> {
+        let queues = self.queues()?;
+        let mut counts = Counts::default();
+        for queue in &queues {
+            counts.merge(&queue.counts);
+        }
+        Ok(StoreInfo {
+            schema_version: self
+                .conn
+                .pragma_query_value(None, "user_version", |row| row.get(0))?,
+            queues: queues.len() as u64,
+            counts,
+        })
     }
 
     /// Job counts by status over all queues.

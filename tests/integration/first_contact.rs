@@ -2,7 +2,7 @@
 //! lines that point at the fix, fencing shown the way to do it, fields that cannot be
 //! misread, and the everyday commands (`cancel`, `info`, `completions`, `man`).
 
-use crate::harness::{Cancelled, Job, TestEnv};
+use crate::harness::{Cancelled, Counts, Info, Job, TestEnv};
 
 // ---------------------------------------------------------------------------------------
 // Hints that point at the fix
@@ -94,7 +94,7 @@ fn cancel_takes_pending_jobs_out_for_good() {
     for id in [&now.id, &later.id] {
         env.cmd(["get", id]).expect_status(3);
     }
-    let stats: crate::harness::Counts = env.json(&["stats"]);
+    let stats: Counts = env.json(&["stats"]);
     assert_eq!(stats.total, 0);
 }
 
@@ -145,4 +145,72 @@ fn cancelling_a_keyed_job_frees_its_key() {
     let second = env.enqueue("q", "2", &["--key", "k"]);
     assert_eq!(second.deduplicated, Some(false));
     assert_ne!(second.id, first.id);
+}
+
+// ---------------------------------------------------------------------------------------
+// info, and reading a database that is not there
+
+#[test]
+fn info_names_the_database_where_it_came_from_and_what_it_holds() {
+    let env = TestEnv::new();
+    let db = env.db();
+    let before: Info = env.json(&["info"]);
+    assert_eq!(before.db, db.display().to_string());
+    assert_eq!(before.db_from, "QUEUEPRIM_DB");
+    assert!(!before.exists);
+    assert_eq!((before.schema_version, before.size_bytes), (None, None));
+    assert!(!db.exists(), "info creates nothing");
+
+    env.enqueue("a", "1", &[]);
+    env.enqueue("b", "1", &[]);
+    env.dequeue("b", &[]);
+    let after: Info = env.json(&["info"]);
+    assert!(after.exists);
+    assert_eq!(after.backend, "sqlite");
+    assert_eq!(after.schema_version, Some(after.supported_schema_version));
+    assert!(after.size_bytes.unwrap() > 0);
+    assert_eq!(after.synchronous, "full");
+    assert_eq!(after.queues, 2);
+    assert_eq!((after.counts.pending, after.counts.claimed), (1, 1));
+    assert_eq!(after.version, env!("CARGO_PKG_VERSION"));
+
+    let other = env.dir().join("other.db");
+    let flagged: Info = env.json(&["info", "--db", other.to_str().unwrap()]);
+    assert_eq!((flagged.db_from.as_str(), flagged.exists), ("--db", false));
+    let defaulted: Info = env
+        .cmd(["info", "--synchronous", "normal"])
+        .env_remove("QUEUEPRIM_DB")
+        .expect_status(0)
+        .json();
+    assert_eq!(defaulted.db_from, "default");
+    assert_eq!(defaulted.synchronous, "normal");
+    assert!(
+        defaulted.db.ends_with("queueprim/queueprim.db"),
+        "{}",
+        defaulted.db
+    );
+}
+
+#[test]
+fn reading_a_database_that_is_not_there_says_so_on_stderr() {
+    let env = TestEnv::new();
+    let missing = env.dir().join("typo.db");
+    let missing = missing.to_str().unwrap();
+    for (args, stdout) in [
+        (vec!["list"], "[]\n"),
+        (vec!["queues"], "[]\n"),
+        (vec!["peek", "q"], "[]\n"),
+        (vec!["list", "--format", "jsonl"], ""),
+    ] {
+        let mut args = args.clone();
+        args.extend(["--db", missing]);
+        env.cmd(&args)
+            .expect_status(0)
+            .expect_stdout(stdout)
+            .expect_stderr_contains(&format!("no database at {missing} (from --db)"));
+    }
+    assert!(!std::path::Path::new(missing).exists());
+    env.enqueue("q", "1", &[]);
+    let run = env.cmd(["list"]).expect_status(0);
+    assert_eq!(run.stderr, "", "a database that is there gets no note");
 }

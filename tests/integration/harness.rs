@@ -111,6 +111,11 @@ impl Cmd {
         self
     }
 
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.command.env_remove(key);
+        self
+    }
+
     pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
         self.stdin = input.into();
         self
@@ -313,6 +318,24 @@ pub struct Sweep {
     pub at: String,
     pub retried: u64,
     pub dead: u64,
+}
+
+/// What `info` prints.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Info {
+    pub backend: String,
+    pub db: String,
+    pub db_from: String,
+    pub exists: bool,
+    pub schema_version: Option<i64>,
+    pub supported_schema_version: i64,
+    pub size_bytes: Option<u64>,
+    pub wal_bytes: Option<u64>,
+    pub synchronous: String,
+    pub queues: u64,
+    pub counts: Counts,
+    pub version: String,
 }
 
 /// What `cancel` prints.
