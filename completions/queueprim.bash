@@ -201,7 +201,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__complete)
-            opts="-h -V --output --claim --enqueue --db --format --synchronous --help --version"
+            opts="-h -V --output --claim --enqueue --follow-up --db --format --synchronous --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -216,6 +216,10 @@ _queueprim() {
                     return 0
                     ;;
                 --enqueue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --follow-up)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -87,6 +87,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --output 'Result to store on the job: JSON, @FILE, or - for stdin'
             cand --claim 'Act only if this is still the job''s claim (the "claim" field printed by dequeue)'
             cand --enqueue 'Also enqueue this follow-up job, in the same transaction: the completion and every follow-up commit together or not at all (repeatable)'
+            cand --follow-up 'Also enqueue follow-ups written as JSON objects with enqueue''s options, e.g. {"queue":"mail","payload":{..},"priority":"high","delay":"90s"} (also "type", "group", "key", "at", "max_retries", "backoff", "backoff_max"); @FILE or - reads any number of them, one after another (repeatable; after the --enqueue ones)'
             cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'

@@ -90,6 +90,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -s V -l ver
 complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l output -d 'Result to store on the job: JSON, @FILE, or - for stdin' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l claim -d 'Act only if this is still the job\'s claim (the "claim" field printed by dequeue)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l enqueue -d 'Also enqueue this follow-up job, in the same transaction: the completion and every follow-up commit together or not at all (repeatable)' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l follow-up -d 'Also enqueue follow-ups written as JSON objects with enqueue\'s options, e.g. {"queue":"mail","payload":{..},"priority":"high","delay":"90s"} (also "type", "group", "key", "at", "max_retries", "backoff", "backoff_max"); @FILE or - reads any number of them, one after another (repeatable; after the --enqueue ones)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns for people, with relative times and long payloads cut'
 json\t'One JSON document: an object, or an array for lists'

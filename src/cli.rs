@@ -351,6 +351,13 @@ pub struct CompleteArgs {
     /// follow-up commit together or not at all (repeatable)
     #[arg(long = "enqueue", value_name = "QUEUE=JSON", value_parser = utf8(parse_follow_up))]
     pub follow_ups: Vec<(String, String)>,
+
+    /// Also enqueue follow-ups written as JSON objects with enqueue's options, e.g.
+    /// {"queue":"mail","payload":{..},"priority":"high","delay":"90s"} (also "type",
+    /// "group", "key", "at", "max_retries", "backoff", "backoff_max"); @FILE or - reads any
+    /// number of them, one after another (repeatable; after the --enqueue ones)
+    #[arg(long = "follow-up", value_name = "OBJECT|@FILE|-", value_parser = utf8(StringValueParser::new()))]
+    pub follow_up_objects: Vec<String>,
 }
 
 /// `QUEUE=JSON` for `complete --enqueue`.

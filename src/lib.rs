@@ -8,6 +8,7 @@ pub mod cli;
 mod cmd;
 /// The typed error and its exit codes; public so tests can tell a conflict from a failure.
 pub mod error;
+mod follow_up;
 mod hints;
 mod ids;
 mod input;

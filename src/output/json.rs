@@ -127,6 +127,38 @@ impl<'a> EnqueuedJson<'a> {
     }
 }
 
+/// `complete`'s output: the job, and the follow-ups it enqueued.
+#[derive(Serialize)]
+pub struct CompletedJson<'a> {
+    #[serde(flatten)]
+    job: JobJson<'a>,
+    follow_ups: Vec<FollowUpJson<'a>>,
+}
+
+/// A follow-up job by id; `deduplicated` when its key found an unfinished job instead.
+#[derive(Serialize)]
+struct FollowUpJson<'a> {
+    id: &'a str,
+    queue: &'a str,
+    deduplicated: bool,
+}
+
+impl<'a> CompletedJson<'a> {
+    pub fn new(job: &'a Job, follow_ups: &'a [Enqueued]) -> anyhow::Result<Self> {
+        Ok(CompletedJson {
+            job: JobJson::new(job)?,
+            follow_ups: follow_ups
+                .iter()
+                .map(|e| FollowUpJson {
+                    id: &e.job.id,
+                    queue: &e.job.queue,
+                    deduplicated: e.deduplicated,
+                })
+                .collect(),
+        })
+    }
+}
+
 #[derive(Serialize)]
 pub struct QueueJson<'a> {
     queue: &'a str,

@@ -11,13 +11,15 @@ use serde::Serialize;
 
 use crate::cli::Format;
 use crate::error::Report;
+use crate::input::visible;
 use crate::job::{Counts, Enqueued, Job, QueueCounts, QueueSettings, StoreInfo, SweepReport};
 use crate::store::Store;
 use crate::time::{now, rfc3339, Millis};
 use crate::worker::{Event, JobResult, Summary};
 use json::{
-    CancelJson, CountsJson, EnqueuedJson, ErrorBody, ErrorJson, InfoJson, JobJson, PurgeJson,
-    QueueJson, QueueSettingsJson, SettingsJson, SweepJson, WorkEventJson, WorkSummaryJson,
+    CancelJson, CompletedJson, CountsJson, EnqueuedJson, ErrorBody, ErrorJson, InfoJson, JobJson,
+    PurgeJson, QueueJson, QueueSettingsJson, SettingsJson, SweepJson, WorkEventJson,
+    WorkSummaryJson,
 };
 
 /// The format to use when none was asked for: tables for a person at a terminal, JSON for
@@ -93,6 +95,29 @@ impl Printer {
         match self.format {
             Format::Table => self.table(table::job_detail(job, now())),
             _ => self.line(&JobJson::new(job)?),
+        }
+    }
+
+    /// A job `complete` finished, and the follow-ups it enqueued.
+    pub fn completed(&mut self, job: &Job, follow_ups: &[Enqueued]) -> Result<()> {
+        for e in follow_ups {
+            self.note(&if e.deduplicated {
+                format!(
+                    "follow-up {} in {} already exists with that key; nothing added",
+                    e.job.id,
+                    visible(&e.job.queue, 128)
+                )
+            } else {
+                format!(
+                    "enqueued follow-up {} in {}",
+                    e.job.id,
+                    visible(&e.job.queue, 128)
+                )
+            });
+        }
+        match self.format {
+            Format::Table => self.job(job),
+            _ => self.line(&CompletedJson::new(job, follow_ups)?),
         }
     }
 

@@ -45,6 +45,15 @@ fn assert_enqueued_keys(value: &Value) {
     assert!(value["deduplicated"].is_boolean());
 }
 
+/// `complete` prints the job and the follow-ups it enqueued.
+#[track_caller]
+fn assert_completed_keys(value: &Value) {
+    let mut keys = JOB_KEYS.to_vec();
+    keys.push("follow_ups");
+    assert_keys(value, &keys);
+    assert!(value["follow_ups"].is_array());
+}
+
 #[track_caller]
 fn assert_keys(value: &Value, expected: &[&str]) {
     let object = value.as_object().expect("a job is a JSON object");
@@ -108,7 +117,7 @@ fn every_job_printing_command_prints_the_same_shape() {
 
     env.dequeue("q", &[]);
     let done: Value = env.json(&["complete", &job.id, "--output", r#"{"ok":true}"#]);
-    assert_job_keys(&done);
+    assert_completed_keys(&done);
     let done: Job = serde_json::from_value(done).unwrap();
     assert_eq!(done.status, "done");
     assert_eq!(done.output, Some(serde_json::json!({"ok": true})));

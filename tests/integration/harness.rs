@@ -257,6 +257,18 @@ pub struct Job {
     /// Printed by `enqueue` only.
     #[serde(default)]
     pub deduplicated: Option<bool>,
+    /// Printed by `complete` only.
+    #[serde(default)]
+    pub follow_ups: Option<Vec<FollowUp>>,
+}
+
+/// A follow-up job `complete` enqueued.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUp {
+    pub id: String,
+    pub queue: String,
+    pub deduplicated: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
