@@ -1161,7 +1161,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__work)
-            opts="-h -V --queue --worker --type --timeout --concurrency --job-timeout --until-empty --max-jobs --grace --db --format --synchronous --help --version"
+            opts="-h -V --queue --worker --type --timeout --concurrency --job-timeout --until-empty --until-drained --max-jobs --grace --db --format --synchronous --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

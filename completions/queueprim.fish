@@ -210,6 +210,7 @@ jsonl\t'One JSON object per line'"
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l synchronous -d 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l until-empty -d 'Exit once no job is visible and none is running'
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l until-drained -d 'Exit once the queue (of --type) has no unfinished job left: none visible, delayed, backing off or waiting in its group, and none claimed, here or by anyone else (their jobs may fail and come back). A paused queue with jobs is not drained'
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -s V -l version -d 'Print version'
 complete -c queueprim -n "__fish_queueprim_using_subcommand retry" -l queue -d 'Retry every dead job of this queue' -r

@@ -553,6 +553,12 @@ pub struct WorkArgs {
     #[arg(long)]
     pub until_empty: bool,
 
+    /// Exit once the queue (of --type) has no unfinished job left: none visible, delayed,
+    /// backing off or waiting in its group, and none claimed, here or by anyone else (their
+    /// jobs may fail and come back). A paused queue with jobs is not drained.
+    #[arg(long, conflicts_with = "until_empty")]
+    pub until_drained: bool,
+
     /// Exit after N jobs have been run
     #[arg(long, value_name = "N", value_parser = utf8(clap::value_parser!(u64).range(1..)))]
     pub max_jobs: Option<u64>,

@@ -255,7 +255,8 @@ pub struct WorkEventJson<'a> {
     pub duration_ms: u64,
 }
 
-/// The totals `work` prints when it exits.
+/// The totals `work` prints when it exits: each job once, by its last result here, and
+/// the commands run in all.
 #[derive(Serialize)]
 pub struct WorkSummaryJson {
     pub event: &'static str,
@@ -264,6 +265,7 @@ pub struct WorkSummaryJson {
     pub dead: u64,
     pub lost: u64,
     pub released: u64,
+    pub runs: u64,
 }
 
 #[derive(Serialize)]

@@ -302,12 +302,21 @@ impl Printer {
             JobResult::Released => ("released", None),
         };
         if self.format == Format::Table {
+            // The time comes first, as "took", so that it cannot be read as a delay before
+            // a retry: `q_… try 1 took 0.3s: failed, will retry: exit 1`.
             let seconds = event.duration.as_secs_f64();
+            let outcome = match event.result {
+                JobResult::Done => "done",
+                JobResult::Retry(_) => "failed, will retry",
+                JobResult::Dead(_) => "failed, dead",
+                JobResult::Lost(_) => "claim lost, nothing recorded",
+                JobResult::Released => "stopped, back to pending",
+            };
             let why = reason
                 .map(|r| format!(": {}", short_reason(r)))
                 .unwrap_or_default();
             eprintln!(
-                "{} try {} {result} in {seconds:.1}s{why}",
+                "{} try {} took {seconds:.1}s: {outcome}{why}",
                 event.job.id, event.attempt
             );
             return Ok(());
@@ -327,9 +336,17 @@ impl Printer {
     /// What `work` did in all, when it exits.
     pub fn work_summary(&mut self, s: &Summary) -> Result<()> {
         if self.format == Format::Table {
+            let jobs = s.done + s.retried + s.dead + s.lost + s.released;
             eprintln!(
-                "work: {} done, {} to retry, {} dead, {} lost, {} released",
-                s.done, s.retried, s.dead, s.lost, s.released
+                "work: {jobs} job{} in {} run{}: {} done, {} to retry, {} dead, {} lost, {} released",
+                if jobs == 1 { "" } else { "s" },
+                s.runs,
+                if s.runs == 1 { "" } else { "s" },
+                s.done,
+                s.retried,
+                s.dead,
+                s.lost,
+                s.released
             );
             return Ok(());
         }
@@ -340,6 +357,7 @@ impl Printer {
             dead: s.dead,
             lost: s.lost,
             released: s.released,
+            runs: s.runs,
         })
     }
 

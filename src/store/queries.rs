@@ -128,6 +128,27 @@ impl Store {
         })
     }
 
+    /// Whether the queue (or its jobs of one type) has a job that is not finished: pending,
+    /// delayed, waiting in its group, backing off, or claimed by anyone. `work
+    /// --until-drained` runs until this says no.
+    pub fn has_unfinished(&self, queue: &str, job_type: Option<&str>) -> Result<bool> {
+        let unfinished = "queue = ?1 AND status IN ('queued', 'scheduled', 'pending', 'claimed')";
+        Ok(match job_type {
+            None => self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT EXISTS (SELECT 1 FROM jobs WHERE {unfinished})"
+                ))?
+                .query_row([queue], |row| row.get(0))?,
+            Some(t) => self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT EXISTS (SELECT 1 FROM jobs WHERE {unfinished} AND type = ?2)"
+                ))?
+                .query_row([queue, t], |row| row.get(0))?,
+        })
+    }
+
     /// Job counts by status over all queues.
     pub fn stats(&self) -> Result<Counts> {
         let mut counts = Counts::default();

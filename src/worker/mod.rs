@@ -6,6 +6,7 @@ mod process;
 mod result;
 mod watchdog;
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io;
 use std::path::PathBuf;
@@ -37,6 +38,8 @@ pub struct Settings {
     pub concurrency: usize,
     pub job_timeout: Option<Millis>,
     pub until_empty: bool,
+    /// Exit once the queue has no unfinished job at all (see `Store::has_unfinished`).
+    pub until_drained: bool,
     pub max_jobs: Option<u64>,
     pub grace: Millis,
     pub command: Vec<OsString>,
@@ -66,23 +69,41 @@ pub struct Event<'a> {
     pub result: &'a JobResult,
 }
 
-/// Totals reported when the runner exits.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// Totals reported when the runner exits: each job once, by the last result it had here,
+/// and how many commands ran in all.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
     pub done: u64,
     pub retried: u64,
     pub dead: u64,
     pub lost: u64,
     pub released: u64,
+    pub runs: u64,
+    /// Jobs counted as retried or lost, which may come back to this runner: if one does,
+    /// its next result replaces that count. Only these are remembered, so a runner that
+    /// lives for months does not keep every id it ever ran.
+    may_return: HashMap<String, bool>,
 }
 
 impl Summary {
-    fn count(&mut self, result: &JobResult) {
+    fn count(&mut self, id: &str, result: &JobResult) {
+        match self.may_return.remove(id) {
+            Some(true) => self.retried -= 1,
+            Some(false) => self.lost -= 1,
+            None => {}
+        }
+        self.runs += 1;
         match result {
             JobResult::Done => self.done += 1,
-            JobResult::Retry(_) => self.retried += 1,
+            JobResult::Retry(_) => {
+                self.retried += 1;
+                self.may_return.insert(id.to_string(), true);
+            }
             JobResult::Dead(_) => self.dead += 1,
-            JobResult::Lost(_) => self.lost += 1,
+            JobResult::Lost(_) => {
+                self.lost += 1;
+                self.may_return.insert(id.to_string(), false);
+            }
             JobResult::Released => self.released += 1,
         }
     }
@@ -106,6 +127,9 @@ struct Runner<'a> {
     report: &'a mut dyn FnMut(&Event) -> Result<()>,
     slots: Vec<Slot>,
     claimed: u64,
+    /// A command finished since the last look for work: with `--until-drained`, look
+    /// again even though no other process committed, to see whether that was the last.
+    ran_since_look: bool,
     summary: Summary,
     done_tx: Sender<(u64, io::Result<process::Finished>)>,
     done_rx: Receiver<(u64, io::Result<process::Finished>)>,
@@ -129,6 +153,7 @@ pub fn run(
         report,
         slots: Vec::new(),
         claimed: 0,
+        ran_since_look: false,
         summary: Summary::default(),
         done_tx,
         done_rx,
@@ -151,7 +176,9 @@ pub fn run(
             None => {
                 let found = runner.fill(&mut watch)?;
                 if runner.slots.is_empty()
-                    && (runner.quota_used() || (settings.until_empty && !found))
+                    && (runner.quota_used()
+                        || (settings.until_empty && !found)
+                        || (!found && runner.drained()?))
                 {
                     break;
                 }
@@ -174,8 +201,18 @@ impl Runner<'_> {
             .is_some_and(|max| self.claimed >= max)
     }
 
+    /// With `--until-drained`, whether the queue (of `--type`) has no unfinished job left.
+    fn drained(&self) -> Result<bool> {
+        let request = &self.settings.request;
+        Ok(self.settings.until_drained
+            && !self
+                .store
+                .has_unfinished(&request.queue, request.job_type.as_deref())?)
+    }
+
     /// Claims jobs for free slots when a look could find some, and starts their commands.
-    /// Returns whether anything is claimable or running, for `--until-empty`.
+    /// Returns whether anything is claimable or running, for `--until-empty` and
+    /// `--until-drained` (`false` only after a look that found nothing).
     fn fill(&mut self, watch: &mut Watch) -> Result<bool> {
         let remaining = self
             .settings
@@ -183,7 +220,9 @@ impl Runner<'_> {
             .map_or(u64::MAX, |max| max.saturating_sub(self.claimed));
         let free = (self.settings.concurrency - self.slots.len()).min(remaining as usize);
         let now = time::now();
-        let must_look = self.settings.until_empty && self.slots.is_empty();
+        let ran = std::mem::take(&mut self.ran_since_look);
+        let must_look = self.slots.is_empty()
+            && (self.settings.until_empty || (self.settings.until_drained && ran));
         if free == 0 || !(must_look || watch.should_look(self.store, now)?) {
             return Ok(true);
         }
@@ -292,7 +331,8 @@ impl Runner<'_> {
                 Outcome::Dead => JobResult::Dead(reason.clone()),
             }))?
         };
-        self.summary.count(&result);
+        self.summary.count(&job.id, &result);
+        self.ran_since_look = true;
         let event = Event {
             job: &job,
             attempt: job.attempts(),
