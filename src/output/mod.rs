@@ -1,6 +1,7 @@
 //! Rendering at the edge: commands hand domain data to a [`Printer`], which writes JSON,
 //! JSON lines or a table to stdout. Errors and notes for people go to stderr.
 
+mod columns;
 mod json;
 mod table;
 
@@ -55,6 +56,39 @@ pub fn print_error(format: Format, report: &Report) {
 pub struct Printer {
     format: Format,
     out: BufWriter<Stdout>,
+    /// Colour statuses in tables: stdout is a terminal and NO_COLOR is not set.
+    color: bool,
+}
+
+/// Whether text written to a stream that `is_terminal` may be coloured: never when
+/// NO_COLOR is set to anything (no-color.org) or in a pipe.
+pub fn use_color(is_terminal: bool) -> bool {
+    is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// How wide a table may be: the terminal's width, else `COLUMNS`, else 80.
+fn table_width() -> usize {
+    if let Some(width) = comfy_table::Table::new().width() {
+        return usize::from(width);
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|w| w.trim().parse().ok())
+        .filter(|&w| w >= 20)
+        .unwrap_or(80)
+}
+
+/// A count with thousands separated: `2,345`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// What a purge did or would do.
@@ -81,6 +115,7 @@ impl Printer {
         Printer {
             format,
             out: BufWriter::new(io::stdout()),
+            color: use_color(io::stdout().is_terminal()),
         }
     }
 
@@ -91,9 +126,22 @@ impl Printer {
         }
     }
 
+    /// Something a script must know too, as the result alone would mislead it (a list cut
+    /// at its limit): on stderr in every format, after what stdout has so far.
+    pub fn notice(&mut self, text: &str) -> Result<()> {
+        self.flush()?;
+        eprintln!("note: {text}");
+        Ok(())
+    }
+
+    /// An empty result, said the same way by every command that prints rows.
+    fn nothing(&self, what: &str) {
+        self.note(&format!("no {what}"));
+    }
+
     pub fn job(&mut self, job: &Job) -> Result<()> {
         match self.format {
-            Format::Table => self.table(table::job_detail(job, now())),
+            Format::Table => self.table(table::job_detail(job, now(), self.color)),
             _ => self.line(&JobJson::new(job)?),
         }
     }
@@ -163,8 +211,14 @@ impl Printer {
     /// Several jobs: a JSON array, one object per line, or table rows.
     pub fn jobs(&mut self, jobs: &[Job]) -> Result<()> {
         match self.format {
-            Format::Table if jobs.is_empty() => Ok(()),
-            Format::Table => self.table(table::job_rows(jobs, now())),
+            Format::Table if jobs.is_empty() => {
+                self.nothing("jobs");
+                Ok(())
+            }
+            Format::Table => {
+                let lines = table::job_rows(jobs, now(), table_width(), self.color);
+                self.lines(&lines)
+            }
             Format::Json => self.array(jobs.iter().map(JobJson::new)),
             Format::Jsonl => jobs
                 .iter()
@@ -214,10 +268,13 @@ impl Printer {
     pub fn queues(&mut self, queues: &[QueueCounts]) -> Result<()> {
         match self.format {
             Format::Table if queues.is_empty() => {
-                self.note("no queues yet");
+                self.nothing("queues");
                 Ok(())
             }
-            Format::Table => self.table(table::queues(queues)),
+            Format::Table => {
+                let lines = table::queues(queues, table_width(), self.color);
+                self.lines(&lines)
+            }
             Format::Json => self.array(queues.iter().map(|q| Ok(QueueJson::new(q)))),
             Format::Jsonl => queues
                 .iter()
@@ -315,6 +372,12 @@ impl Printer {
             let why = reason
                 .map(|r| format!(": {}", short_reason(r)))
                 .unwrap_or_default();
+            let outcome = match event.result {
+                JobResult::Done => paint(outcome, "32"),
+                JobResult::Retry(_) => paint(outcome, "33"),
+                JobResult::Dead(_) => paint(outcome, "31"),
+                JobResult::Lost(_) | JobResult::Released => paint(outcome, "35"),
+            };
             eprintln!(
                 "{} try {} took {seconds:.1}s: {outcome}{why}",
                 event.job.id, event.attempt
@@ -389,12 +452,28 @@ impl Printer {
         Ok(())
     }
 
+    fn lines(&mut self, lines: &[String]) -> Result<()> {
+        for line in lines {
+            writeln!(self.out, "{line}")?;
+        }
+        Ok(())
+    }
+
     fn table(&mut self, table: comfy_table::Table) -> Result<()> {
         // comfy-table pads every line to the widest; trim so copied output stays clean.
         for line in table.to_string().lines() {
             writeln!(self.out, "{}", line.trim_end())?;
         }
         Ok(())
+    }
+}
+
+/// `text` in an SGR colour when stderr is a terminal and NO_COLOR is not set.
+fn paint(text: &str, sgr: &str) -> String {
+    if use_color(io::stderr().is_terminal()) {
+        format!("\x1b[{sgr}m{text}\x1b[0m")
+    } else {
+        text.to_string()
     }
 }
 

@@ -81,11 +81,7 @@ impl Store {
     /// Calls `emit` for each matching job, newest first, reading [`LIST_PAGE`] rows at a
     /// time so neither memory nor a read transaction grows with the number of jobs.
     pub fn list(&self, filter: &ListFilter, mut emit: impl FnMut(Job) -> Result<()>) -> Result<()> {
-        let mut cond = Conditions::default();
-        cond.add("queue = ?", text(filter.queue.as_deref()));
-        cond.add_status(filter.status);
-        cond.add("type = ?", text(filter.job_type.as_deref()));
-        cond.add("worker = ?", text(filter.worker.as_deref()));
+        let mut cond = list_conditions(filter);
         cond.sql.push("seq < ?");
         let sql = list_sql(&cond.clause());
         let mut left = filter.limit.unwrap_or(u64::MAX);
@@ -110,6 +106,17 @@ impl Store {
             left -= fetched;
         }
         Ok(())
+    }
+
+    /// How many jobs `list` would show without its limit.
+    pub fn count_matching(&self, filter: &ListFilter) -> Result<u64> {
+        let cond = list_conditions(filter);
+        let sql = format!("SELECT COUNT(*) FROM jobs {}", cond.clause());
+        let n: i64 = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row(params_from_iter(cond.params.iter()), |row| row.get(0))?;
+        Ok(n as u64)
     }
 
     /// The schema version and what the database holds, for `info`.
@@ -235,6 +242,16 @@ impl Store {
             }
         }
     }
+}
+
+/// Which rows `list` matches.
+fn list_conditions(filter: &ListFilter) -> Conditions {
+    let mut cond = Conditions::default();
+    cond.add("queue = ?", text(filter.queue.as_deref()));
+    cond.add_status(filter.status);
+    cond.add("type = ?", text(filter.job_type.as_deref()));
+    cond.add("worker = ?", text(filter.worker.as_deref()));
+    cond
 }
 
 /// Which rows a purge matches. Claimed jobs are work in flight: only `--status claimed`

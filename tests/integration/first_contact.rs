@@ -214,3 +214,183 @@ fn reading_a_database_that_is_not_there_says_so_on_stderr() {
     let run = env.cmd(["list"]).expect_status(0);
     assert_eq!(run.stderr, "", "a database that is there gets no note");
 }
+
+// ---------------------------------------------------------------------------------------
+// Tables for people
+
+use unicode_width::UnicodeWidthStr;
+
+/// A table command's stdout lines, in a pipe, at the given `COLUMNS` (none: the default).
+fn table(env: &TestEnv, args: &[&str], columns: Option<&str>) -> crate::harness::Run {
+    let mut cmd = env
+        .cmd(args)
+        .args(["--format", "table"])
+        .env_remove("COLUMNS");
+    if let Some(columns) = columns {
+        cmd = cmd.env("COLUMNS", columns);
+    }
+    cmd.expect_status(0)
+}
+
+/// The display column where `needle` starts in `line`.
+fn column_of(line: &str, needle: &str) -> Option<usize> {
+    line.find(needle).map(|at| line[..at].width())
+}
+
+fn wide_jobs(env: &TestEnv) {
+    let long_queue = "tenant/a-very-long-queue-name-that-goes-on-and-on-for-a-while";
+    env.enqueue(
+        long_queue,
+        r#"{"msg":"日本語のテキストです、とても長いペイロードです"}"#,
+        &["--type", "resize-images-to-thumbnails"],
+    );
+    env.enqueue(
+        "q",
+        r#"{"party":"🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉"}"#,
+        &[],
+    );
+    env.enqueue(
+        "q",
+        r#"{"plain":"ascii text that is quite long, longer than the rest"}"#,
+        &[],
+    );
+    env.dequeue(
+        "q",
+        &[
+            "--worker",
+            "a-worker-name-that-is-far-too-long-for-any-table:12345",
+        ],
+    );
+}
+
+#[test]
+fn list_and_queues_fit_80_columns_with_wide_characters_aligned() {
+    let env = TestEnv::new();
+    wide_jobs(&env);
+    for args in [&["list"][..], &["queues"]] {
+        let run = table(&env, args, None);
+        let lines: Vec<&str> = run.stdout.lines().collect();
+        assert!(lines.len() >= 3, "{}", run.stdout);
+        for line in &lines {
+            assert!(
+                line.width() <= 80,
+                "{} columns: {line}\n{}",
+                line.width(),
+                run.stdout
+            );
+        }
+    }
+    let run = table(&env, &["list"], None);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let status_at = column_of(lines[0], "STATUS").unwrap();
+    for line in &lines[1..] {
+        let at = ["pending", "claimed"]
+            .iter()
+            .find_map(|s| column_of(line, s))
+            .unwrap();
+        assert_eq!(at, status_at, "aligned by display width:\n{}", run.stdout);
+    }
+    assert!(
+        run.stdout.contains('…'),
+        "long values are cut: {}",
+        run.stdout
+    );
+    assert!(!run
+        .stdout
+        .contains("a-very-long-queue-name-that-goes-on-and-on"));
+    assert!(!run.stdout.contains("far-too-long-for-any-table"));
+
+    let wider = table(&env, &["list"], Some("160"));
+    assert!(
+        wider.stdout.lines().any(|l| l.width() > 80),
+        "{}",
+        wider.stdout
+    );
+    assert!(wider.stdout.lines().all(|l| l.width() <= 160));
+}
+
+#[test]
+fn list_says_when_it_stopped_at_its_limit() {
+    let env = TestEnv::new();
+    for n in 0..3 {
+        env.enqueue("q", &n.to_string(), &[]);
+    }
+    let run = table(&env, &["list", "--limit", "2"], None);
+    assert_eq!(run.stdout.lines().count(), 3, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("showing the newest 2 of 3 jobs"),
+        "{}",
+        run.stderr
+    );
+    let jobs: Vec<Job> = env
+        .cmd(["list", "--limit", "2"])
+        .expect_status(0)
+        .expect_stderr_contains("2 of 3")
+        .json();
+    assert_eq!(jobs.len(), 2, "JSON stays the array; the note is on stderr");
+    let whole = env.cmd(["list", "--limit", "3"]).expect_status(0);
+    assert_eq!(whole.stderr, "", "not cut, no note");
+}
+
+#[test]
+fn empty_results_say_so_the_same_way_in_every_table_command() {
+    let env = TestEnv::new();
+    env.enqueue("other", "1", &[]);
+    env.dequeue("other", &[]);
+    for (args, says) in [
+        (&["list", "--status", "dead"][..], "no jobs"),
+        (&["peek", "q"], "no jobs"),
+        (&["retry", "--queue", "q"], "no jobs"),
+        (&["dequeue", "q", "--count", "5"], "no jobs"),
+    ] {
+        let run = table(&env, args, None);
+        assert_eq!(
+            (run.stdout.as_str(), run.stderr.trim()),
+            ("", says),
+            "{args:?}"
+        );
+    }
+    let fresh = TestEnv::new();
+    let run = fresh.cmd(["queues", "--format", "table"]).expect_status(0);
+    assert!(run.stderr.ends_with("no queues\n"), "{}", run.stderr);
+}
+
+/// Runs queueprim on a pseudo-terminal (`script`), returning what the terminal showed.
+fn on_a_terminal(env: &TestEnv, args: &str, no_color: bool) -> String {
+    let command = format!(
+        "{} --db '{}' {args}",
+        crate::harness::BIN,
+        env.db().display()
+    );
+    let mut script = std::process::Command::new("script");
+    script
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("QUEUEPRIM_FORMAT")
+        .env_remove("NO_COLOR");
+    if no_color {
+        script.env("NO_COLOR", "1");
+    }
+    let out = script
+        .output()
+        .expect("script (util-linux) runs the command on a terminal");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn statuses_are_coloured_on_a_terminal_only() {
+    let env = TestEnv::new();
+    let done = env.enqueue("q", "1", &[]);
+    env.dequeue("q", &[]);
+    env.json::<Job>(&["complete", &done.id]);
+    env.enqueue("q", "2", &[]);
+    let shown = on_a_terminal(&env, "list", false);
+    assert!(shown.contains("\x1b[32mdone\x1b[0m"), "{shown:?}");
+    assert!(shown.contains("\x1b[33mpending\x1b[0m"), "{shown:?}");
+    let plain = on_a_terminal(&env, "list", true);
+    assert!(
+        plain.contains("done") && !plain.contains('\x1b'),
+        "NO_COLOR: {plain:?}"
+    );
+    let piped = table(&env, &["list"], None);
+    assert!(!piped.stdout.contains('\x1b'), "{:?}", piped.stdout);
+}
