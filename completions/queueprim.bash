@@ -175,7 +175,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__cancel)
-            opts="-h -V --db --format --synchronous --help --version"
+            opts="-h --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -201,7 +201,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__complete)
-            opts="-h -V --output --claim --enqueue --follow-up --db --format --synchronous --help --version"
+            opts="-h --output --claim --enqueue --follow-up --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -243,7 +243,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__config)
-            opts="-h -V --queue --timeout --max-retries --backoff --reset --db --format --synchronous --help --version"
+            opts="-h --queue --timeout --max-retries --backoff --reset --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -285,7 +285,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__dequeue)
-            opts="-h -V --queue --worker --type --timeout --wait --count --db --format --synchronous --help --version"
+            opts="-h --queue --type --wait --count --timeout --worker --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -295,15 +295,7 @@ _queueprim() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --worker)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --type)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -312,6 +304,14 @@ _queueprim() {
                     return 0
                     ;;
                 --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --worker)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -335,7 +335,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__enqueue)
-            opts="-h -V --queue --payload --batch --priority --max-retries --backoff --backoff-max --group --key --delay --at --type --db --format --synchronous --help --version"
+            opts="-h --queue --payload --batch --priority --max-retries --backoff --backoff-max --group --key --delay --at --type --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -405,7 +405,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__extend)
-            opts="-h -V --by --claim --db --format --synchronous --help --version"
+            opts="-h --by --claim --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -439,7 +439,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__fail)
-            opts="-h -V --reason --dead --retry-in --claim --db --format --synchronous --help --version"
+            opts="-h --reason --dead --retry-in --claim --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -477,7 +477,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__get)
-            opts="-h -V --db --format --synchronous --help --version"
+            opts="-h --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -811,7 +811,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__info)
-            opts="-h -V --db --format --synchronous --help --version"
+            opts="-h --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -837,7 +837,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__list)
-            opts="-h -V --queue --status --type --worker --limit --db --format --synchronous --help --version"
+            opts="-h --queue --status --type --worker --limit --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -883,7 +883,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__pause)
-            opts="-h -V --queue --db --format --synchronous --help --version"
+            opts="-h --queue --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -913,7 +913,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__peek)
-            opts="-h -V --queue --limit --db --format --synchronous --help --version"
+            opts="-h --queue --limit --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -947,7 +947,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__purge)
-            opts="-h -V --queue --status --older-than --dry-run --all --db --format --synchronous --help --version"
+            opts="-h --queue --status --older-than --dry-run --all --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -985,7 +985,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__queues)
-            opts="-h -V --db --format --synchronous --help --version"
+            opts="-h --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1011,7 +1011,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__release)
-            opts="-h -V --claim --db --format --synchronous --help --version"
+            opts="-h --claim --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1041,7 +1041,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__resume)
-            opts="-h -V --queue --db --format --synchronous --help --version"
+            opts="-h --queue --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1071,7 +1071,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__retry)
-            opts="-h -V --queue --status --db --format --synchronous --help --version"
+            opts="-h --queue --status --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1105,7 +1105,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__stats)
-            opts="-h -V --db --format --synchronous --help --version"
+            opts="-h --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1131,7 +1131,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__sweep)
-            opts="-h -V --interval --once --db --format --synchronous --help --version"
+            opts="-h --interval --once --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1161,7 +1161,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__work)
-            opts="-h -V --queue --worker --type --timeout --concurrency --job-timeout --until-empty --until-drained --max-jobs --grace --db --format --synchronous --help --version"
+            opts="-h --queue --type --concurrency --job-timeout --until-empty --until-drained --max-jobs --grace --timeout --worker --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1171,15 +1171,7 @@ _queueprim() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --worker)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --type)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1196,6 +1188,14 @@ _queueprim() {
                     return 0
                     ;;
                 --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --worker)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

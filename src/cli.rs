@@ -31,12 +31,7 @@ use crate::time::{parse_duration, parse_positive_duration, parse_timestamp, Mill
 /// Environment: QUEUEPRIM_DB (--db), QUEUEPRIM_FORMAT (--format), QUEUEPRIM_SYNCHRONOUS
 /// (--synchronous).
 #[derive(Debug, Parser)]
-#[command(
-    name = "queueprim",
-    version,
-    propagate_version = true,
-    max_term_width = 100
-)]
+#[command(name = "queueprim", version, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -45,24 +40,40 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The options every command takes, listed apart from each command's own.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// Database file [default: queueprim.db in the user data folder, e.g.
-    /// ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]
-    #[arg(long, global = true, env = "QUEUEPRIM_DB", value_name = "PATH")]
+    /// Database file [default: ~/.local/share/queueprim/queueprim.db; see info]
+    #[arg(
+        long,
+        global = true,
+        env = "QUEUEPRIM_DB",
+        hide_env_values = true,
+        value_name = "PATH"
+    )]
     pub db: Option<PathBuf>,
 
     /// Output format [default: table on a terminal, json otherwise]
-    #[arg(long, global = true, env = "QUEUEPRIM_FORMAT", value_enum)]
+    #[arg(
+        long,
+        global = true,
+        env = "QUEUEPRIM_FORMAT",
+        hide_env_values = true,
+        value_enum,
+        value_name = "FORMAT"
+    )]
     pub format: Option<Format>,
 
-    /// Durability of each commit: full fsyncs every commit, so a command that exited 0
-    /// survives power loss; normal survives a crash of queueprim but not of the machine
+    /// full syncs every commit to disk; normal survives a crash of queueprim, not of the
+    /// machine
     #[arg(
         long,
         global = true,
         env = "QUEUEPRIM_SYNCHRONOUS",
+        hide_env_values = true,
         value_enum,
+        value_name = "MODE",
         default_value_t = SyncMode::Full
     )]
     pub synchronous: SyncMode,
@@ -94,13 +105,12 @@ impl DbSource {
     }
 }
 
+/// table: aligned columns for people; json: one document (an array for lists); jsonl: one
+/// object per line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Aligned columns for people, with relative times and long payloads cut
     Table,
-    /// One JSON document: an object, or an array for lists
     Json,
-    /// One JSON object per line
     Jsonl,
 }
 
@@ -287,6 +297,8 @@ pub struct EnqueueArgs {
 ///
 /// Example: JOB=$(queueprim dequeue emails --worker mailer-1 --wait 20s)
 #[derive(Debug, Args)]
+#[command(mut_arg("timeout", |a| a.help(DEQUEUE_TIMEOUT)))]
+#[command(mut_arg("worker", |a| a.help("Name this worker; stored on the job (its \"worker\" field) and shown by list")))]
 pub struct DequeueArgs {
     #[command(flatten)]
     pub claim: ClaimArgs,
@@ -300,6 +312,16 @@ pub struct DequeueArgs {
     #[arg(long, value_name = "N", value_parser = utf8(clap::value_parser!(u32).range(1..=10_000)))]
     pub count: Option<u32>,
 }
+
+const DEQUEUE_TIMEOUT: &str = "How long the claim lasts. A claim not completed, failed or \
+extended by then expires, and that counts a failed attempt: with the default --max-retries 0 \
+the job is then dead. A late complete --claim TOKEN still makes it done, as long as nobody \
+has claimed it since [default: the queue's (see config), else 30m]";
+
+const WORK_TIMEOUT: &str = "How long each claim lasts. While a command runs its claim is \
+renewed every third of this, so it only bounds how long the jobs of a runner that crashed \
+stay claimed (each such expiry counts a failed attempt) [default: the queue's (see config), \
+else 30m]";
 
 /// How long `dequeue --wait` may block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -329,10 +351,12 @@ fn parse_wait(s: &str) -> Result<Wait, String> {
 
 /// Mark a claimed job done.
 ///
-/// A late complete, after the claim expired but before anyone else claimed the job, is
-/// accepted when --claim gives that claim's token.
+/// Pass --claim with the token dequeue printed: if your claim expired and the job went to
+/// another worker, complete is then refused (exit 4) instead of overwriting their run. A
+/// late complete, after the claim expired but before anyone else claimed the job, is
+/// accepted with that token, even when the expiry made the job dead: it becomes done.
 ///
-/// Example: queueprim complete q_7f3k2m9x4c --output '{"sent":true}'
+/// Example: queueprim complete q_7f3k2m9x4c --claim c_8k2m4x7q9r1t --output '{"sent":true}'
 #[derive(Debug, Args)]
 pub struct CompleteArgs {
     /// The job's id
@@ -379,7 +403,7 @@ fn parse_follow_up(s: &str) -> Result<(String, String), String> {
 /// While attempt_count < max_retries the job goes back to pending for another try; otherwise,
 /// or with --dead, it becomes dead. The reason is kept in the job's errors.
 ///
-/// Example: queueprim fail q_7f3k2m9x4c --reason "smtp timeout"
+/// Example: queueprim fail q_7f3k2m9x4c --claim c_8k2m4x7q9r1t --reason "smtp timeout"
 #[derive(Debug, Args)]
 pub struct FailArgs {
     /// The job's id
@@ -408,7 +432,7 @@ pub struct FailArgs {
 /// The new deadline is the old one plus DUR, or now plus DUR if the old one has passed and
 /// nobody has taken the job yet.
 ///
-/// Example: queueprim extend q_7f3k2m9x4c --by 30m
+/// Example: queueprim extend q_7f3k2m9x4c --by 30m --claim c_8k2m4x7q9r1t
 #[derive(Debug, Args)]
 pub struct ExtendArgs {
     /// The job's id
@@ -537,6 +561,8 @@ pub struct SweepArgs {
 ///
 /// Example: queueprim work emails --concurrency 4 -- ./send-email.sh --from ops@example.com
 #[derive(Debug, Args)]
+#[command(mut_arg("timeout", |a| a.help(WORK_TIMEOUT)))]
+#[command(mut_arg("worker", |a| a.help("Name this runner; stored on the jobs it claims [default: HOST:PID]")))]
 pub struct WorkArgs {
     #[command(flatten)]
     pub claim: ClaimArgs,

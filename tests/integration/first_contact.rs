@@ -394,3 +394,123 @@ fn statuses_are_coloured_on_a_terminal_only() {
     let piped = table(&env, &["list"], None);
     assert!(!piped.stdout.contains('\x1b'), "{:?}", piped.stdout);
 }
+
+// ---------------------------------------------------------------------------------------
+// Fencing is the way shown; help stays short
+
+use clap::CommandFactory;
+use queueprim::cli::Cli;
+
+/// Every subcommand's name, from the clap tree.
+fn subcommands() -> Vec<String> {
+    Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect()
+}
+
+/// The lines of `text` that call complete, fail or extend on a job.
+fn finishing_calls(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("Usage:"))
+        .filter(|l| {
+            [
+                "queueprim complete ",
+                "queueprim fail ",
+                "queueprim extend ",
+            ]
+            .iter()
+            .any(|verb| l.replace("\\-", "-").contains(verb))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_example_that_finishes_a_job_passes_its_claim() {
+    let env = TestEnv::new();
+    let mut texts = vec![];
+    for name in subcommands() {
+        texts.push((
+            format!("{name} --help"),
+            env.cmd([name.as_str(), "--help"]).expect_status(0).stdout,
+        ));
+    }
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for doc in ["README.md", "AGENTS.md"] {
+        texts.push((doc.into(), std::fs::read_to_string(root.join(doc)).unwrap()));
+    }
+    for page in std::fs::read_dir(root.join("man")).unwrap() {
+        let page = page.unwrap().path();
+        texts.push((
+            page.display().to_string(),
+            std::fs::read_to_string(&page).unwrap(),
+        ));
+    }
+    let mut seen = 0;
+    for (source, text) in &texts {
+        for call in finishing_calls(text) {
+            seen += 1;
+            assert!(
+                call.replace("\\-", "-").contains("--claim"),
+                "{source}: {call}"
+            );
+        }
+    }
+    assert!(seen >= 10, "the examples were found: {seen}");
+}
+
+#[test]
+fn dequeue_s_timeout_says_what_expiry_does_and_a_late_complete_then_works() {
+    let env = TestEnv::new();
+    let help = env.cmd(["dequeue", "--help"]).expect_status(0).stdout;
+    let flat = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains(
+            "counts a failed attempt: with the default --max-retries 0 the job is then dead"
+        ),
+        "{help}"
+    );
+    assert!(
+        flat.contains("late complete --claim TOKEN still makes it done"),
+        "{help}"
+    );
+
+    let job = env.enqueue("q", "1", &[]);
+    let claim = env.dequeue("q", &["--timeout", "1ms"]).claim.unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let sweep: crate::harness::Sweep = env.json(&["sweep", "--once"]);
+    assert_eq!(sweep.dead, 1);
+    let done: Job = env.json(&["complete", &job.id, "--claim", &claim]);
+    assert_eq!(
+        (done.status.as_str(), done.attempts, done.attempt_count),
+        ("done", 1, 1)
+    );
+}
+
+#[test]
+fn help_lists_global_options_once_apart_and_keeps_to_its_own_command() {
+    let env = TestEnv::new();
+    for name in subcommands() {
+        let help = env.cmd([name.as_str(), "--help"]).expect_status(0).stdout;
+        let (own, global) = help
+            .split_once("Global options:")
+            .unwrap_or_else(|| panic!("{name}: no Global options heading:\n{help}"));
+        let own = own
+            .split_once("\nOptions:")
+            .map_or(own, |(_, options)| options);
+        for flag in ["--db ", "--format ", "--synchronous "] {
+            assert!(!own.contains(flag), "{name}: {flag} among its own options");
+            assert_eq!(global.matches(flag).count(), 1, "{name}: {flag} once");
+        }
+    }
+    let dequeue = env.cmd(["dequeue", "--help"]).expect_status(0).stdout;
+    for other in ["renew", "work's", "HOST:PID"] {
+        assert!(
+            !dequeue.contains(other),
+            "dequeue's help explains work: {other}"
+        );
+    }
+    let work = env.cmd(["work", "--help"]).expect_status(0).stdout;
+    assert!(work.contains("renewed"), "{work}");
+}
