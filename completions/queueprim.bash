@@ -22,6 +22,9 @@ _queueprim() {
             queueprim,complete)
                 cmd="queueprim__subcmd__complete"
                 ;;
+            queueprim,completions)
+                cmd="queueprim__subcmd__completions"
+                ;;
             queueprim,config)
                 cmd="queueprim__subcmd__config"
                 ;;
@@ -48,6 +51,9 @@ _queueprim() {
                 ;;
             queueprim,list)
                 cmd="queueprim__subcmd__list"
+                ;;
+            queueprim,man)
+                cmd="queueprim__subcmd__man"
                 ;;
             queueprim,pause)
                 cmd="queueprim__subcmd__pause"
@@ -85,6 +91,9 @@ _queueprim() {
             queueprim__subcmd__help,complete)
                 cmd="queueprim__subcmd__help__subcmd__complete"
                 ;;
+            queueprim__subcmd__help,completions)
+                cmd="queueprim__subcmd__help__subcmd__completions"
+                ;;
             queueprim__subcmd__help,config)
                 cmd="queueprim__subcmd__help__subcmd__config"
                 ;;
@@ -111,6 +120,9 @@ _queueprim() {
                 ;;
             queueprim__subcmd__help,list)
                 cmd="queueprim__subcmd__help__subcmd__list"
+                ;;
+            queueprim__subcmd__help,man)
+                cmd="queueprim__subcmd__help__subcmd__man"
                 ;;
             queueprim__subcmd__help,pause)
                 cmd="queueprim__subcmd__help__subcmd__pause"
@@ -149,7 +161,7 @@ _queueprim() {
 
     case "${cmd}" in
         queueprim)
-            opts="-h -V --db --format --synchronous --help --version enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config help"
+            opts="-h -V --db --format --synchronous --help --version enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -223,6 +235,32 @@ _queueprim() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --synchronous)
+                    COMPREPLY=($(compgen -W "full normal" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        queueprim__subcmd__completions)
+            opts="-h --db --format --synchronous --help bash elvish fish powershell zsh"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -503,7 +541,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__help)
-            opts="enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config help"
+            opts="enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -531,6 +569,20 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__help__subcmd__complete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        queueprim__subcmd__help__subcmd__completions)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -657,6 +709,20 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        queueprim__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -860,6 +926,36 @@ _queueprim() {
                     return 0
                     ;;
                 --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --synchronous)
+                    COMPREPLY=($(compgen -W "full normal" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        queueprim__subcmd__man)
+            opts="-h --dir --db --format --synchronous --help enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man queueprim"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

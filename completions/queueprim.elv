@@ -45,6 +45,8 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand pause 'Stop handing out a queue''s jobs; enqueue still accepts them'
             cand resume 'Hand out a paused queue''s jobs again'
             cand config 'Show or set a queue''s defaults, used by jobs and claims that do not set their own'
+            cand completions 'Print the shell completion script for SHELL'
+            cand man 'Print a man page, or write every page into a folder'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'queueprim;enqueue'= {
@@ -249,6 +251,21 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'queueprim;completions'= {
+            cand --db 'Database file [default: ~/.local/share/queueprim/queueprim.db; see info]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'queueprim;man'= {
+            cand --dir 'Write every page into this folder instead (e.g. ~/.local/share/man/man1)'
+            cand --db 'Database file [default: ~/.local/share/queueprim/queueprim.db; see info]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'queueprim;help'= {
             cand enqueue 'Add a job to a queue and print it'
             cand dequeue 'Claim the next visible job and print it'
@@ -270,6 +287,8 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand pause 'Stop handing out a queue''s jobs; enqueue still accepts them'
             cand resume 'Hand out a paused queue''s jobs again'
             cand config 'Show or set a queue''s defaults, used by jobs and claims that do not set their own'
+            cand completions 'Print the shell completion script for SHELL'
+            cand man 'Print a man page, or write every page into a folder'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'queueprim;help;enqueue'= {
@@ -311,6 +330,10 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         &'queueprim;help;resume'= {
         }
         &'queueprim;help;config'= {
+        }
+        &'queueprim;help;completions'= {
+        }
+        &'queueprim;help;man'= {
         }
         &'queueprim;help;help'= {
         }

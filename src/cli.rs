@@ -156,6 +156,8 @@ pub enum Command {
     Pause(PauseArgs),
     Resume(ResumeArgs),
     Config(ConfigArgs),
+    Completions(CompletionsArgs),
+    Man(ManArgs),
 }
 
 /// The queue a command works on, given either as the first argument or with --queue.
@@ -718,6 +720,64 @@ pub struct ConfigArgs {
     pub reset: bool,
 }
 
+/// Print the shell completion script for SHELL.
+///
+/// Load it the way your shell loads completions; the man page queueprim-completions(1) and
+/// the README show where each shell looks.
+///
+/// Example: queueprim completions bash > ~/.local/share/bash-completion/completions/queueprim
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// Print a man page, or write every page into a folder.
+///
+/// With no COMMAND, prints queueprim(1); read it with man -l -. --dir writes all the pages
+/// (queueprim.1 and queueprim-COMMAND.1) into DIR, creating it, so that man finds them when
+/// DIR is a man1 folder on its path.
+///
+/// Example: queueprim man --dir ~/.local/share/man/man1
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print [default: the main page]
+    #[arg(value_name = "COMMAND", value_parser = utf8(clap::builder::PossibleValuesParser::new(PAGES)))]
+    pub command: Option<String>,
+
+    /// Write every page into this folder instead (e.g. ~/.local/share/man/man1)
+    #[arg(long, value_name = "DIR", value_parser = clap::value_parser!(PathBuf), conflicts_with = "command")]
+    pub dir: Option<PathBuf>,
+}
+
+/// The commands that have a page of their own, as `man COMMAND` names them.
+pub const PAGES: [&str; 23] = [
+    "enqueue",
+    "dequeue",
+    "complete",
+    "fail",
+    "extend",
+    "get",
+    "list",
+    "stats",
+    "queues",
+    "purge",
+    "info",
+    "sweep",
+    "work",
+    "retry",
+    "release",
+    "cancel",
+    "peek",
+    "pause",
+    "resume",
+    "config",
+    "completions",
+    "man",
+    "queueprim",
+];
+
 /// `parser` for an argument whose value must be UTF-8, refusing other bytes like any
 /// invalid value: `invalid value 'w\xff' for '--worker <NAME>': not valid UTF-8`.
 /// clap's own check, in its `&str` parsers, says only that "invalid UTF-8 was detected in
@@ -772,6 +832,20 @@ mod tests {
         let control = parse_wait("x\u{1b}[2J").unwrap_err();
         assert!(!control.contains("--wait=DUR"), "{control}");
         assert!(control.contains(r"'x\u{1b}[2J'"), "{control}");
+    }
+
+    #[test]
+    fn every_command_has_a_man_page_name() {
+        use clap::CommandFactory;
+        let mut names: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .chain(["queueprim".to_string()])
+            .collect();
+        let mut pages: Vec<String> = PAGES.iter().map(|p| p.to_string()).collect();
+        names.sort();
+        pages.sort();
+        assert_eq!(names, pages);
     }
 
     #[test]

@@ -15,6 +15,9 @@ mod input;
 /// The domain types the store speaks in; public, with `store`, for the benchmark harness.
 pub mod job;
 mod lifecycle;
+/// The man pages and completions, generated from `cli`; public for the test that keeps the
+/// committed ones current.
+pub mod manual;
 mod output;
 mod signals;
 pub mod store;

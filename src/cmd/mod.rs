@@ -3,6 +3,7 @@
 
 mod cancel;
 mod complete;
+mod completions;
 mod config;
 mod dequeue;
 mod enqueue;
@@ -11,6 +12,7 @@ mod fail;
 mod get;
 mod info;
 mod list;
+mod man;
 mod pause;
 mod peek;
 mod purge;
@@ -143,5 +145,7 @@ pub fn run(cli: Cli, out: &mut Printer) -> Result<()> {
         Command::Pause(args) => pause::run(args, &ctx, out),
         Command::Resume(args) => resume::run(args, &ctx, out),
         Command::Config(args) => config::run(args, &ctx, out),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args, out),
     }
 }

@@ -229,6 +229,12 @@ pub struct InfoJson<'a> {
     pub version: &'static str,
 }
 
+/// The files `man --dir` wrote.
+#[derive(Serialize)]
+pub struct WrittenJson {
+    pub written: Vec<String>,
+}
+
 /// What `cancel` removed.
 #[derive(Serialize)]
 pub struct CancelJson<'a> {

@@ -20,7 +20,7 @@ use crate::worker::{Event, JobResult, Summary};
 use json::{
     CancelJson, CompletedJson, CountsJson, EnqueuedJson, ErrorBody, ErrorJson, InfoJson, JobJson,
     PurgeJson, QueueJson, QueueSettingsJson, SettingsJson, SweepJson, WorkEventJson,
-    WorkSummaryJson,
+    WorkSummaryJson, WrittenJson,
 };
 
 /// The format to use when none was asked for: tables for a person at a terminal, JSON for
@@ -312,6 +312,20 @@ impl Printer {
                 queues: r.info.as_ref().map_or(0, |i| i.queues),
                 counts: CountsJson::new(&counts),
                 version: env!("CARGO_PKG_VERSION"),
+            }),
+        }
+    }
+
+    /// The files `man --dir` wrote into `dir`.
+    pub fn written(&mut self, dir: &std::path::Path, files: &[std::path::PathBuf]) -> Result<()> {
+        match self.format {
+            Format::Table => self.text(&format!(
+                "wrote {} man pages into {}",
+                files.len(),
+                visible(&dir.display().to_string(), usize::MAX)
+            )),
+            _ => self.line(&WrittenJson {
+                written: files.iter().map(|f| f.display().to_string()).collect(),
             }),
         }
     }

@@ -870,6 +870,7 @@ fn takes_any_text(key: &str) -> bool {
         "--reason"
             // A file path: any bytes can name a file.
             | "--db"
+            | "--dir"
             // The worker's command and its arguments, handed to the program untouched.
             | "<CMD>"
     )
@@ -1006,7 +1007,8 @@ fn minimal_invocation(subcommand: &str) -> Vec<(&'static str, Vec<&'static str>)
         "dequeue" | "peek" | "pause" | "resume" | "config" => vec![("<QUEUE>", vec!["q"])],
         "complete" | "fail" | "get" | "release" | "retry" | "cancel" => vec![("<ID>", vec![ID])],
         "extend" => vec![("<ID>", vec![ID]), ("--by", vec!["--by", "1m"])],
-        "list" | "stats" | "queues" | "info" => vec![],
+        "list" | "stats" | "queues" | "info" | "man" => vec![],
+        "completions" => vec![("<SHELL>", vec!["bash"])],
         "purge" => vec![("--all", vec!["--all"])],
         "sweep" => vec![("--once", vec!["--once"])],
         "work" => vec![
