@@ -82,29 +82,48 @@ pub struct Summary {
     /// Jobs counted as retried or lost, which may come back to this runner: if one does,
     /// its next result replaces that count. Only these are remembered, so a runner that
     /// lives for months does not keep every id it ever ran.
-    may_return: HashMap<String, bool>,
+    may_return: HashMap<String, MayReturn>,
+}
+
+/// Why a job counted in a [`Summary`] may still come back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MayReturn {
+    Retried,
+    Lost,
 }
 
 impl Summary {
     fn count(&mut self, id: &str, result: &JobResult) {
         match self.may_return.remove(id) {
-            Some(true) => self.retried -= 1,
-            Some(false) => self.lost -= 1,
+            Some(MayReturn::Retried) => self.retried -= 1,
+            Some(MayReturn::Lost) => self.lost -= 1,
             None => {}
         }
         self.runs += 1;
-        match result {
-            JobResult::Done => self.done += 1,
+        let comes_back = match result {
+            JobResult::Done => {
+                self.done += 1;
+                None
+            }
             JobResult::Retry(_) => {
                 self.retried += 1;
-                self.may_return.insert(id.to_string(), true);
+                Some(MayReturn::Retried)
             }
-            JobResult::Dead(_) => self.dead += 1,
+            JobResult::Dead(_) => {
+                self.dead += 1;
+                None
+            }
             JobResult::Lost(_) => {
                 self.lost += 1;
-                self.may_return.insert(id.to_string(), false);
+                Some(MayReturn::Lost)
             }
-            JobResult::Released => self.released += 1,
+            JobResult::Released => {
+                self.released += 1;
+                None
+            }
+        };
+        if let Some(why) = comes_back {
+            self.may_return.insert(id.to_string(), why);
         }
     }
 }
@@ -425,4 +444,24 @@ fn job_env(job: &Job, db: &std::path::Path) -> Vec<(&'static str, String)> {
         ("QUEUEPRIM_CLAIM", job.claim.clone().unwrap_or_default()),
         ("QUEUEPRIM_DB", db.display().to_string()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_counts_a_job_once_by_its_last_result() {
+        let mut summary = Summary::default();
+        summary.count("q_a", &JobResult::Retry("boom".into()));
+        summary.count("q_b", &JobResult::Lost("gone".into()));
+        summary.count("q_a", &JobResult::Retry("boom".into()));
+        summary.count("q_a", &JobResult::Done);
+        summary.count("q_b", &JobResult::Dead("boom".into()));
+        summary.count("q_c", &JobResult::Retry("boom".into()));
+        let counts = (summary.done, summary.retried, summary.dead, summary.lost);
+        assert_eq!(counts, (1, 1, 1, 0));
+        assert_eq!(summary.runs, 6);
+        assert_eq!(summary.may_return.len(), 1, "only q_c may still come back");
+    }
 }
