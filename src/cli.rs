@@ -34,12 +34,7 @@ use crate::time::{parse_duration, parse_positive_duration, parse_timestamp, Mill
 /// Environment: QUEUEPRIM_DB (--db), QUEUEPRIM_FORMAT (--format), QUEUEPRIM_SYNCHRONOUS
 /// (--synchronous).
 #[derive(Debug, Parser)]
-#[command(
-    name = "queueprim",
-    version,
-    propagate_version = true,
-    max_term_width = 100
-)]
+#[command(name = "queueprim", version, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -48,37 +43,78 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The options every command takes, listed apart from each command's own.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// Database file [default: queueprim.db in the user data folder, e.g.
-    /// ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]
-    #[arg(long, global = true, env = "QUEUEPRIM_DB", value_name = "PATH")]
+    /// Database file [default: ~/.local/share/queueprim/queueprim.db; see info]
+    #[arg(
+        long,
+        global = true,
+        env = "QUEUEPRIM_DB",
+        hide_env_values = true,
+        value_name = "PATH"
+    )]
     pub db: Option<PathBuf>,
 
     /// Output format [default: table on a terminal, json otherwise]
-    #[arg(long, global = true, env = "QUEUEPRIM_FORMAT", value_parser = utf8(EnumValueParser::<Format>::new()))]
+    #[arg(
+        long,
+        global = true,
+        env = "QUEUEPRIM_FORMAT",
+        hide_env_values = true,
+        value_parser = utf8(EnumValueParser::<Format>::new()),
+        value_name = "FORMAT"
+    )]
     pub format: Option<Format>,
 
-    /// Durability of each commit: full fsyncs every commit, so a command that exited 0
-    /// survives power loss; normal survives a crash of queueprim but not of the machine
+    /// full syncs every commit to disk; normal survives a crash of queueprim, not of the
+    /// machine
     #[arg(
         long,
         global = true,
         env = "QUEUEPRIM_SYNCHRONOUS",
+        hide_env_values = true,
         value_enum,
         value_parser = utf8(EnumValueParser::<SyncMode>::new()),
+        value_name = "MODE",
         default_value_t = SyncMode::Full
     )]
     pub synchronous: SyncMode,
+
+    /// Where `db` came from; set after parsing, for `info`.
+    #[arg(skip)]
+    pub db_source: DbSource,
 }
 
+/// Where the database path came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DbSource {
+    /// The user data folder.
+    #[default]
+    Default,
+    /// The --db flag.
+    Flag,
+    /// The QUEUEPRIM_DB variable.
+    Env,
+}
+
+impl DbSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DbSource::Default => "default",
+            DbSource::Flag => "--db",
+            DbSource::Env => "QUEUEPRIM_DB",
+        }
+    }
+}
+
+/// table: aligned columns for people; json: one document (an array for lists); jsonl: one
+/// object per line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Aligned columns for people, with relative times and long payloads cut
     Table,
-    /// One JSON document: an object, or an array for lists
     Json,
-    /// One JSON object per line
     Jsonl,
 }
 
@@ -106,14 +142,26 @@ pub enum Command {
     /// Example: queueprim queues
     Queues,
     Purge(PurgeArgs),
+    /// Show which database commands use and what it holds.
+    ///
+    /// Prints where the database is and where that came from (--db, QUEUEPRIM_DB or the
+    /// default), whether it exists, its schema version and the newest this build knows,
+    /// its size, the durability commits use, and its queues and jobs by status. Creates
+    /// nothing: a database that does not exist is reported as such.
+    ///
+    /// Example: queueprim info
+    Info,
     Sweep(SweepArgs),
     Work(WorkArgs),
     Retry(RetryArgs),
     Release(ReleaseArgs),
+    Cancel(CancelArgs),
     Peek(PeekArgs),
     Pause(PauseArgs),
     Resume(ResumeArgs),
     Config(ConfigArgs),
+    Completions(CompletionsArgs),
+    Man(ManArgs),
 }
 
 /// The queue a command works on, given either as the first argument or with --queue.
@@ -255,6 +303,8 @@ pub struct EnqueueArgs {
 ///
 /// Example: JOB=$(queueprim dequeue emails --worker mailer-1 --wait 20s)
 #[derive(Debug, Args)]
+#[command(mut_arg("timeout", |a| a.help(DEQUEUE_TIMEOUT)))]
+#[command(mut_arg("worker", |a| a.help("Name this worker; stored on the job (its \"worker\" field) and shown by list")))]
 pub struct DequeueArgs {
     #[command(flatten)]
     pub claim: ClaimArgs,
@@ -268,6 +318,16 @@ pub struct DequeueArgs {
     #[arg(long, value_name = "N", value_parser = utf8(clap::value_parser!(u32).range(1..=10_000)))]
     pub count: Option<u32>,
 }
+
+const DEQUEUE_TIMEOUT: &str = "How long the claim lasts. A claim not completed, failed or \
+extended by then expires, and that counts a failed attempt: with the default --max-retries 0 \
+the job is then dead. A late complete --claim TOKEN still makes it done, as long as nobody \
+has claimed it since [default: the queue's (see config), else 30m]";
+
+const WORK_TIMEOUT: &str = "How long each claim lasts. While a command runs its claim is \
+renewed every third of this, so it only bounds how long the jobs of a runner that crashed \
+stay claimed (each such expiry counts a failed attempt) [default: the queue's (see config), \
+else 30m]";
 
 /// How long `dequeue --wait` may block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -297,10 +357,12 @@ fn parse_wait(s: &str) -> Result<Wait, String> {
 
 /// Mark a claimed job done.
 ///
-/// A late complete, after the claim expired but before anyone else claimed the job, is
-/// accepted when --claim gives that claim's token.
+/// Pass --claim with the token dequeue printed: if your claim expired and the job went to
+/// another worker, complete is then refused (exit 4) instead of overwriting their run. A
+/// late complete, after the claim expired but before anyone else claimed the job, is
+/// accepted with that token, even when the expiry made the job dead: it becomes done.
 ///
-/// Example: queueprim complete q_7f3k2m9x4c --output '{"sent":true}'
+/// Example: queueprim complete q_7f3k2m9x4c --claim c_8k2m4x7q9r1t --output '{"sent":true}'
 #[derive(Debug, Args)]
 pub struct CompleteArgs {
     /// The job's id
@@ -319,6 +381,13 @@ pub struct CompleteArgs {
     /// follow-up commit together or not at all (repeatable)
     #[arg(long = "enqueue", value_name = "QUEUE=JSON", value_parser = utf8(parse_follow_up))]
     pub follow_ups: Vec<(String, String)>,
+
+    /// Also enqueue follow-ups written as JSON objects with enqueue's options, e.g.
+    /// {"queue":"mail","payload":{..},"priority":"high","delay":"90s"} (also "type",
+    /// "group", "key", "at", "max_retries", "backoff", "backoff_max"); @FILE or - reads any
+    /// number of them, one after another (repeatable; after the --enqueue ones)
+    #[arg(long = "follow-up", value_name = "OBJECT|@FILE|-", value_parser = utf8(StringValueParser::new()))]
+    pub follow_up_objects: Vec<String>,
 }
 
 /// `QUEUE=JSON` for `complete --enqueue`.
@@ -340,7 +409,7 @@ fn parse_follow_up(s: &str) -> Result<(String, String), String> {
 /// While attempt_count < max_retries the job goes back to pending for another try; otherwise,
 /// or with --dead, it becomes dead. The reason is kept in the job's errors.
 ///
-/// Example: queueprim fail q_7f3k2m9x4c --reason "smtp timeout"
+/// Example: queueprim fail q_7f3k2m9x4c --claim c_8k2m4x7q9r1t --reason "smtp timeout"
 #[derive(Debug, Args)]
 pub struct FailArgs {
     /// The job's id
@@ -369,7 +438,7 @@ pub struct FailArgs {
 /// The new deadline is the old one plus DUR, or now plus DUR if the old one has passed and
 /// nobody has taken the job yet.
 ///
-/// Example: queueprim extend q_7f3k2m9x4c --by 30m
+/// Example: queueprim extend q_7f3k2m9x4c --by 30m --claim c_8k2m4x7q9r1t
 #[derive(Debug, Args)]
 pub struct ExtendArgs {
     /// The job's id
@@ -498,6 +567,8 @@ pub struct SweepArgs {
 ///
 /// Example: queueprim work emails --concurrency 4 -- ./send-email.sh --from ops@example.com
 #[derive(Debug, Args)]
+#[command(mut_arg("timeout", |a| a.help(WORK_TIMEOUT)))]
+#[command(mut_arg("worker", |a| a.help("Name this runner; stored on the jobs it claims [default: HOST:PID]")))]
 pub struct WorkArgs {
     #[command(flatten)]
     pub claim: ClaimArgs,
@@ -513,6 +584,12 @@ pub struct WorkArgs {
     /// Exit once no job is visible and none is running
     #[arg(long)]
     pub until_empty: bool,
+
+    /// Exit once the queue (of --type) has no unfinished job left: none visible, delayed,
+    /// backing off or waiting in its group, and none claimed, here or by anyone else (their
+    /// jobs may fail and come back). A paused queue with jobs is not drained.
+    #[arg(long, conflicts_with = "until_empty")]
+    pub until_drained: bool,
 
     /// Exit after N jobs have been run
     #[arg(long, value_name = "N", value_parser = utf8(clap::value_parser!(u64).range(1..)))]
@@ -567,6 +644,21 @@ pub struct ReleaseArgs {
     /// Act only if this is still the job's claim
     #[arg(long, value_name = "TOKEN", value_parser = utf8(parse_claim))]
     pub claim: Option<String>,
+}
+
+/// Take pending jobs out of their queue for good.
+///
+/// Pending jobs, delayed ones and those waiting in their group included, are deleted: get
+/// then exits 3. A claimed job is refused (exit 4), and so are done and dead ones (purge
+/// deletes those). All or nothing: if one id cannot be cancelled, none is. Cancelling frees
+/// the job's dedup key and lets the next job of its group go. Prints the ids cancelled.
+///
+/// Example: queueprim cancel q_7f3k2m9x4c q_9w2n5b8d1e
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// Jobs to cancel
+    #[arg(value_name = "ID", required = true, value_parser = utf8(parse_job_id))]
+    pub ids: Vec<String>,
 }
 
 /// Show the next jobs a dequeue would get, in order, without claiming them.
@@ -632,6 +724,64 @@ pub struct ConfigArgs {
     pub reset: bool,
 }
 
+/// Print the shell completion script for SHELL.
+///
+/// Load it the way your shell loads completions; the man page queueprim-completions(1) and
+/// the README show where each shell looks.
+///
+/// Example: queueprim completions bash > ~/.local/share/bash-completion/completions/queueprim
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// Print a man page, or write every page into a folder.
+///
+/// With no COMMAND, prints queueprim(1); read it with man -l -. --dir writes all the pages
+/// (queueprim.1 and queueprim-COMMAND.1) into DIR, creating it, so that man finds them when
+/// DIR is a man1 folder on its path.
+///
+/// Example: queueprim man --dir ~/.local/share/man/man1
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print [default: the main page]
+    #[arg(value_name = "COMMAND", value_parser = utf8(clap::builder::PossibleValuesParser::new(PAGES)))]
+    pub command: Option<String>,
+
+    /// Write every page into this folder instead (e.g. ~/.local/share/man/man1)
+    #[arg(long, value_name = "DIR", value_parser = clap::value_parser!(PathBuf), conflicts_with = "command")]
+    pub dir: Option<PathBuf>,
+}
+
+/// The commands that have a page of their own, as `man COMMAND` names them.
+pub const PAGES: [&str; 23] = [
+    "enqueue",
+    "dequeue",
+    "complete",
+    "fail",
+    "extend",
+    "get",
+    "list",
+    "stats",
+    "queues",
+    "purge",
+    "info",
+    "sweep",
+    "work",
+    "retry",
+    "release",
+    "cancel",
+    "peek",
+    "pause",
+    "resume",
+    "config",
+    "completions",
+    "man",
+    "queueprim",
+];
+
 /// `parser` for an argument whose value must be UTF-8, refusing other bytes like any
 /// invalid value: `invalid value 'w\xff' for '--worker <NAME>': not valid UTF-8`.
 /// clap's own check, in its `&str` parsers, says only that "invalid UTF-8 was detected in
@@ -686,6 +836,20 @@ mod tests {
         let control = parse_wait("x\u{1b}[2J").unwrap_err();
         assert!(!control.contains("--wait=DUR"), "{control}");
         assert!(control.contains(r"'x\u{1b}[2J'"), "{control}");
+    }
+
+    #[test]
+    fn every_command_has_a_man_page_name() {
+        use clap::CommandFactory;
+        let mut names: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .chain(["queueprim".to_string()])
+            .collect();
+        let mut pages: Vec<String> = PAGES.iter().map(|p| p.to_string()).collect();
+        names.sort();
+        pages.sort();
+        assert_eq!(names, pages);
     }
 
     #[test]

@@ -195,7 +195,7 @@ mod tests {
             if let Err(e) = Cli::try_parse_from(&line) {
                 let kind = e.kind();
                 if kind != clap::error::ErrorKind::DisplayHelp {
-                    check_message(&crate::one_line(&e))?;
+                    check_message(&crate::one_line(&e, None))?;
                 }
             }
         }

@@ -80,6 +80,39 @@ pub struct Job {
     pub finished_at: Option<Millis>,
 }
 
+impl Job {
+    /// Tries counted so far, the running one included: what `QUEUEPRIM_ATTEMPT` tells a
+    /// command and what `errors[].attempt` numbers. `attempt_count` counts only the failed
+    /// ones. A released claim gives its try back; `retry` starts the count again. A claim
+    /// that expired is counted by its failure, so its late `complete` (which leaves
+    /// `claim_lapsed` set) adds no second try.
+    pub fn attempts(&self) -> u32 {
+        let running_or_succeeded = match self.status {
+            Status::Claimed => true,
+            Status::Done => !self.claim_lapsed,
+            Status::Pending | Status::Dead => false,
+        };
+        self.attempt_count + u32::from(running_or_succeeded)
+    }
+
+    /// The deadline of the claim that holds the job now; `None` unless it is claimed.
+    pub fn claim_deadline(&self) -> Option<Millis> {
+        self.visible_after
+            .filter(|_| self.status == Status::Claimed)
+    }
+
+    /// When a pending job may be dequeued; `None` unless it is pending.
+    pub fn run_after(&self) -> Option<Millis> {
+        self.visible_after
+            .filter(|_| self.status == Status::Pending)
+    }
+
+    /// The most tries the retry rule allows.
+    pub fn max_attempts(&self) -> u64 {
+        u64::from(self.max_retries) + 1
+    }
+}
+
 /// Exponential retry delays: `base`, then twice that for each further failed attempt, never
 /// more than `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,6 +238,16 @@ impl Counts {
             Status::Dead => self.dead += n,
         }
     }
+}
+
+/// What `info` reads from an open database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreInfo {
+    /// The schema version the file is at (`PRAGMA user_version`).
+    pub schema_version: i64,
+    /// Queues that have jobs or settings.
+    pub queues: u64,
+    pub counts: Counts,
 }
 
 /// Counts and settings for one queue.

@@ -22,7 +22,7 @@ pub fn run(args: DequeueArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
         None => store.try_claim(&request)?.0,
         Some(wait) => wait_for_jobs(&mut store, &request, wait)?,
     };
-    if jobs.is_empty() {
+    if jobs.is_empty() && args.count.is_none() {
         out.note(&format!("no visible job in queue {}", request.queue));
     }
     let printed = match (args.count, jobs.first()) {

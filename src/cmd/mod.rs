@@ -1,14 +1,18 @@
 //! One module per subcommand. Each validates its input, opens the store, runs one operation
 //! and hands the result to the printer.
 
+mod cancel;
 mod complete;
+mod completions;
 mod config;
 mod dequeue;
 mod enqueue;
 mod extend;
 mod fail;
 mod get;
+mod info;
 mod list;
+mod man;
 mod pause;
 mod peek;
 mod purge;
@@ -24,7 +28,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 
-use crate::cli::{ClaimArgs, Cli, Command, GlobalArgs, SyncMode};
+use crate::cli::{ClaimArgs, Cli, Command, DbSource, GlobalArgs, SyncMode};
 use crate::error::Error;
 use crate::job::ClaimRequest;
 use crate::output::Printer;
@@ -33,6 +37,7 @@ use crate::store::{OpenOptions, Store, Synchronous};
 /// What every command may need besides its own arguments.
 pub struct Context {
     db: PathBuf,
+    db_source: DbSource,
     options: OpenOptions,
 }
 
@@ -48,6 +53,7 @@ impl Context {
         };
         Ok(Context {
             db,
+            db_source: global.db_source,
             options: OpenOptions {
                 synchronous,
                 create_dir,
@@ -69,23 +75,31 @@ impl Context {
 
     /// Opens the database only if it exists. Commands that read, or act on jobs that must
     /// already exist, use this: a mistyped `--db` then leaves no stray database behind.
+    /// Their empty result would not tell a missing database from an empty one, so a note
+    /// on stderr says which, whatever the output format.
     pub fn open_existing(&self) -> Result<Option<Store>> {
         if self.db.exists() {
             self.open_store().map(Some)
         } else {
+            eprintln!(
+                "note: there is no database at {} (from {}); nothing to show",
+                self.db.display(),
+                self.db_source.as_str()
+            );
             Ok(None)
         }
     }
 
     /// Opens the database that must hold job `id`.
     pub fn open_for_job(&self, id: &str) -> Result<Store> {
-        self.open_existing()?.ok_or_else(|| {
-            Error::not_found(format!(
+        if !self.db.exists() {
+            return Err(Error::not_found(format!(
                 "no job with id {id}: there is no database at {} yet",
                 self.db.display()
             ))
-            .into()
-        })
+            .into());
+        }
+        self.open_store()
     }
 }
 
@@ -121,13 +135,17 @@ pub fn run(cli: Cli, out: &mut Printer) -> Result<()> {
         Command::Stats => stats::run(&ctx, out),
         Command::Queues => queues::run(&ctx, out),
         Command::Purge(args) => purge::run(args, &ctx, out),
+        Command::Info => info::run(&ctx, out),
         Command::Sweep(args) => sweep::run(args, &ctx, out),
         Command::Work(args) => work::run(args, &ctx, out),
         Command::Retry(args) => retry::run(args, &ctx, out),
         Command::Release(args) => release::run(args, &ctx, out),
+        Command::Cancel(args) => cancel::run(args, &ctx, out),
         Command::Peek(args) => peek::run(args, &ctx, out),
         Command::Pause(args) => pause::run(args, &ctx, out),
         Command::Resume(args) => resume::run(args, &ctx, out),
         Command::Config(args) => config::run(args, &ctx, out),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args, out),
     }
 }

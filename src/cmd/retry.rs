@@ -34,9 +34,10 @@ pub fn run(args: RetryArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
             ctx.open_for_job(first)?.replay(&args.ids)?
         }
     };
-    out.note(&match jobs.len() {
-        1 => "1 job back to pending".to_string(),
-        n => format!("{n} jobs back to pending"),
-    });
+    match jobs.len() {
+        0 => {}
+        1 => out.note("1 job back to pending"),
+        n => out.note(&format!("{n} jobs back to pending")),
+    }
     out.jobs(&jobs)
 }

@@ -34,6 +34,7 @@ pub fn run(args: WorkArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
         concurrency: usize::from(args.concurrency),
         job_timeout: args.job_timeout,
         until_empty: args.until_empty,
+        until_drained: args.until_drained,
         max_jobs: args.max_jobs,
         grace: args.grace,
         command: args.command,

@@ -1,5 +1,5 @@
 //! The single-job writes: enqueue (with dedup keys, groups and queue defaults), complete
-//! (with follow-up jobs), fail, extend, renew, release and replay. Each loads the job,
+//! (with follow-up jobs), fail, extend, renew, release, replay and cancel. Each loads the job,
 //! applies a `lifecycle` transition and saves it, in one transaction.
 
 use anyhow::Result;
@@ -114,6 +114,36 @@ impl Store {
                 }
             }
             Ok((replayed, skipped))
+        })
+    }
+
+    /// Deletes pending jobs for good, all or none: if one cannot be cancelled (it is claimed
+    /// or finished, or there is no such job), none is. Deleting frees a job's dedup key; a
+    /// group whose live job was cancelled lets its next job go.
+    pub fn cancel(&mut self, ids: &[String]) -> Result<Vec<Job>> {
+        let path = self.path.clone();
+        self.write(|tx, _, now| {
+            let mut jobs = Vec::with_capacity(ids.len());
+            for id in ids {
+                jobs.push(load(tx, id)?.ok_or_else(|| no_such_job(&path, id))?);
+            }
+            jobs.sort_by_key(|(seq, _)| *seq);
+            jobs.dedup_by_key(|(seq, _)| *seq);
+            for (_, job) in &jobs {
+                lifecycle::check_cancel(job)?;
+            }
+            let mut delete = tx.prepare_cached("DELETE FROM jobs WHERE seq = ?1")?;
+            for (seq, _) in &jobs {
+                delete.execute([seq])?;
+            }
+            // Only once all are gone, so cancelling a group's head and its next job together
+            // lets the one after them go.
+            for (_, job) in &jobs {
+                if let Some(group) = &job.group {
+                    groups::advance(tx, &job.queue, group, now)?;
+                }
+            }
+            Ok(jobs.into_iter().map(|(_, job)| job).collect())
         })
     }
 

@@ -1,5 +1,5 @@
-//! Reading and removing: `get`, `list` (in short pages), counts for `stats` and `queues`,
-//! and `purge` in bounded batches.
+//! Reading and removing: `get`, `list` (in short pages), counts for `stats`, `queues` and
+//! `info`, and `purge` in bounded batches.
 
 use anyhow::Result;
 use rusqlite::types::Value;
@@ -7,7 +7,7 @@ use rusqlite::{params_from_iter, OptionalExtension};
 
 use super::rows::{job_from_row, status_from_db, JOB_COLUMNS};
 use super::{groups, no_such_job, settings, Store};
-use crate::job::{Counts, Job, ListFilter, PurgeFilter, QueueCounts, Status};
+use crate::job::{Counts, Job, ListFilter, PurgeFilter, QueueCounts, Status, StoreInfo};
 
 /// Rows deleted per purge transaction: small enough that workers waiting for the write
 /// lock are not held up noticeably, large enough that a big purge finishes quickly.
@@ -65,6 +65,9 @@ fn text(s: Option<&str>) -> Option<Value> {
 }
 
 impl Store {
+    /// The newest schema version this build knows and writes.
+    pub const SCHEMA_VERSION: i64 = super::schema::SCHEMA_VERSION;
+
     pub fn get(&self, id: &str) -> Result<Job> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1");
         self.conn
@@ -78,11 +81,7 @@ impl Store {
     /// Calls `emit` for each matching job, newest first, reading [`LIST_PAGE`] rows at a
     /// time so neither memory nor a read transaction grows with the number of jobs.
     pub fn list(&self, filter: &ListFilter, mut emit: impl FnMut(Job) -> Result<()>) -> Result<()> {
-        let mut cond = Conditions::default();
-        cond.add("queue = ?", text(filter.queue.as_deref()));
-        cond.add_status(filter.status);
-        cond.add("type = ?", text(filter.job_type.as_deref()));
-        cond.add("worker = ?", text(filter.worker.as_deref()));
+        let mut cond = list_conditions(filter);
         cond.sql.push("seq < ?");
         let sql = list_sql(&cond.clause());
         let mut left = filter.limit.unwrap_or(u64::MAX);
@@ -107,6 +106,54 @@ impl Store {
             left -= fetched;
         }
         Ok(())
+    }
+
+    /// How many jobs `list` would show without its limit.
+    pub fn count_matching(&self, filter: &ListFilter) -> Result<u64> {
+        let cond = list_conditions(filter);
+        let sql = format!("SELECT COUNT(*) FROM jobs {}", cond.clause());
+        let n: i64 = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row(params_from_iter(cond.params.iter()), |row| row.get(0))?;
+        Ok(n as u64)
+    }
+
+    /// The schema version and what the database holds, for `info`.
+    pub fn info(&self) -> Result<StoreInfo> {
+        let queues = self.queues()?;
+        let mut counts = Counts::default();
+        for queue in &queues {
+            counts.merge(&queue.counts);
+        }
+        Ok(StoreInfo {
+            schema_version: self
+                .conn
+                .pragma_query_value(None, "user_version", |row| row.get(0))?,
+            queues: queues.len() as u64,
+            counts,
+        })
+    }
+
+    /// Whether the queue (or its jobs of one type) has a job that is not finished: pending,
+    /// delayed, waiting in its group, backing off, or claimed by anyone. `work
+    /// --until-drained` runs until this says no.
+    pub fn has_unfinished(&self, queue: &str, job_type: Option<&str>) -> Result<bool> {
+        let unfinished = "queue = ?1 AND status IN ('queued', 'scheduled', 'pending', 'claimed')";
+        Ok(match job_type {
+            None => self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT EXISTS (SELECT 1 FROM jobs WHERE {unfinished})"
+                ))?
+                .query_row([queue], |row| row.get(0))?,
+            Some(t) => self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT EXISTS (SELECT 1 FROM jobs WHERE {unfinished} AND type = ?2)"
+                ))?
+                .query_row([queue, t], |row| row.get(0))?,
+        })
     }
 
     /// Job counts by status over all queues.
@@ -199,6 +246,16 @@ impl Store {
             }
         }
     }
+}
+
+/// Which rows `list` matches.
+fn list_conditions(filter: &ListFilter) -> Conditions {
+    let mut cond = Conditions::default();
+    cond.add("queue = ?", text(filter.queue.as_deref()));
+    cond.add_status(filter.status);
+    cond.add("type = ?", text(filter.job_type.as_deref()));
+    cond.add("worker = ?", text(filter.worker.as_deref()));
+    cond
 }
 
 /// Which rows a purge matches. Claimed jobs are work in flight: only `--status claimed`

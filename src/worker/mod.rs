@@ -6,6 +6,7 @@ mod process;
 mod result;
 mod watchdog;
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io;
 use std::path::PathBuf;
@@ -37,6 +38,8 @@ pub struct Settings {
     pub concurrency: usize,
     pub job_timeout: Option<Millis>,
     pub until_empty: bool,
+    /// Exit once the queue has no unfinished job at all (see `Store::has_unfinished`).
+    pub until_drained: bool,
     pub max_jobs: Option<u64>,
     pub grace: Millis,
     pub command: Vec<OsString>,
@@ -66,24 +69,61 @@ pub struct Event<'a> {
     pub result: &'a JobResult,
 }
 
-/// Totals reported when the runner exits.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// Totals reported when the runner exits: each job once, by the last result it had here,
+/// and how many commands ran in all.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
     pub done: u64,
     pub retried: u64,
     pub dead: u64,
     pub lost: u64,
     pub released: u64,
+    pub runs: u64,
+    /// Jobs counted as retried or lost, which may come back to this runner: if one does,
+    /// its next result replaces that count. Only these are remembered, so a runner that
+    /// lives for months does not keep every id it ever ran.
+    may_return: HashMap<String, MayReturn>,
+}
+
+/// Why a job counted in a [`Summary`] may still come back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MayReturn {
+    Retried,
+    Lost,
 }
 
 impl Summary {
-    fn count(&mut self, result: &JobResult) {
-        match result {
-            JobResult::Done => self.done += 1,
-            JobResult::Retry(_) => self.retried += 1,
-            JobResult::Dead(_) => self.dead += 1,
-            JobResult::Lost(_) => self.lost += 1,
-            JobResult::Released => self.released += 1,
+    fn count(&mut self, id: &str, result: &JobResult) {
+        match self.may_return.remove(id) {
+            Some(MayReturn::Retried) => self.retried -= 1,
+            Some(MayReturn::Lost) => self.lost -= 1,
+            None => {}
+        }
+        self.runs += 1;
+        let comes_back = match result {
+            JobResult::Done => {
+                self.done += 1;
+                None
+            }
+            JobResult::Retry(_) => {
+                self.retried += 1;
+                Some(MayReturn::Retried)
+            }
+            JobResult::Dead(_) => {
+                self.dead += 1;
+                None
+            }
+            JobResult::Lost(_) => {
+                self.lost += 1;
+                Some(MayReturn::Lost)
+            }
+            JobResult::Released => {
+                self.released += 1;
+                None
+            }
+        };
+        if let Some(why) = comes_back {
+            self.may_return.insert(id.to_string(), why);
         }
     }
 }
@@ -106,6 +146,9 @@ struct Runner<'a> {
     report: &'a mut dyn FnMut(&Event) -> Result<()>,
     slots: Vec<Slot>,
     claimed: u64,
+    /// A command finished since the last look for work: with `--until-drained`, look
+    /// again even though no other process committed, to see whether that was the last.
+    ran_since_look: bool,
     summary: Summary,
     done_tx: Sender<(u64, io::Result<process::Finished>)>,
     done_rx: Receiver<(u64, io::Result<process::Finished>)>,
@@ -129,6 +172,7 @@ pub fn run(
         report,
         slots: Vec::new(),
         claimed: 0,
+        ran_since_look: false,
         summary: Summary::default(),
         done_tx,
         done_rx,
@@ -151,7 +195,9 @@ pub fn run(
             None => {
                 let found = runner.fill(&mut watch)?;
                 if runner.slots.is_empty()
-                    && (runner.quota_used() || (settings.until_empty && !found))
+                    && (runner.quota_used()
+                        || (settings.until_empty && !found)
+                        || (!found && runner.drained()?))
                 {
                     break;
                 }
@@ -174,8 +220,18 @@ impl Runner<'_> {
             .is_some_and(|max| self.claimed >= max)
     }
 
+    /// With `--until-drained`, whether the queue (of `--type`) has no unfinished job left.
+    fn drained(&self) -> Result<bool> {
+        let request = &self.settings.request;
+        Ok(self.settings.until_drained
+            && !self
+                .store
+                .has_unfinished(&request.queue, request.job_type.as_deref())?)
+    }
+
     /// Claims jobs for free slots when a look could find some, and starts their commands.
-    /// Returns whether anything is claimable or running, for `--until-empty`.
+    /// Returns whether anything is claimable or running, for `--until-empty` and
+    /// `--until-drained` (`false` only after a look that found nothing).
     fn fill(&mut self, watch: &mut Watch) -> Result<bool> {
         let remaining = self
             .settings
@@ -183,7 +239,9 @@ impl Runner<'_> {
             .map_or(u64::MAX, |max| max.saturating_sub(self.claimed));
         let free = (self.settings.concurrency - self.slots.len()).min(remaining as usize);
         let now = time::now();
-        let must_look = self.settings.until_empty && self.slots.is_empty();
+        let ran = std::mem::take(&mut self.ran_since_look);
+        let must_look = self.slots.is_empty()
+            && (self.settings.until_empty || (self.settings.until_drained && ran));
         if free == 0 || !(must_look || watch.should_look(self.store, now)?) {
             return Ok(true);
         }
@@ -293,10 +351,11 @@ impl Runner<'_> {
                 Outcome::Dead => JobResult::Dead(reason.clone()),
             }))?
         };
-        self.summary.count(&result);
+        self.summary.count(&job.id, &result);
+        self.ran_since_look = true;
         let event = Event {
             job: &job,
-            attempt: job.attempt_count + 1,
+            attempt: job.attempts(),
             duration: finished.duration,
             result: &result,
         };
@@ -382,8 +441,28 @@ fn job_env(job: &Job, db: &std::path::Path) -> Vec<(&'static str, String)> {
             "QUEUEPRIM_JOB_TYPE",
             job.job_type.clone().unwrap_or_default(),
         ),
-        ("QUEUEPRIM_ATTEMPT", (job.attempt_count + 1).to_string()),
+        ("QUEUEPRIM_ATTEMPT", job.attempts().to_string()),
         ("QUEUEPRIM_CLAIM", job.claim.clone().unwrap_or_default()),
         ("QUEUEPRIM_DB", db.display().to_string()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_counts_a_job_once_by_its_last_result() {
+        let mut summary = Summary::default();
+        summary.count("q_a", &JobResult::Retry("boom".into()));
+        summary.count("q_b", &JobResult::Lost("gone".into()));
+        summary.count("q_a", &JobResult::Retry("boom".into()));
+        summary.count("q_a", &JobResult::Done);
+        summary.count("q_b", &JobResult::Dead("boom".into()));
+        summary.count("q_c", &JobResult::Retry("boom".into()));
+        let counts = (summary.done, summary.retried, summary.dead, summary.lost);
+        assert_eq!(counts, (1, 1, 1, 0));
+        assert_eq!(summary.runs, 6);
+        assert_eq!(summary.may_return.len(), 1, "only q_c may still come back");
+    }
 }

@@ -778,7 +778,7 @@ fn environment_values_that_are_not_utf8_are_quoted_with_their_bytes_in_hex() {
     let env = TestEnv::new();
     for (name, flag) in [
         ("QUEUEPRIM_FORMAT", "--format <FORMAT>"),
-        ("QUEUEPRIM_SYNCHRONOUS", "--synchronous <SYNCHRONOUS>"),
+        ("QUEUEPRIM_SYNCHRONOUS", "--synchronous <MODE>"),
     ] {
         let run = env
             .cmd(["stats"])

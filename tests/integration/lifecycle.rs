@@ -100,7 +100,7 @@ fn claim_fences_a_worker_whose_claim_went_to_someone_else() {
         args.extend([job.id.as_str(), "--claim", stale.as_str()]);
         env.cmd(&args)
             .expect_status(4)
-            .expect_stderr_contains("no longer this job's claim");
+            .expect_stderr_contains("not this job's current claim (worker fast holds it now");
     }
     let done: Job = env.json(&[
         "complete",

@@ -23,6 +23,7 @@ mod docs;
 mod enqueue;
 mod errors;
 mod faults;
+mod first_contact;
 mod follow_ups;
 mod groups;
 mod lifecycle;

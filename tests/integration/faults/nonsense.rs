@@ -95,6 +95,7 @@ fn takes_any_text(key: &str) -> bool {
         "--reason"
             // A file path: any bytes can name a file.
             | "--db"
+            | "--dir"
             // The worker's command and its arguments, handed to the program untouched.
             | "<CMD>"
     )
@@ -188,6 +189,7 @@ fn good_value(arg: &Arg, key: &str, value_name: &str) -> OsString {
         "TOKEN" => "c_000000000000",
         "JSON|@FILE|-" => "1",
         "QUEUE=JSON" => "next=1",
+        "OBJECT|@FILE|-" => r#"{"queue":"next","payload":1}"#,
         // Short enough that --wait, --interval or --grace end at once.
         "DUR" => "1ms",
         "N" => "1",
@@ -240,9 +242,10 @@ fn minimal_invocation(subcommand: &str) -> Vec<(&'static str, Vec<&'static str>)
             ("--payload", vec!["--payload", "1"]),
         ],
         "dequeue" | "peek" | "pause" | "resume" | "config" => vec![("<QUEUE>", vec!["q"])],
-        "complete" | "fail" | "get" | "release" | "retry" => vec![("<ID>", vec![ID])],
+        "complete" | "fail" | "get" | "release" | "retry" | "cancel" => vec![("<ID>", vec![ID])],
         "extend" => vec![("<ID>", vec![ID]), ("--by", vec!["--by", "1m"])],
-        "list" | "stats" | "queues" => vec![],
+        "list" | "stats" | "queues" | "info" | "man" => vec![],
+        "completions" => vec![("<SHELL>", vec!["bash"])],
         "purge" => vec![("--all", vec!["--all"])],
         "sweep" => vec![("--once", vec!["--once"])],
         "work" => vec![
@@ -271,6 +274,7 @@ fn command_line(target: &Target, value: Option<&OsStr>) -> Vec<OsString> {
             slots.push(("--queue", vec!["--queue", "q"]));
         }
         ("enqueue", "--backoff-max") => slots.push(("--backoff", vec!["--backoff", "1s"])),
+        ("work", "--until-drained") => drop_slot("--until-empty"),
         _ => {}
     }
     let has_trailing = slots.iter().any(|(k, _)| *k == "<CMD>");
