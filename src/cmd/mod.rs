@@ -34,10 +34,13 @@ use crate::store::{OpenOptions, Store, Synchronous};
 pub struct Context {
     db: PathBuf,
     options: OpenOptions,
+    /// The command only reads: [`Context::open_existing`] then opens the database without
+    /// writing anything to it (see [`only_reads`]).
+    reads: bool,
 }
 
 impl Context {
-    fn new(global: &GlobalArgs) -> Result<Context> {
+    fn new(global: &GlobalArgs, reads: bool) -> Result<Context> {
         let (db, create_dir) = match &global.db {
             Some(path) => (path.clone(), false),
             None => (default_db_path()?, true),
@@ -52,6 +55,7 @@ impl Context {
                 synchronous,
                 create_dir,
             },
+            reads,
         })
     }
 
@@ -68,9 +72,13 @@ impl Context {
     }
 
     /// Opens the database only if it exists. Commands that read, or act on jobs that must
-    /// already exist, use this: a mistyped `--db` then leaves no stray database behind.
+    /// already exist, use this: a mistyped `--db` then leaves no stray database behind. A
+    /// command that only reads writes nothing: an empty file, or one without a schema yet,
+    /// reads as no database.
     pub fn open_existing(&self) -> Result<Option<Store>> {
-        if self.db.exists() {
+        if self.reads {
+            Store::open_for_reading(&self.db, &self.options)
+        } else if self.db.exists() {
             self.open_store().map(Some)
         } else {
             Ok(None)
@@ -108,8 +116,22 @@ fn claim_request(args: ClaimArgs, count: usize) -> ClaimRequest {
     }
 }
 
+/// Commands that only read. `config` only reads through [`Context::open_existing`], when
+/// it shows settings; setting them opens the store for writing.
+fn only_reads(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Get(_)
+            | Command::List(_)
+            | Command::Stats
+            | Command::Queues
+            | Command::Peek(_)
+            | Command::Config(_)
+    )
+}
+
 pub fn run(cli: Cli, out: &mut Printer) -> Result<()> {
-    let ctx = Context::new(&cli.global)?;
+    let ctx = Context::new(&cli.global, only_reads(&cli.command))?;
     match cli.command {
         Command::Enqueue(args) => enqueue::run(args, &ctx, out),
         Command::Dequeue(args) => dequeue::run(args, &ctx, out),

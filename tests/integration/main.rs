@@ -19,5 +19,6 @@ mod model;
 mod ordering;
 mod queue_controls;
 mod reporting;
+mod robustness;
 mod waiting;
 mod work;
