@@ -8,6 +8,7 @@ mod files;
 mod groups;
 mod jobs;
 mod queries;
+mod read_only;
 mod rows;
 mod schema;
 mod settings;
@@ -81,6 +82,7 @@ impl Store {
     pub fn open(path: &Path, options: &OpenOptions) -> Result<Store> {
         files::look(path)?;
         files::prepare_file(path, options.create_dir)?;
+        files::check_writable(path)?;
         let (conn, no_shared_wal_index) = connect_ready(path, options.synchronous, Access::Write)
             .with_context(|| format!("cannot open database {}", path.display()))?
             .expect("a database opened for writing has a schema");
@@ -93,8 +95,11 @@ impl Store {
         if let Found::Nothing | Found::File { len: 0 } = files::look(path)? {
             return Ok(None);
         }
-        let opened = connect_ready(path, options.synchronous, Access::Read)
-            .with_context(|| format!("cannot open database {}", path.display()))?;
+        let opened = match files::read_only_reason(path)? {
+            None => connect_ready(path, options.synchronous, Access::Read),
+            Some(why) => read_only::connect(path, why).map(|conn| conn.map(|c| (c, None))),
+        };
+        let opened = opened.with_context(|| format!("cannot open database {}", path.display()))?;
         Ok(opened.map(|(conn, no_shared_wal_index)| Store::new(conn, path, no_shared_wal_index)))
     }
 

@@ -3,12 +3,16 @@
 //! late, a first use that a power cut could undo, waits timed on the wall clock, read-only
 //! files and file systems, files that are not databases, and schema versions.
 
+mod read_only;
 mod schema;
 mod special_files;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::harness::Run;
 
 /// The `-wal` or `-shm` file beside a database.
 pub fn sidecar(db: &Path, suffix: &str) -> PathBuf {
@@ -50,4 +54,76 @@ pub fn assert_unchanged(path: &Path, before: &[u8]) {
         before.len(),
         after.len()
     );
+}
+
+/// Runs queueprim as a user whom file permissions bind, on databases in the test's folder:
+/// as `nobody` when the tests run as root (whom permissions do not stop, as in CI), from a
+/// copy of the binary that user can reach; as the current user otherwise.
+pub struct Unprivileged {
+    bin: PathBuf,
+    /// The uid and gid to run as, when not the current user's.
+    ids: Option<(u32, u32)>,
+    home: PathBuf,
+}
+
+/// `nobody` and `nogroup` on Debian and most Linux systems.
+const NOBODY: (u32, u32) = (65534, 65534);
+
+impl Unprivileged {
+    /// Hands the test's folder to the user queueprim will run as.
+    pub fn new(env: &crate::harness::TestEnv) -> Unprivileged {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let root = unsafe { libc::geteuid() } == 0;
+        if !root {
+            return Unprivileged {
+                bin: PathBuf::from(crate::harness::BIN),
+                ids: None,
+                home: env.dir().to_path_buf(),
+            };
+        }
+        set_mode(env.dir(), 0o755);
+        let bin = env.dir().join("queueprim-bin");
+        fs::copy(crate::harness::BIN, &bin).expect("copy the binary where nobody can run it");
+        set_mode(&bin, 0o755);
+        std::os::unix::fs::chown(env.dir(), Some(NOBODY.0), Some(NOBODY.1))
+            .expect("give the test folder to nobody");
+        Unprivileged {
+            bin,
+            ids: Some(NOBODY),
+            home: env.dir().to_path_buf(),
+        }
+    }
+
+    /// A command run as that user, isolated from the caller's environment.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        use std::os::unix::process::CommandExt;
+        let mut command = Command::new(program);
+        command
+            .env_remove("QUEUEPRIM_DB")
+            .env_remove("QUEUEPRIM_FORMAT")
+            .env_remove("QUEUEPRIM_SYNCHRONOUS")
+            .env("HOME", &self.home)
+            .env_remove("XDG_DATA_HOME");
+        if let Some((uid, gid)) = self.ids {
+            // std drops root's supplementary groups when it sets the uid.
+            command.uid(uid).gid(gid);
+        }
+        command
+    }
+
+    /// Runs `queueprim ARGS` as that user.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let output = self
+            .command(&self.bin)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run queueprim");
+        Run {
+            args: format!("{args:?} as an unprivileged user"),
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
 }
