@@ -63,7 +63,16 @@ pub fn look(path: &Path) -> Result<Found> {
 
 /// Makes sure the database file exists with owner-only permissions before SQLite opens it;
 /// SQLite creates its -wal and -shm files with the same permissions as the database.
+///
+/// Durable from the start: a new file or folder is only a directory entry, which a power cut
+/// may undo until the folder holding it is synced; so is each folder created on the way.
+/// Without that, a first `enqueue` could exit 0 and lose its database, folder and all.
 pub fn prepare_file(path: &Path, create_dir: bool) -> Result<()> {
+    prepare_file_syncing(path, create_dir, &mut sync_dir)
+}
+
+/// [`prepare_file`], syncing folders through `sync` (which tests replace to record them).
+fn prepare_file_syncing(path: &Path, create_dir: bool, sync: &mut SyncDir<'_>) -> Result<()> {
     if path.exists() {
         return Ok(());
     }
@@ -76,9 +85,47 @@ pub fn prepare_file(path: &Path, create_dir: bool) -> Result<()> {
                 dir.display()
             );
         }
-        create_private_dir(&dir)?;
+        create_private_dirs(&dir, sync)?;
     }
-    create_private_file(path)
+    create_private_file(path)?;
+    sync(&dir)
+}
+
+/// How a folder is synced.
+type SyncDir<'a> = dyn FnMut(&Path) -> Result<()> + 'a;
+
+/// Creates `dir` and each missing folder above it, owner-only, syncing the parent of each
+/// one created. A folder another process creates meanwhile is fine, and synced all the
+/// same: that process may not have synced it yet.
+fn create_private_dirs(dir: &Path, sync: &mut SyncDir<'_>) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .collect();
+    for folder in missing.into_iter().rev() {
+        match fs::DirBuilder::new().mode(0o700).create(folder) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && folder.is_dir() => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot create folder {}", folder.display()))
+            }
+        }
+        sync(&parent_dir(folder))?;
+    }
+    Ok(())
+}
+
+/// Syncs a folder, so the entries created in it survive a power cut. A file system that
+/// cannot sync folders (EINVAL) has nothing to sync.
+fn sync_dir(dir: &Path) -> Result<()> {
+    let synced = fs::File::open(dir).and_then(|folder| folder.sync_all());
+    match synced {
+        Err(e) if e.raw_os_error() != Some(libc::EINVAL) => {
+            Err(e).with_context(|| format!("cannot sync folder {}", dir.display()))
+        }
+        _ => Ok(()),
+    }
 }
 
 pub fn parent_dir(path: &Path) -> PathBuf {
@@ -86,15 +133,6 @@ pub fn parent_dir(path: &Path) -> PathBuf {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     }
-}
-
-fn create_private_dir(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("cannot create folder {}", dir.display()))
 }
 
 fn create_private_file(path: &Path) -> Result<()> {
@@ -280,4 +318,70 @@ fn repair_sidecar(db: &Path, file: &Path) -> Result<()> {
         meta.permissions().mode() & 0o7777,
         meta.uid()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn first_use_syncs_the_parent_of_each_folder_it_creates_and_the_databases_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path();
+        let folder = home.join(".local/share/queueprim");
+        let db = folder.join("queueprim.db");
+        let mut synced = Vec::new();
+        prepare_file_syncing(&db, true, &mut |dir: &Path| {
+            synced.push(dir.to_path_buf());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            synced,
+            [
+                home.to_path_buf(),
+                home.join(".local"),
+                home.join(".local/share"),
+                folder.clone(),
+            ]
+        );
+        for created in [home.join(".local"), home.join(".local/share"), folder] {
+            assert_eq!(mode(&created), 0o700, "{}", created.display());
+        }
+        assert_eq!(mode(&db), 0o600);
+    }
+
+    #[test]
+    fn an_existing_database_syncs_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = tmp.path().join("q.db");
+        fs::write(&db, b"").unwrap();
+        let mut synced = Vec::new();
+        prepare_file_syncing(&db, true, &mut |dir: &Path| {
+            synced.push(dir.to_path_buf());
+            Ok(())
+        })
+        .unwrap();
+        assert!(synced.is_empty(), "{synced:?}");
+    }
+
+    #[test]
+    fn a_failed_sync_fails_the_command() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = tmp.path().join("a/q.db");
+        let failed = prepare_file_syncing(&db, true, &mut |dir: &Path| {
+            bail!("cannot sync folder {}: injected", dir.display())
+        });
+        assert!(failed.unwrap_err().to_string().contains("injected"));
+    }
+
+    #[test]
+    fn syncing_a_real_folder_works() {
+        let tmp = tempfile::tempdir().unwrap();
+        sync_dir(tmp.path()).unwrap();
+    }
 }
