@@ -158,11 +158,11 @@ pub fn run(
             }
         }
         let nap = if runner.slots.is_empty() {
-            watch.nap(time::now(), None)
+            watch.nap(time::now())
         } else {
-            POLL_MS
+            Duration::from_millis(POLL_MS as u64)
         };
-        runner.reap(Duration::from_millis(nap as u64))?;
+        runner.reap(nap)?;
     }
     Ok(runner.summary)
 }
