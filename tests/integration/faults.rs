@@ -951,6 +951,8 @@ fn good_value(arg: &Arg, key: &str, value_name: &str) -> OsString {
         "TOKEN" => "c_000000000000",
         "JSON|@FILE|-" => "1",
         "QUEUE=JSON" => "next=1",
+        // A claim lasts at least 1s.
+        "DUR" if key == "--timeout" => "1s",
         // Short enough that --wait, --interval or --grace end at once.
         "DUR" => "1ms",
         "N" => "1",
