@@ -75,7 +75,7 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue name, instead of the positional QUEUE')
             [CompletionResult]::new('--worker', '--worker', [CompletionResultType]::ParameterName, 'Name this worker; stored on the job for debugging [work''s default: HOST:PID]')
             [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Claim only jobs of this type')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner''s jobs stay claimed) [default: the queue''s (see config), else 30m]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long a claim lasts before the job is handed out again, at least 1s (work renews it while the command runs, so there it only bounds how long a crashed runner''s jobs stay claimed) [default: the queue''s (see config), else 30m]')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Block until a job is available; with DUR, at most that long (write --wait=DUR or put the queue first when the queue is positional)')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Claim up to N jobs (1 to 10000) at once and print them as an array')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
@@ -202,7 +202,7 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue name, instead of the positional QUEUE')
             [CompletionResult]::new('--worker', '--worker', [CompletionResultType]::ParameterName, 'Name this worker; stored on the job for debugging [work''s default: HOST:PID]')
             [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Claim only jobs of this type')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner''s jobs stay claimed) [default: the queue''s (see config), else 30m]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long a claim lasts before the job is handed out again, at least 1s (work renews it while the command runs, so there it only bounds how long a crashed runner''s jobs stay claimed) [default: the queue''s (see config), else 30m]')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Run up to N jobs at once')
             [CompletionResult]::new('--job-timeout', '--job-timeout', [CompletionResultType]::ParameterName, 'Stop a command running longer than this (SIGTERM, SIGKILL 5 s later) and fail its job')
             [CompletionResult]::new('--max-jobs', '--max-jobs', [CompletionResultType]::ParameterName, 'Exit after N jobs have been run')
@@ -276,7 +276,7 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
         }
         'queueprim;config' {
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue name, instead of the positional QUEUE')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Claim length for dequeue and work')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Claim length for dequeue and work, at least 1s')
             [CompletionResult]::new('--max-retries', '--max-retries', [CompletionResultType]::ParameterName, 'Retries for new jobs')
             [CompletionResult]::new('--backoff', '--backoff', [CompletionResultType]::ParameterName, 'Retry backoff for new jobs')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')

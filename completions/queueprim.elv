@@ -70,7 +70,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --queue 'Queue name, instead of the positional QUEUE'
             cand --worker 'Name this worker; stored on the job for debugging [work''s default: HOST:PID]'
             cand --type 'Claim only jobs of this type'
-            cand --timeout 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner''s jobs stay claimed) [default: the queue''s (see config), else 30m]'
+            cand --timeout 'How long a claim lasts before the job is handed out again, at least 1s (work renews it while the command runs, so there it only bounds how long a crashed runner''s jobs stay claimed) [default: the queue''s (see config), else 30m]'
             cand --wait 'Block until a job is available; with DUR, at most that long (write --wait=DUR or put the queue first when the queue is positional)'
             cand --count 'Claim up to N jobs (1 to 10000) at once and print them as an array'
             cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
@@ -187,7 +187,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --queue 'Queue name, instead of the positional QUEUE'
             cand --worker 'Name this worker; stored on the job for debugging [work''s default: HOST:PID]'
             cand --type 'Claim only jobs of this type'
-            cand --timeout 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner''s jobs stay claimed) [default: the queue''s (see config), else 30m]'
+            cand --timeout 'How long a claim lasts before the job is handed out again, at least 1s (work renews it while the command runs, so there it only bounds how long a crashed runner''s jobs stay claimed) [default: the queue''s (see config), else 30m]'
             cand --concurrency 'Run up to N jobs at once'
             cand --job-timeout 'Stop a command running longer than this (SIGTERM, SIGKILL 5 s later) and fail its job'
             cand --max-jobs 'Exit after N jobs have been run'
@@ -255,7 +255,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         }
         &'queueprim;config'= {
             cand --queue 'Queue name, instead of the positional QUEUE'
-            cand --timeout 'Claim length for dequeue and work'
+            cand --timeout 'Claim length for dequeue and work, at least 1s'
             cand --max-retries 'Retries for new jobs'
             cand --backoff 'Retry backoff for new jobs'
             cand --db 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'

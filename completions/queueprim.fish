@@ -74,7 +74,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -s V -l ver
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l queue -d 'Queue name, instead of the positional QUEUE' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l worker -d 'Name this worker; stored on the job for debugging [work\'s default: HOST:PID]' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l type -d 'Claim only jobs of this type' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l timeout -d 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner\'s jobs stay claimed) [default: the queue\'s (see config), else 30m]' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l timeout -d 'How long a claim lasts before the job is handed out again, at least 1s (work renews it while the command runs, so there it only bounds how long a crashed runner\'s jobs stay claimed) [default: the queue\'s (see config), else 30m]' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l wait -d 'Block until a job is available; with DUR, at most that long (write --wait=DUR or put the queue first when the queue is positional)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l count -d 'Claim up to N jobs (1 to 10000) at once and print them as an array' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F
@@ -187,7 +187,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -s V -l versi
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l queue -d 'Queue name, instead of the positional QUEUE' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l worker -d 'Name this worker; stored on the job for debugging [work\'s default: HOST:PID]' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l type -d 'Claim only jobs of this type' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l timeout -d 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner\'s jobs stay claimed) [default: the queue\'s (see config), else 30m]' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l timeout -d 'How long a claim lasts before the job is handed out again, at least 1s (work renews it while the command runs, so there it only bounds how long a crashed runner\'s jobs stay claimed) [default: the queue\'s (see config), else 30m]' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l concurrency -d 'Run up to N jobs at once' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l job-timeout -d 'Stop a command running longer than this (SIGTERM, SIGKILL 5 s later) and fail its job' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l max-jobs -d 'Exit after N jobs have been run' -r
@@ -250,7 +250,7 @@ normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand resume" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand resume" -s V -l version -d 'Print version'
 complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l queue -d 'Queue name, instead of the positional QUEUE' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l timeout -d 'Claim length for dequeue and work' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l timeout -d 'Claim length for dequeue and work, at least 1s' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l max-retries -d 'Retries for new jobs' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l backoff -d 'Retry backoff for new jobs' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l db -d 'Database file [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]' -r -F

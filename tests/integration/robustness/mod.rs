@@ -3,6 +3,7 @@
 //! late, a first use that a power cut could undo, waits timed on the wall clock, read-only
 //! files and file systems, files that are not databases, and schema versions.
 
+mod claims;
 mod clock;
 mod first_use;
 mod read_only;
