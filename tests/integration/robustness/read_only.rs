@@ -307,3 +307,32 @@ fn a_read_only_file_system_with_a_write_ahead_log_but_no_index_says_what_to_do()
         .expect_stderr_contains("read-only file system");
     assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
 }
+
+#[test]
+fn an_immutable_database_is_read_and_writes_say_how_to_clear_the_attribute() {
+    let env = TestEnv::new();
+    let db = env.db();
+    env.enqueue("q", "1", &[]);
+    let chattr = |flag: &str| Command::new("chattr").arg(flag).arg(&db).output();
+    match chattr("+i") {
+        Ok(output) if output.status.success() => {}
+        other => {
+            eprintln!(
+                "skipped: cannot mark a file immutable here (chattr +i needs root and a file \
+                 system with attributes): {other:?}"
+            );
+            return;
+        }
+    }
+    // Everything is checked once the attribute is cleared, or the folder could not go.
+    let read = queueprim(&db, &["stats"]);
+    let refused = queueprim(&db, &["enqueue", "q", "--payload", "2"]);
+    let left = sidecars(&db);
+    assert!(chattr("-i").unwrap().status.success(), "chattr -i");
+    assert_eq!(counts(&read.expect_status(0)).total, 1);
+    refused
+        .expect_status(1)
+        .expect_stderr_contains("is read-only (immutable attribute)")
+        .expect_stderr_contains("chattr -i");
+    assert!(left.is_empty(), "{left:?}");
+}
