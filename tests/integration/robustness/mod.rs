@@ -116,17 +116,34 @@ impl Unprivileged {
 
     /// Runs `queueprim ARGS` as that user.
     pub fn run(&self, args: &[&str]) -> Run {
-        let output = self
-            .command(&self.bin)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run queueprim");
+        let output = retry_while_busy(|| {
+            self.command(&self.bin)
+                .args(args)
+                .stdin(Stdio::null())
+                .output()
+        })
+        .expect("run queueprim");
         Run {
             args: format!("{args:?} as an unprivileged user"),
             code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// Runs `spawn` again while the binary is "busy" (ETXTBSY): another test thread may fork
+/// while this test copies the binary, and its child holds the copy open for writing until
+/// it execs. That lasts moments; the retries are hang-catching.
+fn retry_while_busy<T>(mut spawn: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
+    let mut tries = 0;
+    loop {
+        match spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 500 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
         }
     }
 }
