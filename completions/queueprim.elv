@@ -73,7 +73,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --type 'Claim only jobs of this type'
             cand --wait 'Block until a job is available; with DUR, at most that long (write --wait=DUR or put the queue first when the queue is positional)'
             cand --count 'Claim up to N jobs (1 to 10000) at once and print them as an array'
-            cand --timeout 'How long the claim lasts. A claim not completed, failed or extended by then expires, and that counts a failed attempt: with the default --max-retries 0 the job is then dead. A late complete --claim TOKEN still makes it done, as long as nobody has claimed it since [default: the queue''s (see config), else 30m]'
+            cand --timeout 'How long the claim lasts, at least 1s. A claim not completed, failed or extended by then expires, and that counts a failed attempt: with the default --max-retries 0 the job is then dead. A late complete --claim TOKEN still makes it done, as long as nobody has claimed it since [default: the queue''s (see config), else 30m]'
             cand --worker 'Name this worker; stored on the job (its "worker" field) and shown by list'
             cand --db 'Database file [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
@@ -180,7 +180,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --job-timeout 'Stop a command running longer than this (SIGTERM, SIGKILL 5 s later) and fail its job'
             cand --max-jobs 'Exit after N jobs have been run'
             cand --grace 'On SIGINT/SIGTERM, how long running commands may finish before they are stopped'
-            cand --timeout 'How long each claim lasts. While a command runs its claim is renewed every third of this, so it only bounds how long the jobs of a runner that crashed stay claimed (each such expiry counts a failed attempt) [default: the queue''s (see config), else 30m]'
+            cand --timeout 'How long each claim lasts, at least 1s. While a command runs its claim is renewed every third of this, so it only bounds how long the jobs of a runner that crashed stay claimed (each such expiry counts a failed attempt) [default: the queue''s (see config), else 30m]'
             cand --worker 'Name this runner; stored on the jobs it claims [default: HOST:PID]'
             cand --db 'Database file [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
@@ -241,7 +241,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         }
         &'queueprim;config'= {
             cand --queue 'Queue name, instead of the positional QUEUE'
-            cand --timeout 'Claim length for dequeue and work'
+            cand --timeout 'Claim length for dequeue and work, at least 1s'
             cand --max-retries 'Retries for new jobs'
             cand --backoff 'Retry backoff for new jobs'
             cand --db 'Database file [default: ~/.local/share/queueprim/queueprim.db; see info]'

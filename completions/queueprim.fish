@@ -78,7 +78,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l queue -d
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l type -d 'Claim only jobs of this type' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l wait -d 'Block until a job is available; with DUR, at most that long (write --wait=DUR or put the queue first when the queue is positional)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l count -d 'Claim up to N jobs (1 to 10000) at once and print them as an array' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l timeout -d 'How long the claim lasts. A claim not completed, failed or extended by then expires, and that counts a failed attempt: with the default --max-retries 0 the job is then dead. A late complete --claim TOKEN still makes it done, as long as nobody has claimed it since [default: the queue\'s (see config), else 30m]' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l timeout -d 'How long the claim lasts, at least 1s. A claim not completed, failed or extended by then expires, and that counts a failed attempt: with the default --max-retries 0 the job is then dead. A late complete --claim TOKEN still makes it done, as long as nobody has claimed it since [default: the queue\'s (see config), else 30m]' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l worker -d 'Name this worker; stored on the job (its "worker" field) and shown by list' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l db -d 'Database file [default: ~/.local/share/queueprim/queueprim.db; see info]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
@@ -191,7 +191,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l concurrency
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l job-timeout -d 'Stop a command running longer than this (SIGTERM, SIGKILL 5 s later) and fail its job' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l max-jobs -d 'Exit after N jobs have been run' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l grace -d 'On SIGINT/SIGTERM, how long running commands may finish before they are stopped' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l timeout -d 'How long each claim lasts. While a command runs its claim is renewed every third of this, so it only bounds how long the jobs of a runner that crashed stay claimed (each such expiry counts a failed attempt) [default: the queue\'s (see config), else 30m]' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l timeout -d 'How long each claim lasts, at least 1s. While a command runs its claim is renewed every third of this, so it only bounds how long the jobs of a runner that crashed stay claimed (each such expiry counts a failed attempt) [default: the queue\'s (see config), else 30m]' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l worker -d 'Name this runner; stored on the jobs it claims [default: HOST:PID]' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l db -d 'Database file [default: ~/.local/share/queueprim/queueprim.db; see info]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
@@ -253,7 +253,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand resume" -l synchrono
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand resume" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l queue -d 'Queue name, instead of the positional QUEUE' -r
-complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l timeout -d 'Claim length for dequeue and work' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l timeout -d 'Claim length for dequeue and work, at least 1s' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l max-retries -d 'Retries for new jobs' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l backoff -d 'Retry backoff for new jobs' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l db -d 'Database file [default: ~/.local/share/queueprim/queueprim.db; see info]' -r -F

@@ -220,11 +220,33 @@ pub struct ClaimArgs {
     #[arg(long = "type", value_name = "TYPE", value_parser = utf8(parse_job_type))]
     pub job_type: Option<String>,
 
-    /// How long a claim lasts before the job is handed out again (work renews it while the
-    /// command runs, so there it only bounds how long a crashed runner's jobs stay claimed)
-    /// [default: the queue's (see config), else 30m]
-    #[arg(long, value_name = "DUR", value_parser = utf8(parse_positive_duration))]
+    /// How long a claim lasts before the job is handed out again, at least 1s (work renews it
+    /// while the command runs, so there it only bounds how long a crashed runner's jobs stay
+    /// claimed) [default: the queue's (see config), else 30m]
+    #[arg(long, value_name = "DUR", value_parser = utf8(parse_claim_timeout))]
     pub timeout: Option<Millis>,
+}
+
+/// The shortest claim accepted (`--timeout` of dequeue, work and config). `work` renews a
+/// claim every third of it and stops the command at two thirds if no renewal has landed, so
+/// a renewal (one small write: 10–25 ms on a loaded machine, more while other writers hold
+/// the lock) gets a third of the claim to land, and the stopped command a third to be gone
+/// before the deadline. At 1 s that is over 300 ms each, more than ten times a renewal; much
+/// shorter, and scheduling delays alone on a busy machine would stop jobs. A `dequeue` caller
+/// heartbeating with `extend`, a process start plus the same write, needs the same room.
+pub const MIN_CLAIM_TIMEOUT: Millis = 1_000;
+
+/// A claim timeout: a duration of at least [`MIN_CLAIM_TIMEOUT`].
+pub fn parse_claim_timeout(s: &str) -> Result<Millis, String> {
+    let ms = parse_positive_duration(s)?;
+    if ms < MIN_CLAIM_TIMEOUT {
+        return Err(format!(
+            "claim timeout '{}' is too short: it must be at least 1s, so that renewals (each a \
+             write to the database) can land before it expires",
+            printable(s)
+        ));
+    }
+    Ok(ms)
 }
 
 /// Add a job to a queue and print it.
@@ -319,13 +341,14 @@ pub struct DequeueArgs {
     pub count: Option<u32>,
 }
 
-const DEQUEUE_TIMEOUT: &str = "How long the claim lasts. A claim not completed, failed or \
+const DEQUEUE_TIMEOUT: &str =
+    "How long the claim lasts, at least 1s. A claim not completed, failed or \
 extended by then expires, and that counts a failed attempt: with the default --max-retries 0 \
 the job is then dead. A late complete --claim TOKEN still makes it done, as long as nobody \
 has claimed it since [default: the queue's (see config), else 30m]";
 
-const WORK_TIMEOUT: &str = "How long each claim lasts. While a command runs its claim is \
-renewed every third of this, so it only bounds how long the jobs of a runner that crashed \
+const WORK_TIMEOUT: &str = "How long each claim lasts, at least 1s. While a command runs its \
+claim is renewed every third of this, so it only bounds how long the jobs of a runner that crashed \
 stay claimed (each such expiry counts a failed attempt) [default: the queue's (see config), \
 else 30m]";
 
@@ -553,8 +576,11 @@ pub struct SweepArgs {
 /// per job, directly, without a shell. CMD gets the payload as one line of JSON on stdin, and
 /// QUEUEPRIM_JOB_ID, QUEUEPRIM_QUEUE, QUEUEPRIM_JOB_TYPE, QUEUEPRIM_ATTEMPT (1 for the first
 /// try), QUEUEPRIM_CLAIM and QUEUEPRIM_DB in its environment. While CMD runs, its claim is
-/// renewed every third of --timeout, so a long job is never handed to anyone else; if the
-/// claim is lost anyway, CMD is stopped and nothing is recorded.
+/// renewed every third of --timeout, so a long job is never handed to anyone else while it
+/// runs. If no renewal has landed by two thirds of the claim (a database too busy or slow),
+/// CMD is stopped (SIGTERM, then SIGKILL at three quarters) before the claim can expire, and
+/// the job fails with that reason; if the claim is lost anyway, CMD is stopped and nothing is
+/// recorded.
 ///
 /// Exit 0 completes the job with CMD's stdout as output (stored as JSON when it parses, as a
 /// string otherwise). Another exit code or a signal fails it, with the reason and the end of
@@ -707,8 +733,8 @@ pub struct ConfigArgs {
     #[command(flatten)]
     pub queue: QueueArg,
 
-    /// Claim length for dequeue and work
-    #[arg(long, value_name = "DUR", value_parser = utf8(parse_positive_duration))]
+    /// Claim length for dequeue and work, at least 1s
+    #[arg(long, value_name = "DUR", value_parser = utf8(parse_claim_timeout))]
     pub timeout: Option<Millis>,
 
     /// Retries for new jobs
@@ -850,6 +876,18 @@ mod tests {
         names.sort();
         pages.sort();
         assert_eq!(names, pages);
+    }
+
+    #[test]
+    fn claim_timeouts_start_at_one_second() {
+        assert_eq!(parse_claim_timeout("1s"), Ok(1_000));
+        assert_eq!(parse_claim_timeout("30m"), Ok(1_800_000));
+        let short = parse_claim_timeout("999ms").unwrap_err();
+        assert!(short.contains("'999ms' is too short"), "{short}");
+        assert!(short.contains("at least 1s"), "{short}");
+        assert!(parse_claim_timeout("0s")
+            .unwrap_err()
+            .contains("longer than zero"));
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! look that found nothing, and when the next delayed job or claim deadline falls due; a new
 //! look is worth taking only when one of those has changed.
 
+use std::time::Duration;
+
 use anyhow::Result;
 
 use crate::job::{ClaimRequest, Job};
@@ -60,13 +62,32 @@ impl Watch {
         *self = Self::default();
     }
 
-    /// How long to sleep before checking again: [`POLL_MS`], or less when something is due.
-    pub fn nap(&self, now: Millis, also_until: Option<Millis>) -> Millis {
-        [self.due, also_until]
-            .into_iter()
-            .flatten()
-            .map(|t| t - now)
-            .fold(POLL_MS, Millis::min)
-            .max(0)
+    /// How long to sleep before checking again: [`POLL_MS`], or less when something stored
+    /// falls due sooner (`now` is the wall clock, as the store's times are). A waiter's own
+    /// time limit is its own to apply, on the monotonic clock.
+    pub fn nap(&self, now: Millis) -> Duration {
+        let ms = self
+            .due
+            .map_or(POLL_MS, |due| (due - now).clamp(0, POLL_MS));
+        Duration::from_millis(ms as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nap_is_one_poll_or_until_something_falls_due() {
+        let mut watch = Watch::new();
+        assert_eq!(watch.nap(1_000), Duration::from_millis(POLL_MS as u64));
+        watch.found_nothing(1, Some(1_010));
+        assert_eq!(watch.nap(1_000), Duration::from_millis(10));
+        assert_eq!(watch.nap(2_000), Duration::ZERO);
+        // A wall clock stepped back a day leaves the nap at one poll, never a day.
+        assert_eq!(
+            watch.nap(1_010 - 86_400_000),
+            Duration::from_millis(POLL_MS as u64)
+        );
     }
 }

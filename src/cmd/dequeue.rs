@@ -1,7 +1,7 @@
 //! `dequeue`: claim the next visible jobs, optionally waiting for one to arrive.
 
 use std::thread::sleep;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
@@ -45,12 +45,14 @@ fn release_all(store: &mut Store, jobs: &[Job]) -> Result<()> {
 }
 
 /// Claims as soon as something is claimable, sleeping in between. Empty when the wait ran
-/// out; an interruption claims nothing.
+/// out; an interruption claims nothing. The wait is timed on the monotonic clock: a wall
+/// clock stepped back or forward (NTP, a suspended laptop, an operator) neither stretches
+/// it nor cuts it short.
 fn wait_for_jobs(store: &mut Store, request: &ClaimRequest, wait: Wait) -> Result<Vec<Job>> {
     let interrupt = Interrupt::install()?;
     let give_up_at = match wait {
         Wait::Forever => None,
-        Wait::For(ms) => Some(time::now() + ms),
+        Wait::For(ms) => Some(Instant::now() + Duration::from_millis(ms as u64)),
     };
     let mut watch = Watch::new();
     loop {
@@ -62,10 +64,14 @@ fn wait_for_jobs(store: &mut Store, request: &ClaimRequest, wait: Wait) -> Resul
                 return hand_over(store, jobs, &interrupt);
             }
         }
-        if give_up_at.is_some_and(|t| now >= t) {
-            return Ok(Vec::new());
-        }
-        sleep(Duration::from_millis(watch.nap(now, give_up_at) as u64));
+        let nap = match give_up_at {
+            None => watch.nap(now),
+            Some(t) => match t.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => watch.nap(now).min(left),
+                _ => return Ok(Vec::new()),
+            },
+        };
+        sleep(nap);
     }
 }
 

@@ -10,11 +10,14 @@ use crate::store::Synchronous;
 
 pub fn run(ctx: &Context, out: &mut Printer) -> Result<()> {
     let exists = ctx.db.exists();
-    let info = if exists {
-        Some(ctx.open_store()?.info()?)
-    } else {
-        out.note("no database there yet: the first command that adds or claims jobs creates it");
-        None
+    let info = match ctx.open_existing()? {
+        Some(store) => Some(store.info()?),
+        None => {
+            out.note(
+                "no database there yet: the first command that adds or claims jobs creates it",
+            );
+            None
+        }
     };
     out.db_info(&DbReport {
         path: ctx.db_path(),

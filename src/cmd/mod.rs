@@ -39,10 +39,13 @@ pub struct Context {
     db: PathBuf,
     db_source: DbSource,
     options: OpenOptions,
+    /// The command only reads: [`Context::open_existing`] then opens the database without
+    /// writing anything to it (see [`only_reads`]).
+    reads: bool,
 }
 
 impl Context {
-    fn new(global: &GlobalArgs) -> Result<Context> {
+    fn new(global: &GlobalArgs, reads: bool) -> Result<Context> {
         let (db, create_dir) = match &global.db {
             Some(path) => (path.clone(), false),
             None => (default_db_path()?, true),
@@ -58,6 +61,7 @@ impl Context {
                 synchronous,
                 create_dir,
             },
+            reads,
         })
     }
 
@@ -74,32 +78,42 @@ impl Context {
     }
 
     /// Opens the database only if it exists. Commands that read, or act on jobs that must
-    /// already exist, use this: a mistyped `--db` then leaves no stray database behind.
-    /// Their empty result would not tell a missing database from an empty one, so a note
-    /// on stderr says which, whatever the output format.
+    /// already exist, use this: a mistyped `--db` then leaves no stray database behind. A
+    /// command that only reads writes nothing: an empty file, or one without a schema yet,
+    /// reads as no database. Their empty result would not tell a missing database from an
+    /// empty one, so a note on stderr says which, whatever the output format.
     pub fn open_existing(&self) -> Result<Option<Store>> {
-        if self.db.exists() {
-            self.open_store().map(Some)
-        } else {
+        let store = self.open_if_there()?;
+        if store.is_none() {
             eprintln!(
                 "note: there is no database at {} (from {}); nothing to show",
                 self.db.display(),
                 self.db_source.as_str()
             );
-            Ok(None)
         }
+        Ok(store)
     }
 
     /// Opens the database that must hold job `id`.
     pub fn open_for_job(&self, id: &str) -> Result<Store> {
-        if !self.db.exists() {
-            return Err(Error::not_found(format!(
+        self.open_if_there()?.ok_or_else(|| {
+            Error::not_found(format!(
                 "no job with id {id}: there is no database at {} yet",
                 self.db.display()
             ))
-            .into());
+            .into()
+        })
+    }
+
+    /// The database if there is one, opened for reading only when the command only reads.
+    fn open_if_there(&self) -> Result<Option<Store>> {
+        if self.reads {
+            Store::open_for_reading(&self.db, &self.options)
+        } else if self.db.exists() {
+            self.open_store().map(Some)
+        } else {
+            Ok(None)
         }
-        self.open_store()
     }
 }
 
@@ -122,8 +136,23 @@ fn claim_request(args: ClaimArgs, count: usize) -> ClaimRequest {
     }
 }
 
+/// Commands that only read. `config` only reads through [`Context::open_existing`], when
+/// it shows settings; setting them opens the store for writing.
+fn only_reads(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Get(_)
+            | Command::List(_)
+            | Command::Stats
+            | Command::Queues
+            | Command::Peek(_)
+            | Command::Config(_)
+            | Command::Info
+    )
+}
+
 pub fn run(cli: Cli, out: &mut Printer) -> Result<()> {
-    let ctx = Context::new(&cli.global)?;
+    let ctx = Context::new(&cli.global, only_reads(&cli.command))?;
     match cli.command {
         Command::Enqueue(args) => enqueue::run(args, &ctx, out),
         Command::Dequeue(args) => dequeue::run(args, &ctx, out),

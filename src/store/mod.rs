@@ -4,20 +4,21 @@
 //! for another writer never makes a new claim start out expired; tests can swap the clock.
 
 mod claims;
+mod files;
 mod groups;
 mod jobs;
 mod queries;
+mod read_only;
 mod rows;
 mod schema;
 mod settings;
 #[cfg(test)]
 mod tests;
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use rusqlite::{ffi, Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::Error;
@@ -25,6 +26,8 @@ use crate::ids::IdGen;
 /// How `fail` treats a failure; part of [`Store::fail`]'s signature.
 pub use crate::lifecycle::FailOptions;
 use crate::time::{self, Millis};
+use files::Found;
+use schema::{Access, Contents};
 
 /// How long a command waits for another process's write lock before giving up. Writes are
 /// short, so this is only reached when something holds the lock abnormally long.
@@ -75,17 +78,44 @@ pub struct Store {
 }
 
 impl Store {
+    /// Opens the database for a command that writes, creating the file if it is missing.
     pub fn open(path: &Path, options: &OpenOptions) -> Result<Store> {
-        prepare_file(path, options.create_dir)?;
-        let (conn, no_shared_wal_index) = connect_ready(path, options.synchronous)
-            .with_context(|| format!("cannot open database {}", path.display()))?;
-        Ok(Store {
+        files::look(path)?;
+        files::prepare_file(path, options.create_dir)?;
+        files::check_writable(path)?;
+        let (conn, no_shared_wal_index) = connect_ready(path, options.synchronous, Access::Write)
+            .with_context(|| format!("cannot open database {}", path.display()))?
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "cannot open database {}: it has no schema after migrating",
+                    path.display()
+                )
+            })?;
+        Ok(Store::new(conn, path, no_shared_wal_index))
+    }
+
+    /// Opens the database for a command that only reads, and writes nothing to it: `None`
+    /// when there is nothing to read (no file, an empty one, or one without a schema yet).
+    pub fn open_for_reading(path: &Path, options: &OpenOptions) -> Result<Option<Store>> {
+        if let Found::Nothing | Found::File { len: 0 } = files::look(path)? {
+            return Ok(None);
+        }
+        let opened = match files::read_only_reason(path)? {
+            None => connect_ready(path, options.synchronous, Access::Read),
+            Some(why) => read_only::connect(path, why).map(|conn| conn.map(|c| (c, None))),
+        };
+        let opened = opened.with_context(|| format!("cannot open database {}", path.display()))?;
+        Ok(opened.map(|(conn, no_shared_wal_index)| Store::new(conn, path, no_shared_wal_index)))
+    }
+
+    fn new(conn: Connection, path: &Path, no_shared_wal_index: Option<WalIndexFailure>) -> Store {
+        Store {
             conn,
             ids: IdGen::new(),
             path: path.to_path_buf(),
             clock: Box::new(time::now),
             no_shared_wal_index,
-        })
+        }
     }
 
     /// Replaces the clock, for tests that drive time themselves (the unit tests and the
@@ -159,63 +189,9 @@ fn no_such_job(path: &Path, id: &str) -> anyhow::Error {
     Error::not_found(format!("no job with id {id} in {}", path.display())).into()
 }
 
-/// Makes sure the database file exists with owner-only permissions before SQLite opens it;
-/// SQLite creates its -wal and -shm files with the same permissions as the database.
-fn prepare_file(path: &Path, create_dir: bool) -> Result<()> {
-    if path.exists() {
-        return Ok(());
-    }
-    let dir = parent_dir(path);
-    if !dir.exists() {
-        if !create_dir {
-            bail!(
-                "cannot open database {}: folder {} does not exist (create it, or pick another --db)",
-                path.display(),
-                dir.display()
-            );
-        }
-        create_private_dir(&dir)?;
-    }
-    create_private_file(path)
-}
-
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-#[cfg(unix)]
-fn create_private_dir(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("cannot create folder {}", dir.display()))
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> Result<()> {
-    fs::create_dir_all(dir).with_context(|| format!("cannot create folder {}", dir.display()))
-}
-
-fn create_private_file(path: &Path) -> Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(_) => Ok(()),
-        // Another process created it first: fine, it did so with the same permissions.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("cannot create database {}", path.display())),
-    }
-}
-
-/// Opens a connection (see [`connect`]) and makes the schema ready, falling back to a WAL
-/// index of the connection's own when the shared one cannot be set up, with the reason.
+/// Opens a connection (see [`connect`]) and makes the schema ready for `access`, falling
+/// back to a WAL index of the connection's own when the shared one cannot be set up, with
+/// the reason; `None` when a read finds no schema to read.
 ///
 /// The last process to close the database removes the shared index (the -shm file), so the
 /// next one to open it must create it and write 32 KiB into it before reading anything: on a
@@ -224,28 +200,32 @@ fn create_private_file(path: &Path) -> Result<()> {
 /// index), so this one may lock it exclusively: in exclusive locking mode, set before the
 /// first read, SQLite keeps the index in the process's memory and needs no -shm file. Reads
 /// then work; writes and waits are refused (see [`Store::require_shared_wal_index`]).
-fn connect_ready(
-    path: &Path,
-    synchronous: Synchronous,
-) -> Result<(Connection, Option<WalIndexFailure>)> {
-    let ready = |locking: LockingMode| -> Result<Connection> {
+fn connect_ready(path: &Path, synchronous: Synchronous, access: Access) -> Result<Option<Ready>> {
+    let ready = |locking: LockingMode| -> Result<(Connection, Contents)> {
         let mut conn = connect(path, synchronous, locking)?;
-        schema::prepare(&mut conn)?;
-        Ok(conn)
+        let contents = schema::prepare(&mut conn, access)?;
+        Ok((conn, contents))
     };
-    match ready(LockingMode::Normal) {
-        Ok(conn) => Ok((conn, None)),
+    let (conn, contents, failure) = match ready(LockingMode::Normal) {
+        Ok((conn, contents)) => (conn, contents, None),
         Err(err) => match WalIndexFailure::find(&err) {
             // If another process holds the file after all (an index that failed to map, not
             // to be created), the fallback cannot have it: report the original failure.
             Some(failure) => match ready(LockingMode::Exclusive) {
-                Ok(conn) => Ok((conn, Some(failure))),
-                Err(_) => Err(err),
+                Ok((conn, contents)) => (conn, contents, Some(failure)),
+                Err(_) => return Err(err),
             },
-            None => Err(err),
+            None => return Err(err),
         },
-    }
+    };
+    Ok(match contents {
+        Contents::Schema => Some((conn, failure)),
+        Contents::Nothing => None,
+    })
 }
+
+/// An open connection, and why it has no shared WAL index if it has none.
+type Ready = (Connection, Option<WalIndexFailure>);
 
 /// Whether a connection shares the WAL index with other processes (the -shm file) or keeps
 /// the database locked to itself, with the index in its own memory.

@@ -2,6 +2,7 @@
 //! for each, renews claims while commands run, records each result, and shuts down without
 //! leaving a job claimed or a child running.
 
+mod guard;
 mod process;
 mod result;
 mod watchdog;
@@ -22,6 +23,7 @@ use crate::signals::Interrupt;
 use crate::store::Store;
 use crate::time::{self, Millis};
 use crate::watch::{Watch, POLL_MS};
+use guard::Guard;
 use process::JobProcess;
 use watchdog::Watchdog;
 
@@ -33,7 +35,8 @@ pub struct Settings {
     /// Queue, type, worker name and claim timeout; `count` is set per claim.
     pub request: ClaimRequest,
     /// The claim length in force (the worker's, the queue's or the default): renewals keep
-    /// a claim this long ahead.
+    /// a claim this long ahead. Any length is safe (see [`guard`]); `cli::MIN_CLAIM_TIMEOUT`
+    /// keeps it long enough for renewals to land.
     pub lease: Millis,
     pub concurrency: usize,
     pub job_timeout: Option<Millis>,
@@ -133,7 +136,8 @@ struct Slot {
     key: u64,
     job: Job,
     process: JobProcess,
-    renewed_at: Millis,
+    /// When the claim, or its latest renewal that landed, was started.
+    renewed_at: Instant,
     timed_out: bool,
     lost: Option<String>,
     stopping: bool,
@@ -153,6 +157,7 @@ struct Runner<'a> {
     done_tx: Sender<(u64, io::Result<process::Finished>)>,
     done_rx: Receiver<(u64, io::Result<process::Finished>)>,
     watchdog: Watchdog,
+    guard: Guard,
 }
 
 /// Runs until the queue is empty (`--until-empty`), `--max-jobs` are done, or SIGINT/SIGTERM
@@ -164,6 +169,7 @@ pub fn run(
 ) -> Result<Summary> {
     // First, while this is the only thread: the watchdog is forked, not executed.
     let watchdog = Watchdog::start().context("cannot start the watchdog process")?;
+    let guard = Guard::start().context("cannot start the claim guard")?;
     let interrupt = Interrupt::install()?;
     let (done_tx, done_rx) = mpsc::channel();
     let mut runner = Runner {
@@ -177,6 +183,7 @@ pub fn run(
         done_tx,
         done_rx,
         watchdog,
+        guard,
     };
     let mut watch = Watch::new();
     let mut stop_by: Option<Instant> = None;
@@ -204,11 +211,11 @@ pub fn run(
             }
         }
         let nap = if runner.slots.is_empty() {
-            watch.nap(time::now(), None)
+            watch.nap(time::now())
         } else {
-            POLL_MS
+            Duration::from_millis(POLL_MS as u64)
         };
-        runner.reap(Duration::from_millis(nap as u64))?;
+        runner.reap(nap)?;
     }
     Ok(runner.summary)
 }
@@ -249,18 +256,58 @@ impl Runner<'_> {
             count: free,
             ..self.settings.request.clone()
         };
+        // Before the claim's transaction, which reads the clock for its deadline later.
+        let claimed_at = Instant::now();
         let jobs = watch.look(self.store, &request)?;
         if jobs.is_empty() {
             return Ok(!self.slots.is_empty());
         }
         for job in jobs {
             self.claimed += 1;
-            self.start(job, now)?;
+            if self.too_late_to_start(claimed_at) {
+                self.give_back(job)?;
+            } else {
+                self.start(job, claimed_at)?;
+            }
         }
         Ok(true)
     }
 
-    fn start(&mut self, job: Job, now: Millis) -> Result<()> {
+    fn lease(&self) -> Duration {
+        Duration::from_millis(self.settings.lease.max(0) as u64)
+    }
+
+    /// A claim that took half its length to land (the database was that busy) is not worth
+    /// starting a command under: the guard would stop it soon after.
+    fn too_late_to_start(&self, claimed_at: Instant) -> bool {
+        claimed_at.elapsed() >= self.lease() / 2
+    }
+
+    /// Gives back a job claimed too late to run, without counting an attempt: it was not
+    /// the job's fault. It does not count towards --max-jobs either.
+    fn give_back(&mut self, job: Job) -> Result<()> {
+        self.claimed -= 1;
+        eprintln!(
+            "queueprim work: claiming {} took over half of its {} claim; gave it back",
+            job.id,
+            time::human_duration(self.settings.lease)
+        );
+        let result = settle(
+            self.store
+                .release(&job.id, job.claim.as_deref())
+                .map(|_| JobResult::Released),
+        )?;
+        self.summary.count(&job.id, &result);
+        let event = Event {
+            job: &job,
+            attempt: job.attempt_count + 1,
+            duration: Duration::ZERO,
+            result: &result,
+        };
+        (self.report)(&event)
+    }
+
+    fn start(&mut self, job: Job, claimed_at: Instant) -> Result<()> {
         let env = job_env(&job, &self.settings.db_path);
         let mut stdin = job.payload.clone().into_bytes();
         stdin.push(b'\n');
@@ -274,11 +321,13 @@ impl Runner<'_> {
             self.watchdog.announcer(),
         ) {
             Ok(process) => {
+                let lease = self.lease();
+                self.guard.watch(key, process.group(), lease, claimed_at);
                 self.slots.push(Slot {
                     key,
                     job,
                     process,
-                    renewed_at: now,
+                    renewed_at: claimed_at,
                     timed_out: false,
                     lost: None,
                     stopping: false,
@@ -309,14 +358,19 @@ impl Runner<'_> {
                 let mut slot = self.slots.swap_remove(index);
                 slot.process.mark_finished();
                 self.watchdog.forget_group(slot.process.group());
-                self.record(slot, finished?)?;
+                let late = self.guard.forget(slot.key);
+                self.record(slot, finished?, late)?;
             }
             next = self.done_rx.try_recv().ok();
         }
         Ok(())
     }
 
-    fn record(&mut self, slot: Slot, finished: process::Finished) -> Result<()> {
+    /// Records how a command ended. `late`: the guard stopped it because no renewal of its
+    /// claim landed in time. That is recorded as a failure with that reason, an attempt
+    /// counted as the claim's expiry would have counted it, but sooner and with the true
+    /// reason, and while the claim is still this runner's (if it is not, nothing is recorded).
+    fn record(&mut self, slot: Slot, finished: process::Finished, late: bool) -> Result<()> {
         let Slot {
             job,
             lost,
@@ -327,6 +381,9 @@ impl Runner<'_> {
         let claim = job.claim.as_deref();
         let result = if let Some(why) = lost {
             JobResult::Lost(why)
+        } else if late {
+            let reason = result::failure_reason(&finished, Some(self.late_ending()));
+            self.fail(&job, reason)?
         } else if stopping {
             settle(
                 self.store
@@ -342,14 +399,13 @@ impl Runner<'_> {
             )?
         } else {
             let limit = timed_out.then_some(self.settings.job_timeout).flatten();
-            let reason = result::failure_reason(&finished, limit);
-            let failed = self
-                .store
-                .fail(&job.id, claim, &reason, FailOptions::default());
-            settle(failed.map(|(_, outcome)| match outcome {
-                Outcome::Retry => JobResult::Retry(reason.clone()),
-                Outcome::Dead => JobResult::Dead(reason.clone()),
-            }))?
+            let ending = limit.map(|limit| {
+                format!(
+                    "timed out after {} (--job-timeout)",
+                    time::human_duration(limit)
+                )
+            });
+            self.fail(&job, result::failure_reason(&finished, ending))?
         };
         self.summary.count(&job.id, &result);
         self.ran_since_look = true;
@@ -362,17 +418,47 @@ impl Runner<'_> {
         (self.report)(&event)
     }
 
-    /// Renews claims well before they expire, and enforces `--job-timeout`.
+    /// Fails `job` with `reason` under the retry rule, unless its claim is no longer ours.
+    fn fail(&mut self, job: &Job, reason: String) -> Result<JobResult> {
+        let failed = self.store.fail(
+            &job.id,
+            job.claim.as_deref(),
+            &reason,
+            FailOptions::default(),
+        );
+        settle(failed.map(|(_, outcome)| match outcome {
+            Outcome::Retry => JobResult::Retry(reason.clone()),
+            Outcome::Dead => JobResult::Dead(reason.clone()),
+        }))
+    }
+
+    /// How a command stopped by the guard ended, for its failure reason.
+    fn late_ending(&self) -> String {
+        format!(
+            "stopped before its {} claim could expire: no renewal landed within {} (the \
+             database was busy or slow)",
+            time::human_duration(self.settings.lease),
+            time::human_duration(guard::term_point(self.lease()).as_millis() as Millis)
+        )
+    }
+
+    /// Renews claims well before they expire, and enforces `--job-timeout`. A renewal that
+    /// lands late is the guard's business (see [`guard`]): this thread may be held up here,
+    /// or anywhere else, for as long as the database makes it wait.
     fn police(&mut self) -> Result<()> {
-        let now = time::now();
-        let timeout = self.settings.lease;
+        let lease = self.lease();
         for slot in &mut self.slots {
-            if slot.lost.is_none() && now - slot.renewed_at >= timeout / 3 {
-                let renewed = self
-                    .store
-                    .renew(&slot.job.id, slot.job.claim.as_deref(), timeout);
+            let due = slot.renewed_at.elapsed() >= lease / 3;
+            if slot.lost.is_none() && due && !self.guard.stopping(slot.key) {
+                let started = Instant::now();
+                let renewed =
+                    self.store
+                        .renew(&slot.job.id, slot.job.claim.as_deref(), self.settings.lease);
                 match renewed {
-                    Ok(_) => slot.renewed_at = now,
+                    Ok(_) => {
+                        slot.renewed_at = started;
+                        self.guard.renewed(slot.key, started);
+                    }
                     Err(e) if claim_lost(&e) => {
                         eprintln!(
                             "queueprim work: lost the claim on {}: {e:#}; stopping its command",

@@ -156,7 +156,7 @@ impl Drop for JobProcess {
     }
 }
 
-fn signal_group(pid: u32, signal: i32) {
+pub fn signal_group(pid: u32, signal: i32) {
     // The child leads its own group (process_group(0)), so its pid is the group id.
     // SAFETY: kill(2) with a negative pid signals that process group; it has no memory
     // effects, and a group that is already gone only makes it return ESRCH.

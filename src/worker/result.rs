@@ -3,8 +3,6 @@
 
 use super::process::{describe_exit, Captured, Finished};
 use crate::input::{compact_json, MAX_JSON_BYTES};
-use crate::time::human_duration;
-use crate::time::Millis;
 
 /// How much of an over-long, non-JSON stdout is kept as the output string.
 const CUT_OUTPUT_BYTES: usize = 64 * 1024;
@@ -45,12 +43,10 @@ fn json_string(text: &str) -> String {
     serde_json::Value::from(text).to_string()
 }
 
-/// Why a command's run counts as failed: how it ended, then the end of what it said.
-pub fn failure_reason(finished: &Finished, timed_out_after: Option<Millis>) -> String {
-    let ending = match timed_out_after {
-        Some(limit) => format!("timed out after {} (--job-timeout)", human_duration(limit)),
-        None => describe_exit(finished.status),
-    };
+/// Why a command's run counts as failed: how it ended (or `ending`, when the runner stopped
+/// it and says why), then the end of what it said.
+pub fn failure_reason(finished: &Finished, ending: Option<String>) -> String {
+    let ending = ending.unwrap_or_else(|| describe_exit(finished.status));
     if finished.stderr_tail.is_empty() {
         ending
     } else {

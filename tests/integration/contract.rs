@@ -257,9 +257,9 @@ fn tries_deadlines_and_visibility_each_have_a_field_of_their_own() {
     assert_eq!(released.claim_deadline, None);
     assert!(released.run_after.is_some());
 
-    let lapsing = env.dequeue("q", &["--worker", "w3", "--timeout", "1ms"]);
+    let lapsing = env.dequeue("q", &["--worker", "w3", "--timeout", "1s"]);
     assert_eq!(lapsing.attempts, 2);
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    crate::support::wait::sleep_past(lapsing.visible_after.as_deref().unwrap());
     let sweep: Sweep = env.json(&["sweep", "--once"]);
     assert_eq!(sweep.retried, 1);
     let expired: Job = env.json(&["get", &job.id]);

@@ -376,9 +376,9 @@ fn extending_a_dead_job_is_a_conflict() {
 fn stale_claim_after_the_job_was_reclaimed_is_a_conflict() {
     let env = TestEnv::new();
     env.enqueue("e", "1", &["--max-retries", "2"]);
-    let first = env.dequeue("e", &["--timeout", "1ms", "--worker", "w1"]);
+    let first = env.dequeue("e", &["--timeout", "1s", "--worker", "w1"]);
     let old = first.claim.clone().unwrap();
-    std::thread::sleep(Duration::from_millis(10));
+    std::thread::sleep(Duration::from_millis(1_100));
     let second = env.dequeue("e", &["--worker", "w2"]);
     assert_eq!(second.id, first.id, "the expired job is claimed again");
     let new = second.claim.clone().unwrap();

@@ -477,8 +477,9 @@ fn dequeue_s_timeout_says_what_expiry_does_and_a_late_complete_then_works() {
     );
 
     let job = env.enqueue("q", "1", &[]);
-    let claim = env.dequeue("q", &["--timeout", "1ms"]).claim.unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    let claimed = env.dequeue("q", &["--timeout", "1s"]);
+    let claim = claimed.claim.unwrap();
+    crate::support::wait::sleep_past(claimed.visible_after.as_deref().unwrap());
     let sweep: crate::harness::Sweep = env.json(&["sweep", "--once"]);
     assert_eq!(sweep.dead, 1);
     let done: Job = env.json(&["complete", &job.id, "--claim", &claim]);

@@ -31,5 +31,6 @@ mod model;
 mod ordering;
 mod queue_controls;
 mod reporting;
+mod robustness;
 mod waiting;
 mod work;

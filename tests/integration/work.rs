@@ -356,7 +356,7 @@ fn a_claim_lost_while_running_is_reported_and_nothing_is_recorded() {
             "q",
             "--until-empty",
             "--timeout",
-            "600ms",
+            "1s",
             "--format",
             "jsonl",
             "--",

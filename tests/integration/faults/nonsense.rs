@@ -190,6 +190,8 @@ fn good_value(arg: &Arg, key: &str, value_name: &str) -> OsString {
         "JSON|@FILE|-" => "1",
         "QUEUE=JSON" => "next=1",
         "OBJECT|@FILE|-" => r#"{"queue":"next","payload":1}"#,
+        // A claim lasts at least 1s.
+        "DUR" if key == "--timeout" => "1s",
         // Short enough that --wait, --interval or --grace end at once.
         "DUR" => "1ms",
         "N" => "1",
