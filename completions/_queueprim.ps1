@@ -21,9 +21,9 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'queueprim' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
-            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -38,14 +38,18 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Count jobs by status over every queue')
             [CompletionResult]::new('queues', 'queues', [CompletionResultType]::ParameterValue, 'Count jobs by status for each queue')
             [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Delete jobs matching filters and print how many')
+            [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Show which database commands use and what it holds')
             [CompletionResult]::new('sweep', 'sweep', [CompletionResultType]::ParameterValue, 'Release expired claims, now and then, until stopped')
             [CompletionResult]::new('work', 'work', [CompletionResultType]::ParameterValue, 'Run a command for each job: the worker loop, built in')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Bring dead jobs back to pending with a fresh attempt budget')
             [CompletionResult]::new('release', 'release', [CompletionResultType]::ParameterValue, 'Give a claimed job back to the queue without counting a failed attempt')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Take pending jobs out of their queue for good')
             [CompletionResult]::new('peek', 'peek', [CompletionResultType]::ParameterValue, 'Show the next jobs a dequeue would get, in order, without claiming them')
             [CompletionResult]::new('pause', 'pause', [CompletionResultType]::ParameterValue, 'Stop handing out a queue''s jobs; enqueue still accepts them')
             [CompletionResult]::new('resume', 'resume', [CompletionResultType]::ParameterValue, 'Hand out a paused queue''s jobs again')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show or set a queue''s defaults, used by jobs and claims that do not set their own')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the shell completion script for SHELL')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print a man page, or write every page into a folder')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -61,79 +65,68 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('--delay', '--delay', [CompletionResultType]::ParameterName, 'Make the job visible only after this long (e.g. 90s, 1h 30m)')
             [CompletionResult]::new('--at', '--at', [CompletionResultType]::ParameterName, 'Make the job visible only from this time (RFC 3339, e.g. 2026-12-01T09:00:00Z)')
             [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Job type, so specialised workers can claim only theirs (dequeue --type)')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
-            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'Read newline-delimited JSON payloads from stdin, enqueue all in one transaction')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'queueprim;dequeue' {
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue name, instead of the positional QUEUE')
-            [CompletionResult]::new('--worker', '--worker', [CompletionResultType]::ParameterName, 'Name this worker; stored on the job for debugging [work''s default: HOST:PID]')
             [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Claim only jobs of this type')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner''s jobs stay claimed) [default: the queue''s (see config), else 30m]')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Block until a job is available; with DUR, at most that long (write --wait=DUR or put the queue first when the queue is positional)')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Claim up to N jobs (1 to 10000) at once and print them as an array')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long the claim lasts, at least 1s. A claim not completed, failed or extended by then expires, and that counts a failed attempt: with the default --max-retries 0 the job is then dead. A late complete --claim TOKEN still makes it done, as long as nobody has claimed it since [default: the queue''s (see config), else 30m]')
+            [CompletionResult]::new('--worker', '--worker', [CompletionResultType]::ParameterName, 'Name this worker; stored on the job (its "worker" field) and shown by list')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
-            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'queueprim;complete' {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Result to store on the job: JSON, @FILE, or - for stdin')
             [CompletionResult]::new('--claim', '--claim', [CompletionResultType]::ParameterName, 'Act only if this is still the job''s claim (the "claim" field printed by dequeue)')
             [CompletionResult]::new('--enqueue', '--enqueue', [CompletionResultType]::ParameterName, 'Also enqueue this follow-up job, in the same transaction: the completion and every follow-up commit together or not at all (repeatable)')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
+            [CompletionResult]::new('--follow-up', '--follow-up', [CompletionResultType]::ParameterName, 'Also enqueue follow-ups written as JSON objects with enqueue''s options, e.g. {"queue":"mail","payload":{..},"priority":"high","delay":"90s"} (also "type", "group", "key", "at", "max_retries", "backoff", "backoff_max"); @FILE or - reads any number of them, one after another (repeatable; after the --enqueue ones)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
-            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'queueprim;fail' {
             [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why it failed (kept in the job''s errors; cut at 4096 characters)')
             [CompletionResult]::new('--retry-in', '--retry-in', [CompletionResultType]::ParameterName, 'If the job is retried, wait this long first (instead of its backoff)')
             [CompletionResult]::new('--claim', '--claim', [CompletionResultType]::ParameterName, 'Act only if this is still the job''s claim')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
-            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
             [CompletionResult]::new('--dead', '--dead', [CompletionResultType]::ParameterName, 'Make the job dead now, whatever retries it has left')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'queueprim;extend' {
             [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'How much longer the claim should last')
             [CompletionResult]::new('--claim', '--claim', [CompletionResultType]::ParameterName, 'Act only if this is still the job''s claim')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
-            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'queueprim;get' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
-            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'queueprim;list' {
@@ -142,151 +135,161 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Only jobs of this type')
             [CompletionResult]::new('--worker', '--worker', [CompletionResultType]::ParameterName, 'Only jobs last claimed by this worker')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'At most N jobs; 0 lists them all')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
-            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'queueprim;stats' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
-            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'queueprim;queues' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
-            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'queueprim;purge' {
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Only jobs in this queue, instead of the positional QUEUE')
             [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'Only jobs with this status')
             [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only jobs last updated more than DUR ago')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
-            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Count what would be deleted, delete nothing')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Allow a purge with no filter: delete every job that is not claimed')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'queueprim;info' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'queueprim;sweep' {
             [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between passes')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
-            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
             [CompletionResult]::new('--once', '--once', [CompletionResultType]::ParameterName, 'Make one pass, print what it did, and exit')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'queueprim;work' {
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue name, instead of the positional QUEUE')
-            [CompletionResult]::new('--worker', '--worker', [CompletionResultType]::ParameterName, 'Name this worker; stored on the job for debugging [work''s default: HOST:PID]')
             [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Claim only jobs of this type')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner''s jobs stay claimed) [default: the queue''s (see config), else 30m]')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Run up to N jobs at once')
             [CompletionResult]::new('--job-timeout', '--job-timeout', [CompletionResultType]::ParameterName, 'Stop a command running longer than this (SIGTERM, SIGKILL 5 s later) and fail its job')
             [CompletionResult]::new('--max-jobs', '--max-jobs', [CompletionResultType]::ParameterName, 'Exit after N jobs have been run')
             [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'On SIGINT/SIGTERM, how long running commands may finish before they are stopped')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long each claim lasts, at least 1s. While a command runs its claim is renewed every third of this, so it only bounds how long the jobs of a runner that crashed stay claimed (each such expiry counts a failed attempt) [default: the queue''s (see config), else 30m]')
+            [CompletionResult]::new('--worker', '--worker', [CompletionResultType]::ParameterName, 'Name this runner; stored on the jobs it claims [default: HOST:PID]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
-            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
             [CompletionResult]::new('--until-empty', '--until-empty', [CompletionResultType]::ParameterName, 'Exit once no job is visible and none is running')
+            [CompletionResult]::new('--until-drained', '--until-drained', [CompletionResultType]::ParameterName, 'Exit once the queue (of --type) has no unfinished job left: none visible, delayed, backing off or waiting in its group, and none claimed, here or by anyone else (their jobs may fail and come back). A paused queue with jobs is not drained')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'queueprim;retry' {
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Retry every dead job of this queue')
             [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'With --queue: which jobs to retry')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
-            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'queueprim;release' {
             [CompletionResult]::new('--claim', '--claim', [CompletionResultType]::ParameterName, 'Act only if this is still the job''s claim')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
-            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'queueprim;cancel' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'queueprim;peek' {
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue name, instead of the positional QUEUE')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'At most N jobs')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
-            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'queueprim;pause' {
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue name, instead of the positional QUEUE')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
-            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'queueprim;resume' {
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue name, instead of the positional QUEUE')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
-            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'queueprim;config' {
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue name, instead of the positional QUEUE')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Claim length for dequeue and work')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Claim length for dequeue and work, at least 1s')
             [CompletionResult]::new('--max-retries', '--max-retries', [CompletionResultType]::ParameterName, 'Retries for new jobs')
             [CompletionResult]::new('--backoff', '--backoff', [CompletionResultType]::ParameterName, 'Retry backoff for new jobs')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
-            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
             [CompletionResult]::new('--reset', '--reset', [CompletionResultType]::ParameterName, 'Forget every default first (pausing is kept)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'queueprim;completions' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'queueprim;man' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Write every page into this folder instead (e.g. ~/.local/share/man/man1)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'queueprim;help' {
@@ -300,14 +303,18 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Count jobs by status over every queue')
             [CompletionResult]::new('queues', 'queues', [CompletionResultType]::ParameterValue, 'Count jobs by status for each queue')
             [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Delete jobs matching filters and print how many')
+            [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Show which database commands use and what it holds')
             [CompletionResult]::new('sweep', 'sweep', [CompletionResultType]::ParameterValue, 'Release expired claims, now and then, until stopped')
             [CompletionResult]::new('work', 'work', [CompletionResultType]::ParameterValue, 'Run a command for each job: the worker loop, built in')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Bring dead jobs back to pending with a fresh attempt budget')
             [CompletionResult]::new('release', 'release', [CompletionResultType]::ParameterValue, 'Give a claimed job back to the queue without counting a failed attempt')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Take pending jobs out of their queue for good')
             [CompletionResult]::new('peek', 'peek', [CompletionResultType]::ParameterValue, 'Show the next jobs a dequeue would get, in order, without claiming them')
             [CompletionResult]::new('pause', 'pause', [CompletionResultType]::ParameterValue, 'Stop handing out a queue''s jobs; enqueue still accepts them')
             [CompletionResult]::new('resume', 'resume', [CompletionResultType]::ParameterValue, 'Hand out a paused queue''s jobs again')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show or set a queue''s defaults, used by jobs and claims that do not set their own')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the shell completion script for SHELL')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print a man page, or write every page into a folder')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -341,6 +348,9 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
         'queueprim;help;purge' {
             break
         }
+        'queueprim;help;info' {
+            break
+        }
         'queueprim;help;sweep' {
             break
         }
@@ -353,6 +363,9 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
         'queueprim;help;release' {
             break
         }
+        'queueprim;help;cancel' {
+            break
+        }
         'queueprim;help;peek' {
             break
         }
@@ -363,6 +376,12 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             break
         }
         'queueprim;help;config' {
+            break
+        }
+        'queueprim;help;completions' {
+            break
+        }
+        'queueprim;help;man' {
             break
         }
         'queueprim;help;help' {

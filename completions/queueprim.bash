@@ -16,8 +16,14 @@ _queueprim() {
             ",$1")
                 cmd="queueprim"
                 ;;
+            queueprim,cancel)
+                cmd="queueprim__subcmd__cancel"
+                ;;
             queueprim,complete)
                 cmd="queueprim__subcmd__complete"
+                ;;
+            queueprim,completions)
+                cmd="queueprim__subcmd__completions"
                 ;;
             queueprim,config)
                 cmd="queueprim__subcmd__config"
@@ -40,8 +46,14 @@ _queueprim() {
             queueprim,help)
                 cmd="queueprim__subcmd__help"
                 ;;
+            queueprim,info)
+                cmd="queueprim__subcmd__info"
+                ;;
             queueprim,list)
                 cmd="queueprim__subcmd__list"
+                ;;
+            queueprim,man)
+                cmd="queueprim__subcmd__man"
                 ;;
             queueprim,pause)
                 cmd="queueprim__subcmd__pause"
@@ -73,8 +85,14 @@ _queueprim() {
             queueprim,work)
                 cmd="queueprim__subcmd__work"
                 ;;
+            queueprim__subcmd__help,cancel)
+                cmd="queueprim__subcmd__help__subcmd__cancel"
+                ;;
             queueprim__subcmd__help,complete)
                 cmd="queueprim__subcmd__help__subcmd__complete"
+                ;;
+            queueprim__subcmd__help,completions)
+                cmd="queueprim__subcmd__help__subcmd__completions"
                 ;;
             queueprim__subcmd__help,config)
                 cmd="queueprim__subcmd__help__subcmd__config"
@@ -97,8 +115,14 @@ _queueprim() {
             queueprim__subcmd__help,help)
                 cmd="queueprim__subcmd__help__subcmd__help"
                 ;;
+            queueprim__subcmd__help,info)
+                cmd="queueprim__subcmd__help__subcmd__info"
+                ;;
             queueprim__subcmd__help,list)
                 cmd="queueprim__subcmd__help__subcmd__list"
+                ;;
+            queueprim__subcmd__help,man)
+                cmd="queueprim__subcmd__help__subcmd__man"
                 ;;
             queueprim__subcmd__help,pause)
                 cmd="queueprim__subcmd__help__subcmd__pause"
@@ -137,7 +161,7 @@ _queueprim() {
 
     case "${cmd}" in
         queueprim)
-            opts="-h -V --db --format --synchronous --help --version enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help"
+            opts="-h -V --db --format --synchronous --help --version enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -162,8 +186,34 @@ _queueprim() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        queueprim__subcmd__cancel)
+            opts="-h --db --format --synchronous --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --synchronous)
+                    COMPREPLY=($(compgen -W "full normal" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         queueprim__subcmd__complete)
-            opts="-h -V --output --claim --enqueue --db --format --synchronous --help --version"
+            opts="-h --output --claim --enqueue --follow-up --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -178,6 +228,10 @@ _queueprim() {
                     return 0
                     ;;
                 --enqueue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --follow-up)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -200,8 +254,34 @@ _queueprim() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        queueprim__subcmd__completions)
+            opts="-h --db --format --synchronous --help bash elvish fish powershell zsh"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --synchronous)
+                    COMPREPLY=($(compgen -W "full normal" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         queueprim__subcmd__config)
-            opts="-h -V --queue --timeout --max-retries --backoff --reset --db --format --synchronous --help --version"
+            opts="-h --queue --timeout --max-retries --backoff --reset --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -243,7 +323,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__dequeue)
-            opts="-h -V --queue --worker --type --timeout --wait --count --db --format --synchronous --help --version"
+            opts="-h --queue --type --wait --count --timeout --worker --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -253,15 +333,7 @@ _queueprim() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --worker)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --type)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -270,6 +342,14 @@ _queueprim() {
                     return 0
                     ;;
                 --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --worker)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -293,7 +373,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__enqueue)
-            opts="-h -V --queue --payload --batch --priority --max-retries --backoff --backoff-max --group --key --delay --at --type --db --format --synchronous --help --version"
+            opts="-h --queue --payload --batch --priority --max-retries --backoff --backoff-max --group --key --delay --at --type --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -363,7 +443,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__extend)
-            opts="-h -V --by --claim --db --format --synchronous --help --version"
+            opts="-h --by --claim --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -397,7 +477,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__fail)
-            opts="-h -V --reason --dead --retry-in --claim --db --format --synchronous --help --version"
+            opts="-h --reason --dead --retry-in --claim --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -435,7 +515,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__get)
-            opts="-h -V --db --format --synchronous --help --version"
+            opts="-h --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -461,7 +541,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__help)
-            opts="enqueue dequeue complete fail extend get list stats queues purge sweep work retry release peek pause resume config help"
+            opts="enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -474,7 +554,35 @@ _queueprim() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        queueprim__subcmd__help__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         queueprim__subcmd__help__subcmd__complete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        queueprim__subcmd__help__subcmd__completions)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -586,7 +694,35 @@ _queueprim() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        queueprim__subcmd__help__subcmd__info)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         queueprim__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        queueprim__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -740,8 +876,34 @@ _queueprim() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        queueprim__subcmd__info)
+            opts="-h --db --format --synchronous --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --synchronous)
+                    COMPREPLY=($(compgen -W "full normal" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         queueprim__subcmd__list)
-            opts="-h -V --queue --status --type --worker --limit --db --format --synchronous --help --version"
+            opts="-h --queue --status --type --worker --limit --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -786,8 +948,38 @@ _queueprim() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        queueprim__subcmd__man)
+            opts="-h --dir --db --format --synchronous --help enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man queueprim"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --synchronous)
+                    COMPREPLY=($(compgen -W "full normal" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         queueprim__subcmd__pause)
-            opts="-h -V --queue --db --format --synchronous --help --version"
+            opts="-h --queue --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -817,7 +1009,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__peek)
-            opts="-h -V --queue --limit --db --format --synchronous --help --version"
+            opts="-h --queue --limit --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -851,7 +1043,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__purge)
-            opts="-h -V --queue --status --older-than --dry-run --all --db --format --synchronous --help --version"
+            opts="-h --queue --status --older-than --dry-run --all --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -889,7 +1081,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__queues)
-            opts="-h -V --db --format --synchronous --help --version"
+            opts="-h --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -915,7 +1107,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__release)
-            opts="-h -V --claim --db --format --synchronous --help --version"
+            opts="-h --claim --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -945,7 +1137,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__resume)
-            opts="-h -V --queue --db --format --synchronous --help --version"
+            opts="-h --queue --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -975,7 +1167,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__retry)
-            opts="-h -V --queue --status --db --format --synchronous --help --version"
+            opts="-h --queue --status --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1009,7 +1201,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__stats)
-            opts="-h -V --db --format --synchronous --help --version"
+            opts="-h --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1035,7 +1227,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__sweep)
-            opts="-h -V --interval --once --db --format --synchronous --help --version"
+            opts="-h --interval --once --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1065,7 +1257,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__work)
-            opts="-h -V --queue --worker --type --timeout --concurrency --job-timeout --until-empty --max-jobs --grace --db --format --synchronous --help --version"
+            opts="-h --queue --type --concurrency --job-timeout --until-empty --until-drained --max-jobs --grace --timeout --worker --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1075,15 +1267,7 @@ _queueprim() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --worker)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --type)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1100,6 +1284,14 @@ _queueprim() {
                     return 0
                     ;;
                 --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --worker)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -18,9 +18,9 @@ set edit:completion:arg-completer[queueprim] = {|@words|
     }
     var completions = [
         &'queueprim'= {
-            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -35,14 +35,18 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand stats 'Count jobs by status over every queue'
             cand queues 'Count jobs by status for each queue'
             cand purge 'Delete jobs matching filters and print how many'
+            cand info 'Show which database commands use and what it holds'
             cand sweep 'Release expired claims, now and then, until stopped'
             cand work 'Run a command for each job: the worker loop, built in'
             cand retry 'Bring dead jobs back to pending with a fresh attempt budget'
             cand release 'Give a claimed job back to the queue without counting a failed attempt'
+            cand cancel 'Take pending jobs out of their queue for good'
             cand peek 'Show the next jobs a dequeue would get, in order, without claiming them'
             cand pause 'Stop handing out a queue''s jobs; enqueue still accepts them'
             cand resume 'Hand out a paused queue''s jobs again'
             cand config 'Show or set a queue''s defaults, used by jobs and claims that do not set their own'
+            cand completions 'Print the shell completion script for SHELL'
+            cand man 'Print a man page, or write every page into a folder'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'queueprim;enqueue'= {
@@ -57,74 +61,63 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --delay 'Make the job visible only after this long (e.g. 90s, 1h 30m)'
             cand --at 'Make the job visible only from this time (RFC 3339, e.g. 2026-12-01T09:00:00Z)'
             cand --type 'Job type, so specialised workers can claim only theirs (dequeue --type)'
-            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
             cand --batch 'Read newline-delimited JSON payloads from stdin, enqueue all in one transaction'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'queueprim;dequeue'= {
             cand --queue 'Queue name, instead of the positional QUEUE'
-            cand --worker 'Name this worker; stored on the job for debugging [work''s default: HOST:PID]'
             cand --type 'Claim only jobs of this type'
-            cand --timeout 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner''s jobs stay claimed) [default: the queue''s (see config), else 30m]'
             cand --wait 'Block until a job is available; with DUR, at most that long (write --wait=DUR or put the queue first when the queue is positional)'
             cand --count 'Claim up to N jobs (1 to 10000) at once and print them as an array'
-            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --timeout 'How long the claim lasts, at least 1s. A claim not completed, failed or extended by then expires, and that counts a failed attempt: with the default --max-retries 0 the job is then dead. A late complete --claim TOKEN still makes it done, as long as nobody has claimed it since [default: the queue''s (see config), else 30m]'
+            cand --worker 'Name this worker; stored on the job (its "worker" field) and shown by list'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'queueprim;complete'= {
             cand --output 'Result to store on the job: JSON, @FILE, or - for stdin'
             cand --claim 'Act only if this is still the job''s claim (the "claim" field printed by dequeue)'
             cand --enqueue 'Also enqueue this follow-up job, in the same transaction: the completion and every follow-up commit together or not at all (repeatable)'
-            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --follow-up 'Also enqueue follow-ups written as JSON objects with enqueue''s options, e.g. {"queue":"mail","payload":{..},"priority":"high","delay":"90s"} (also "type", "group", "key", "at", "max_retries", "backoff", "backoff_max"); @FILE or - reads any number of them, one after another (repeatable; after the --enqueue ones)'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'queueprim;fail'= {
             cand --reason 'Why it failed (kept in the job''s errors; cut at 4096 characters)'
             cand --retry-in 'If the job is retried, wait this long first (instead of its backoff)'
             cand --claim 'Act only if this is still the job''s claim'
-            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
             cand --dead 'Make the job dead now, whatever retries it has left'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'queueprim;extend'= {
             cand --by 'How much longer the claim should last'
             cand --claim 'Act only if this is still the job''s claim'
-            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'queueprim;get'= {
-            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'queueprim;list'= {
             cand --queue 'Only jobs in this queue, instead of the positional QUEUE'
@@ -132,140 +125,146 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --type 'Only jobs of this type'
             cand --worker 'Only jobs last claimed by this worker'
             cand --limit 'At most N jobs; 0 lists them all'
-            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'queueprim;stats'= {
-            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'queueprim;queues'= {
-            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'queueprim;purge'= {
             cand --queue 'Only jobs in this queue, instead of the positional QUEUE'
             cand --status 'Only jobs with this status'
             cand --older-than 'Only jobs last updated more than DUR ago'
-            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
             cand --dry-run 'Count what would be deleted, delete nothing'
             cand --all 'Allow a purge with no filter: delete every job that is not claimed'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
+        }
+        &'queueprim;info'= {
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'queueprim;sweep'= {
             cand --interval 'Time between passes'
-            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
             cand --once 'Make one pass, print what it did, and exit'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'queueprim;work'= {
             cand --queue 'Queue name, instead of the positional QUEUE'
-            cand --worker 'Name this worker; stored on the job for debugging [work''s default: HOST:PID]'
             cand --type 'Claim only jobs of this type'
-            cand --timeout 'How long a claim lasts before the job is handed out again (work renews it while the command runs, so there it only bounds how long a crashed runner''s jobs stay claimed) [default: the queue''s (see config), else 30m]'
             cand --concurrency 'Run up to N jobs at once'
             cand --job-timeout 'Stop a command running longer than this (SIGTERM, SIGKILL 5 s later) and fail its job'
             cand --max-jobs 'Exit after N jobs have been run'
             cand --grace 'On SIGINT/SIGTERM, how long running commands may finish before they are stopped'
-            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --timeout 'How long each claim lasts, at least 1s. While a command runs its claim is renewed every third of this, so it only bounds how long the jobs of a runner that crashed stay claimed (each such expiry counts a failed attempt) [default: the queue''s (see config), else 30m]'
+            cand --worker 'Name this runner; stored on the jobs it claims [default: HOST:PID]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
             cand --until-empty 'Exit once no job is visible and none is running'
+            cand --until-drained 'Exit once the queue (of --type) has no unfinished job left: none visible, delayed, backing off or waiting in its group, and none claimed, here or by anyone else (their jobs may fail and come back). A paused queue with jobs is not drained'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'queueprim;retry'= {
             cand --queue 'Retry every dead job of this queue'
             cand --status 'With --queue: which jobs to retry'
-            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'queueprim;release'= {
             cand --claim 'Act only if this is still the job''s claim'
-            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
+        }
+        &'queueprim;cancel'= {
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'queueprim;peek'= {
             cand --queue 'Queue name, instead of the positional QUEUE'
             cand --limit 'At most N jobs'
-            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'queueprim;pause'= {
             cand --queue 'Queue name, instead of the positional QUEUE'
-            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'queueprim;resume'= {
             cand --queue 'Queue name, instead of the positional QUEUE'
-            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'queueprim;config'= {
             cand --queue 'Queue name, instead of the positional QUEUE'
-            cand --timeout 'Claim length for dequeue and work'
+            cand --timeout 'Claim length for dequeue and work, at least 1s'
             cand --max-retries 'Retries for new jobs'
             cand --backoff 'Retry backoff for new jobs'
-            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: queueprim.db in the user data folder, e.g. ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'Durability of each commit: full fsyncs every commit, so a command that exited 0 survives power loss; normal survives a crash of queueprim but not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
             cand --reset 'Forget every default first (pausing is kept)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
+        }
+        &'queueprim;completions'= {
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'queueprim;man'= {
+            cand --dir 'Write every page into this folder instead (e.g. ~/.local/share/man/man1)'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'queueprim;help'= {
             cand enqueue 'Add a job to a queue and print it'
@@ -278,14 +277,18 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand stats 'Count jobs by status over every queue'
             cand queues 'Count jobs by status for each queue'
             cand purge 'Delete jobs matching filters and print how many'
+            cand info 'Show which database commands use and what it holds'
             cand sweep 'Release expired claims, now and then, until stopped'
             cand work 'Run a command for each job: the worker loop, built in'
             cand retry 'Bring dead jobs back to pending with a fresh attempt budget'
             cand release 'Give a claimed job back to the queue without counting a failed attempt'
+            cand cancel 'Take pending jobs out of their queue for good'
             cand peek 'Show the next jobs a dequeue would get, in order, without claiming them'
             cand pause 'Stop handing out a queue''s jobs; enqueue still accepts them'
             cand resume 'Hand out a paused queue''s jobs again'
             cand config 'Show or set a queue''s defaults, used by jobs and claims that do not set their own'
+            cand completions 'Print the shell completion script for SHELL'
+            cand man 'Print a man page, or write every page into a folder'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'queueprim;help;enqueue'= {
@@ -308,6 +311,8 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         }
         &'queueprim;help;purge'= {
         }
+        &'queueprim;help;info'= {
+        }
         &'queueprim;help;sweep'= {
         }
         &'queueprim;help;work'= {
@@ -316,6 +321,8 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         }
         &'queueprim;help;release'= {
         }
+        &'queueprim;help;cancel'= {
+        }
         &'queueprim;help;peek'= {
         }
         &'queueprim;help;pause'= {
@@ -323,6 +330,10 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         &'queueprim;help;resume'= {
         }
         &'queueprim;help;config'= {
+        }
+        &'queueprim;help;completions'= {
+        }
+        &'queueprim;help;man'= {
         }
         &'queueprim;help;help'= {
         }

@@ -4,13 +4,16 @@
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
-use clap::builder::{OsStringValueParser, PossibleValue, StringValueParser, TypedValueParser};
+use clap::builder::{
+    EnumValueParser, OsStringValueParser, PossibleValue, StringValueParser, TypedValueParser,
+};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::input::{
-    escape_invalid_utf8, parse_claim, parse_group, parse_job_id, parse_job_type, parse_key,
-    parse_priority, parse_queue, parse_worker, printable,
+    parse_claim, parse_group, parse_job_id, parse_job_type, parse_key, parse_priority, parse_queue,
+    parse_worker,
 };
+use crate::text::{escape_invalid_utf8, printable};
 use crate::time::{parse_duration, parse_positive_duration, parse_timestamp, Millis};
 
 /// A durable work queue on a single SQLite file.
@@ -31,12 +34,7 @@ use crate::time::{parse_duration, parse_positive_duration, parse_timestamp, Mill
 /// Environment: QUEUEPRIM_DB (--db), QUEUEPRIM_FORMAT (--format), QUEUEPRIM_SYNCHRONOUS
 /// (--synchronous).
 #[derive(Debug, Parser)]
-#[command(
-    name = "queueprim",
-    version,
-    propagate_version = true,
-    max_term_width = 100
-)]
+#[command(name = "queueprim", version, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -45,11 +43,12 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The options every command takes, listed apart from each command's own.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB
-    /// [default: queueprim.db in the user data folder, e.g.
-    /// ~/.local/share/queueprim/queueprim.db, created owner-only with its folder]
+    /// [default: ~/.local/share/queueprim/queueprim.db; see info]
     #[arg(
         long,
         global = true,
@@ -60,28 +59,63 @@ pub struct GlobalArgs {
     pub db: Option<PathBuf>,
 
     /// Output format [default: table on a terminal, json otherwise]
-    #[arg(long, global = true, env = "QUEUEPRIM_FORMAT", value_enum)]
+    #[arg(
+        long,
+        global = true,
+        env = "QUEUEPRIM_FORMAT",
+        hide_env_values = true,
+        value_parser = utf8(EnumValueParser::<Format>::new()),
+        value_name = "FORMAT"
+    )]
     pub format: Option<Format>,
 
-    /// Durability of each commit: full fsyncs every commit, so a command that exited 0
-    /// survives power loss; normal survives a crash of queueprim but not of the machine
+    /// full syncs every commit to disk; normal survives a crash of queueprim, not of the
+    /// machine
     #[arg(
         long,
         global = true,
         env = "QUEUEPRIM_SYNCHRONOUS",
+        hide_env_values = true,
         value_enum,
+        value_parser = utf8(EnumValueParser::<SyncMode>::new()),
+        value_name = "MODE",
         default_value_t = SyncMode::Full
     )]
     pub synchronous: SyncMode,
+
+    /// Where `db` came from; set after parsing, for `info`.
+    #[arg(skip)]
+    pub db_source: DbSource,
 }
 
+/// Where the database path came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DbSource {
+    /// The user data folder.
+    #[default]
+    Default,
+    /// The --db flag.
+    Flag,
+    /// The QUEUEPRIM_DB variable.
+    Env,
+}
+
+impl DbSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DbSource::Default => "default",
+            DbSource::Flag => "--db",
+            DbSource::Env => "QUEUEPRIM_DB",
+        }
+    }
+}
+
+/// table: aligned columns for people; json: one document (an array for lists); jsonl: one
+/// object per line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Aligned columns for people, with relative times and long payloads cut
     Table,
-    /// One JSON document: an object, or an array for lists
     Json,
-    /// One JSON object per line
     Jsonl,
 }
 
@@ -109,14 +143,26 @@ pub enum Command {
     /// Example: queueprim queues
     Queues,
     Purge(PurgeArgs),
+    /// Show which database commands use and what it holds.
+    ///
+    /// Prints where the database is and where that came from (--db, QUEUEPRIM_DB or the
+    /// default), whether it exists, its schema version and the newest this build knows,
+    /// its size, the durability commits use, and its queues and jobs by status. Creates
+    /// nothing: a database that does not exist is reported as such.
+    ///
+    /// Example: queueprim info
+    Info,
     Sweep(SweepArgs),
     Work(WorkArgs),
     Retry(RetryArgs),
     Release(ReleaseArgs),
+    Cancel(CancelArgs),
     Peek(PeekArgs),
     Pause(PauseArgs),
     Resume(ResumeArgs),
     Config(ConfigArgs),
+    Completions(CompletionsArgs),
+    Man(ManArgs),
 }
 
 /// The queue a command works on, given either as the first argument or with --queue.
@@ -175,11 +221,33 @@ pub struct ClaimArgs {
     #[arg(long = "type", value_name = "TYPE", value_parser = utf8(parse_job_type))]
     pub job_type: Option<String>,
 
-    /// How long a claim lasts before the job is handed out again (work renews it while the
-    /// command runs, so there it only bounds how long a crashed runner's jobs stay claimed)
-    /// [default: the queue's (see config), else 30m]
-    #[arg(long, value_name = "DUR", value_parser = utf8(parse_positive_duration))]
+    /// How long a claim lasts before the job is handed out again, at least 1s (work renews it
+    /// while the command runs, so there it only bounds how long a crashed runner's jobs stay
+    /// claimed) [default: the queue's (see config), else 30m]
+    #[arg(long, value_name = "DUR", value_parser = utf8(parse_claim_timeout))]
     pub timeout: Option<Millis>,
+}
+
+/// The shortest claim accepted (`--timeout` of dequeue, work and config). `work` renews a
+/// claim every third of it and stops the command at two thirds if no renewal has landed, so
+/// a renewal (one small write: 10–25 ms on a loaded machine, more while other writers hold
+/// the lock) gets a third of the claim to land, and the stopped command a third to be gone
+/// before the deadline. At 1 s that is over 300 ms each, more than ten times a renewal; much
+/// shorter, and scheduling delays alone on a busy machine would stop jobs. A `dequeue` caller
+/// heartbeating with `extend`, a process start plus the same write, needs the same room.
+pub const MIN_CLAIM_TIMEOUT: Millis = 1_000;
+
+/// A claim timeout: a duration of at least [`MIN_CLAIM_TIMEOUT`].
+pub fn parse_claim_timeout(s: &str) -> Result<Millis, String> {
+    let ms = parse_positive_duration(s)?;
+    if ms < MIN_CLAIM_TIMEOUT {
+        return Err(format!(
+            "claim timeout '{}' is too short: it must be at least 1s, so that renewals (each a \
+             write to the database) can land before it expires",
+            printable(s)
+        ));
+    }
+    Ok(ms)
 }
 
 /// Add a job to a queue and print it.
@@ -258,6 +326,8 @@ pub struct EnqueueArgs {
 ///
 /// Example: JOB=$(queueprim dequeue emails --worker mailer-1 --wait 20s)
 #[derive(Debug, Args)]
+#[command(mut_arg("timeout", |a| a.help(DEQUEUE_TIMEOUT)))]
+#[command(mut_arg("worker", |a| a.help("Name this worker; stored on the job (its \"worker\" field) and shown by list")))]
 pub struct DequeueArgs {
     #[command(flatten)]
     pub claim: ClaimArgs,
@@ -271,6 +341,17 @@ pub struct DequeueArgs {
     #[arg(long, value_name = "N", value_parser = utf8(clap::value_parser!(u32).range(1..=10_000)))]
     pub count: Option<u32>,
 }
+
+const DEQUEUE_TIMEOUT: &str =
+    "How long the claim lasts, at least 1s. A claim not completed, failed or \
+extended by then expires, and that counts a failed attempt: with the default --max-retries 0 \
+the job is then dead. A late complete --claim TOKEN still makes it done, as long as nobody \
+has claimed it since [default: the queue's (see config), else 30m]";
+
+const WORK_TIMEOUT: &str = "How long each claim lasts, at least 1s. While a command runs its \
+claim is renewed every third of this, so it only bounds how long the jobs of a runner that crashed \
+stay claimed (each such expiry counts a failed attempt) [default: the queue's (see config), \
+else 30m]";
 
 /// How long `dequeue --wait` may block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,10 +381,12 @@ fn parse_wait(s: &str) -> Result<Wait, String> {
 
 /// Mark a claimed job done.
 ///
-/// A late complete, after the claim expired but before anyone else claimed the job, is
-/// accepted when --claim gives that claim's token.
+/// Pass --claim with the token dequeue printed: if your claim expired and the job went to
+/// another worker, complete is then refused (exit 4) instead of overwriting their run. A
+/// late complete, after the claim expired but before anyone else claimed the job, is
+/// accepted with that token, even when the expiry made the job dead: it becomes done.
 ///
-/// Example: queueprim complete q_7f3k2m9x4c --output '{"sent":true}'
+/// Example: queueprim complete q_7f3k2m9x4c --claim c_8k2m4x7q9r1t --output '{"sent":true}'
 #[derive(Debug, Args)]
 pub struct CompleteArgs {
     /// The job's id
@@ -322,6 +405,13 @@ pub struct CompleteArgs {
     /// follow-up commit together or not at all (repeatable)
     #[arg(long = "enqueue", value_name = "QUEUE=JSON", value_parser = utf8(parse_follow_up))]
     pub follow_ups: Vec<(String, String)>,
+
+    /// Also enqueue follow-ups written as JSON objects with enqueue's options, e.g.
+    /// {"queue":"mail","payload":{..},"priority":"high","delay":"90s"} (also "type",
+    /// "group", "key", "at", "max_retries", "backoff", "backoff_max"); @FILE or - reads any
+    /// number of them, one after another (repeatable; after the --enqueue ones)
+    #[arg(long = "follow-up", value_name = "OBJECT|@FILE|-", value_parser = utf8(StringValueParser::new()))]
+    pub follow_up_objects: Vec<String>,
 }
 
 /// `QUEUE=JSON` for `complete --enqueue`.
@@ -343,7 +433,7 @@ fn parse_follow_up(s: &str) -> Result<(String, String), String> {
 /// While attempt_count < max_retries the job goes back to pending for another try; otherwise,
 /// or with --dead, it becomes dead. The reason is kept in the job's errors.
 ///
-/// Example: queueprim fail q_7f3k2m9x4c --reason "smtp timeout"
+/// Example: queueprim fail q_7f3k2m9x4c --claim c_8k2m4x7q9r1t --reason "smtp timeout"
 #[derive(Debug, Args)]
 pub struct FailArgs {
     /// The job's id
@@ -372,7 +462,7 @@ pub struct FailArgs {
 /// The new deadline is the old one plus DUR, or now plus DUR if the old one has passed and
 /// nobody has taken the job yet.
 ///
-/// Example: queueprim extend q_7f3k2m9x4c --by 30m
+/// Example: queueprim extend q_7f3k2m9x4c --by 30m --claim c_8k2m4x7q9r1t
 #[derive(Debug, Args)]
 pub struct ExtendArgs {
     /// The job's id
@@ -428,7 +518,7 @@ fn status_parser() -> impl TypedValueParser<Value = crate::job::Status> {
     utf8(clap::builder::PossibleValuesParser::new([
         "pending", "claimed", "done", "dead",
     ]))
-    .map(|s| crate::job::Status::parse(&s).expect("one of the possible values"))
+    .try_map(|s| crate::job::Status::parse(&s))
 }
 
 /// Delete jobs matching filters and print how many.
@@ -487,8 +577,11 @@ pub struct SweepArgs {
 /// per job, directly, without a shell. CMD gets the payload as one line of JSON on stdin, and
 /// QUEUEPRIM_JOB_ID, QUEUEPRIM_QUEUE, QUEUEPRIM_JOB_TYPE, QUEUEPRIM_ATTEMPT (1 for the first
 /// try), QUEUEPRIM_CLAIM and QUEUEPRIM_DB in its environment. While CMD runs, its claim is
-/// renewed every third of --timeout, so a long job is never handed to anyone else; if the
-/// claim is lost anyway, CMD is stopped and nothing is recorded.
+/// renewed every third of --timeout, so a long job is never handed to anyone else while it
+/// runs. If no renewal has landed by two thirds of the claim (a database too busy or slow),
+/// CMD is stopped (SIGTERM, then SIGKILL at three quarters) before the claim can expire, and
+/// the job fails with that reason; if the claim is lost anyway, CMD is stopped and nothing is
+/// recorded.
 ///
 /// Exit 0 completes the job with CMD's stdout as output (stored as JSON when it parses, as a
 /// string otherwise). Another exit code or a signal fails it, with the reason and the end of
@@ -501,6 +594,8 @@ pub struct SweepArgs {
 ///
 /// Example: queueprim work emails --concurrency 4 -- ./send-email.sh --from ops@example.com
 #[derive(Debug, Args)]
+#[command(mut_arg("timeout", |a| a.help(WORK_TIMEOUT)))]
+#[command(mut_arg("worker", |a| a.help("Name this runner; stored on the jobs it claims [default: HOST:PID]")))]
 pub struct WorkArgs {
     #[command(flatten)]
     pub claim: ClaimArgs,
@@ -516,6 +611,12 @@ pub struct WorkArgs {
     /// Exit once no job is visible and none is running
     #[arg(long)]
     pub until_empty: bool,
+
+    /// Exit once the queue (of --type) has no unfinished job left: none visible, delayed,
+    /// backing off or waiting in its group, and none claimed, here or by anyone else (their
+    /// jobs may fail and come back). A paused queue with jobs is not drained.
+    #[arg(long, conflicts_with = "until_empty")]
+    pub until_drained: bool,
 
     /// Exit after N jobs have been run
     #[arg(long, value_name = "N", value_parser = utf8(clap::value_parser!(u64).range(1..)))]
@@ -572,6 +673,21 @@ pub struct ReleaseArgs {
     pub claim: Option<String>,
 }
 
+/// Take pending jobs out of their queue for good.
+///
+/// Pending jobs, delayed ones and those waiting in their group included, are deleted: get
+/// then exits 3. A claimed job is refused (exit 4), and so are done and dead ones (purge
+/// deletes those). All or nothing: if one id cannot be cancelled, none is. Cancelling frees
+/// the job's dedup key and lets the next job of its group go. Prints the ids cancelled.
+///
+/// Example: queueprim cancel q_7f3k2m9x4c q_9w2n5b8d1e
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// Jobs to cancel
+    #[arg(value_name = "ID", required = true, value_parser = utf8(parse_job_id))]
+    pub ids: Vec<String>,
+}
+
 /// Show the next jobs a dequeue would get, in order, without claiming them.
 ///
 /// Lists visible pending jobs as the queue stands: an expired claim that no dequeue has
@@ -618,8 +734,8 @@ pub struct ConfigArgs {
     #[command(flatten)]
     pub queue: QueueArg,
 
-    /// Claim length for dequeue and work
-    #[arg(long, value_name = "DUR", value_parser = utf8(parse_positive_duration))]
+    /// Claim length for dequeue and work, at least 1s
+    #[arg(long, value_name = "DUR", value_parser = utf8(parse_claim_timeout))]
     pub timeout: Option<Millis>,
 
     /// Retries for new jobs
@@ -634,6 +750,64 @@ pub struct ConfigArgs {
     #[arg(long)]
     pub reset: bool,
 }
+
+/// Print the shell completion script for SHELL.
+///
+/// Load it the way your shell loads completions; the man page queueprim-completions(1) and
+/// the README show where each shell looks.
+///
+/// Example: queueprim completions bash > ~/.local/share/bash-completion/completions/queueprim
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// Print a man page, or write every page into a folder.
+///
+/// With no COMMAND, prints queueprim(1); read it with man -l -. --dir writes all the pages
+/// (queueprim.1 and queueprim-COMMAND.1) into DIR, creating it, so that man finds them when
+/// DIR is a man1 folder on its path.
+///
+/// Example: queueprim man --dir ~/.local/share/man/man1
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print [default: the main page]
+    #[arg(value_name = "COMMAND", value_parser = utf8(clap::builder::PossibleValuesParser::new(PAGES)))]
+    pub command: Option<String>,
+
+    /// Write every page into this folder instead (e.g. ~/.local/share/man/man1)
+    #[arg(long, value_name = "DIR", value_parser = clap::value_parser!(PathBuf), conflicts_with = "command")]
+    pub dir: Option<PathBuf>,
+}
+
+/// The commands that have a page of their own, as `man COMMAND` names them.
+pub const PAGES: [&str; 23] = [
+    "enqueue",
+    "dequeue",
+    "complete",
+    "fail",
+    "extend",
+    "get",
+    "list",
+    "stats",
+    "queues",
+    "purge",
+    "info",
+    "sweep",
+    "work",
+    "retry",
+    "release",
+    "cancel",
+    "peek",
+    "pause",
+    "resume",
+    "config",
+    "completions",
+    "man",
+    "queueprim",
+];
 
 /// `parser` for an argument whose value must be UTF-8, refusing other bytes like any
 /// invalid value: `invalid value 'w\xff' for '--worker <NAME>': not valid UTF-8`.
@@ -689,6 +863,32 @@ mod tests {
         let control = parse_wait("x\u{1b}[2J").unwrap_err();
         assert!(!control.contains("--wait=DUR"), "{control}");
         assert!(control.contains(r"'x\u{1b}[2J'"), "{control}");
+    }
+
+    #[test]
+    fn every_command_has_a_man_page_name() {
+        use clap::CommandFactory;
+        let mut names: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .chain(["queueprim".to_string()])
+            .collect();
+        let mut pages: Vec<String> = PAGES.iter().map(|p| p.to_string()).collect();
+        names.sort();
+        pages.sort();
+        assert_eq!(names, pages);
+    }
+
+    #[test]
+    fn claim_timeouts_start_at_one_second() {
+        assert_eq!(parse_claim_timeout("1s"), Ok(1_000));
+        assert_eq!(parse_claim_timeout("30m"), Ok(1_800_000));
+        let short = parse_claim_timeout("999ms").unwrap_err();
+        assert!(short.contains("'999ms' is too short"), "{short}");
+        assert!(short.contains("at least 1s"), "{short}");
+        assert!(parse_claim_timeout("0s")
+            .unwrap_err()
+            .contains("longer than zero"));
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! Checking what users type: names, priorities, worker names and JSON documents. Every
 //! function here either returns a clean value or a message naming what was wrong.
 
-use std::ffi::OsStr;
 use std::io::{BufRead, IsTerminal, Read};
 
 use crate::error::Error;
+use crate::text::{describe_char, printable, visible};
 
 /// The largest payload or output accepted, measured as the stored compact JSON.
 pub const MAX_JSON_BYTES: usize = 1024 * 1024;
@@ -212,8 +212,9 @@ pub fn read_batch(input: impl BufRead) -> anyhow::Result<Vec<String>> {
             continue;
         }
         // serde_json counts lines within the text it is given: on a single line, only the
-        // column means anything.
-        let payload = compact_json(text.trim_end())
+        // column means anything. Only JSON's own whitespace is cut: `42` and a U+0085 is
+        // no JSON, whatever Unicode calls that character.
+        let payload = compact_json(text.trim_end_matches(JSON_WHITESPACE))
             .map_err(|e| bad(e.replace(" at line 1 column", " at column")))?;
         payloads.push(payload);
     }
@@ -239,6 +240,9 @@ pub fn compact_json(text: &str) -> Result<String, String> {
     Ok(compact)
 }
 
+/// The whitespace JSON allows between tokens (RFC 8259).
+const JSON_WHITESPACE: [char; 4] = [' ', '\t', '\n', '\r'];
+
 /// Removes whitespace outside strings. Only valid JSON reaches here, so tracking string
 /// boundaries and backslash escapes is all it takes.
 fn strip_whitespace(json: &str) -> String {
@@ -253,7 +257,7 @@ fn strip_whitespace(json: &str) -> String {
                 '"' => in_string = false,
                 _ => {}
             }
-        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+        } else if !JSON_WHITESPACE.contains(&c) {
             in_string = c == '"';
             out.push(c);
         }
@@ -261,51 +265,8 @@ fn strip_whitespace(json: &str) -> String {
     out
 }
 
-/// User input quoted back in a message: cut to 60 characters, control characters visible.
-pub fn printable(s: &str) -> String {
-    visible(s, 60)
-}
-
-/// A string cut to `max` characters (marked with …), with control characters escaped so
-/// that nothing a user or a job wrote can move the cursor or recolour a terminal.
-pub fn visible(s: &str, max: usize) -> String {
-    let mut out = String::new();
-    for (count, c) in s.chars().enumerate() {
-        if count == max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Text that is not all UTF-8, quoted back: its UTF-8 parts as they are, other bytes as
-/// `\xNN` (`caf\xe9` for Latin-1 `café`).
-pub fn escape_invalid_utf8(text: &OsStr) -> String {
-    let mut out = String::new();
-    for chunk in text.as_encoded_bytes().utf8_chunks() {
-        out.push_str(chunk.valid());
-        for byte in chunk.invalid() {
-            out.push_str(&format!("\\x{byte:02x}"));
-        }
-    }
-    out
-}
-
-fn describe_char(c: char) -> String {
-    if c == ' ' {
-        "a space".to_string()
-    } else if c.is_control() || c.is_whitespace() {
-        format!("the character {}", c.escape_unicode())
-    } else {
-        format!("'{c}'")
-    }
-}
+#[cfg(test)]
+mod properties;
 
 #[cfg(test)]
 mod tests {
@@ -335,16 +296,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg(unix)]
-    fn bytes_that_are_not_utf8_are_quoted_as_hex_and_the_rest_kept() {
-        use std::os::unix::ffi::OsStrExt;
-        let latin1 = OsStr::from_bytes(b"caf\xe9 cr\xe8me \xff\xfe");
-        assert_eq!(escape_invalid_utf8(latin1), r"caf\xe9 cr\xe8me \xff\xfe");
-        let mixed = OsStr::from_bytes("é\u{1b}".as_bytes());
-        assert_eq!(escape_invalid_utf8(mixed), "é\u{1b}");
-    }
-
-    #[test]
     fn json_is_compacted_but_otherwise_kept() {
         let text = "{ \"b\" : [1, 2.50],\n \"a\": \"x y\\\" z\" }";
         assert_eq!(
@@ -356,6 +307,16 @@ mod tests {
             .unwrap_err()
             .contains("not valid JSON"));
         assert!(compact_json("   ").is_err());
+    }
+
+    #[test]
+    fn a_batch_line_is_json_up_to_its_line_break_and_nothing_else() {
+        let read = |text: &str| read_batch(text.as_bytes()).map_err(|e| e.to_string());
+        assert_eq!(read("1 \t\r\n\n 2\n"), Ok(vec!["1".into(), "2".into()]));
+        for line in ["42\u{85}\n", "42\u{a0}", "[1]\u{2028}"] {
+            let err = read(line).unwrap_err();
+            assert!(err.starts_with("--batch line 1: not valid JSON"), "{err}");
+        }
     }
 
     #[test]

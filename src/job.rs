@@ -80,6 +80,39 @@ pub struct Job {
     pub finished_at: Option<Millis>,
 }
 
+impl Job {
+    /// Tries counted so far, the running one included: what `QUEUEPRIM_ATTEMPT` tells a
+    /// command and what `errors[].attempt` numbers. `attempt_count` counts only the failed
+    /// ones. A released claim gives its try back; `retry` starts the count again. A claim
+    /// that expired is counted by its failure, so its late `complete` (which leaves
+    /// `claim_lapsed` set) adds no second try.
+    pub fn attempts(&self) -> u32 {
+        let running_or_succeeded = match self.status {
+            Status::Claimed => true,
+            Status::Done => !self.claim_lapsed,
+            Status::Pending | Status::Dead => false,
+        };
+        self.attempt_count + u32::from(running_or_succeeded)
+    }
+
+    /// The deadline of the claim that holds the job now; `None` unless it is claimed.
+    pub fn claim_deadline(&self) -> Option<Millis> {
+        self.visible_after
+            .filter(|_| self.status == Status::Claimed)
+    }
+
+    /// When a pending job may be dequeued; `None` unless it is pending.
+    pub fn run_after(&self) -> Option<Millis> {
+        self.visible_after
+            .filter(|_| self.status == Status::Pending)
+    }
+
+    /// The most tries the retry rule allows.
+    pub fn max_attempts(&self) -> u64 {
+        u64::from(self.max_retries) + 1
+    }
+}
+
 /// Exponential retry delays: `base`, then twice that for each further failed attempt, never
 /// more than `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,6 +240,20 @@ impl Counts {
     }
 }
 
+/// What `info` reads from an open database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreInfo {
+    /// The schema version the database is at.
+    pub schema_version: i64,
+    /// What the database takes up: the file, or the schema's tables and indexes.
+    pub size_bytes: u64,
+    /// SQLite's write-ahead log beside the file; `None` on PostgreSQL.
+    pub wal_bytes: Option<u64>,
+    /// Queues that have jobs or settings.
+    pub queues: u64,
+    pub counts: Counts,
+}
+
 /// Counts and settings for one queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueCounts {
@@ -276,16 +323,21 @@ pub fn retry_delay(backoff: Option<Backoff>, id: &str, attempt: u32) -> Millis {
         return 0;
     };
     let max = max.unwrap_or(DEFAULT_BACKOFF_MAX);
-    let doubled = base.saturating_mul(1i64 << attempt.saturating_sub(1).min(40));
+    // base × 2^(attempt − 1), saturating: doubling goes on until it meets any cap.
+    let doubled = 2i64
+        .checked_pow(attempt.saturating_sub(1))
+        .and_then(|factor| base.checked_mul(factor))
+        .unwrap_or(Millis::MAX);
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in id.bytes().chain(attempt.to_le_bytes()) {
         hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
     }
     let spread = (hash % 2001) as i64 - 1000; // -1000..=1000, in tenths of a percent
     if doubled >= max {
-        max - max / 10 * spread.abs() / 1000
+        max - (max / 10).saturating_mul(spread.abs()) / 1000
     } else {
-        (doubled + doubled / 10 * spread / 1000).min(max)
+        let jitter = (doubled / 10).saturating_mul(spread) / 1000;
+        doubled.saturating_add(jitter).min(max)
     }
 }
 
@@ -348,6 +400,41 @@ mod tests {
             .map(|n| retry_delay(backoff, &format!("q_{n}"), 1))
             .collect();
         assert!(spread.len() > 10, "jitter should differ between jobs");
+    }
+
+    #[test]
+    fn backoff_keeps_doubling_up_to_a_cap_of_any_length() {
+        const CENTURY: Millis = 3_155_760_000_000;
+        let backoff = Some(Backoff {
+            base: 1,
+            max: Some(CENTURY),
+        });
+        // 2^41 ms (about 70 years) is still under the cap: the delay must be near it.
+        let nominal = 1i64 << 41;
+        let delay = retry_delay(backoff, "q_a", 42);
+        assert!(
+            (nominal * 9 / 10..=nominal * 11 / 10).contains(&delay),
+            "{delay}"
+        );
+        for attempt in [43, 63, 64, 65, 1_000, u32::MAX] {
+            let delay = retry_delay(backoff, "q_a", attempt);
+            assert!(
+                (CENTURY * 9 / 10..=CENTURY).contains(&delay),
+                "{attempt}: {delay}"
+            );
+        }
+        let widest = Some(Backoff {
+            base: Millis::MAX,
+            max: Some(Millis::MAX),
+        });
+        assert!(retry_delay(widest, "q_a", 7) > Millis::MAX / 10 * 9);
+        let half = Some(Backoff {
+            base: Millis::MAX / 2,
+            max: Some(Millis::MAX),
+        });
+        for id in ["q_a", "q_b", "q_c", "q_d"] {
+            assert!(retry_delay(half, id, 1) > Millis::MAX / 20 * 9, "{id}");
+        }
     }
 
     #[test]

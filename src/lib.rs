@@ -8,14 +8,22 @@ pub mod cli;
 mod cmd;
 /// The typed error and its exit codes; public so tests can tell a conflict from a failure.
 pub mod error;
+mod follow_up;
+#[cfg(test)]
+mod fuzz;
+mod hints;
 mod ids;
 mod input;
 /// The domain types the store speaks in; public, with `store`, for the benchmark harness.
 pub mod job;
 mod lifecycle;
+/// The man pages and completions, generated from `cli`; public for the test that keeps the
+/// committed ones current.
+pub mod manual;
 mod output;
 mod signals;
 pub mod store;
+mod text;
 mod time;
 mod watch;
 mod worker;
@@ -24,9 +32,10 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 
-use cli::{Cli, Format};
+use cli::{Cli, DbSource, Format};
 use error::{Kind, Report};
 use output::Printer;
 
@@ -35,7 +44,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     ignore_empty_env();
     signals::ignore_file_size_limit_signal();
     let args: Vec<OsString> = args.into_iter().collect();
-    let cli = match Cli::try_parse_from(&args) {
+    let cli = match parse(&args) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e, &args),
     };
@@ -52,6 +61,25 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             ExitCode::from(report.exit_code)
         }
     }
+}
+
+/// Parses the command line, noting where the database path came from.
+fn parse(args: &[OsString]) -> Result<Cli, clap::Error> {
+    let mut matches = Cli::command().try_get_matches_from(args)?;
+    // A global option's value is recorded on the subcommand it was given to.
+    let mut level = Some(&matches);
+    let mut source = None;
+    while let Some(m) = level {
+        source = m.value_source("db").or(source);
+        level = m.subcommand().map(|(_, sub)| sub);
+    }
+    let mut cli = Cli::from_arg_matches_mut(&mut matches)?;
+    cli.global.db_source = match source {
+        Some(ValueSource::CommandLine) => DbSource::Flag,
+        Some(ValueSource::EnvVariable) => DbSource::Env,
+        _ => DbSource::Default,
+    };
+    Ok(cli)
 }
 
 /// Treats an empty `QUEUEPRIM_*` variable as unset, as shells and service files often leave
@@ -83,30 +111,42 @@ fn usage_error(e: clap::Error, args: &[OsString]) -> ExitCode {
         ErrorKind::InvalidValue | ErrorKind::ValueValidation => Kind::InvalidInput,
         _ => Kind::Usage,
     };
-    let report = Report::new(kind, one_line(&e));
+    let words: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let report = Report::new(kind, one_line(&e, hints::for_error(&e, &words)));
     output::print_error(requested_format(args), &report);
     ExitCode::from(report.exit_code)
 }
 
 /// Condenses clap's multi-line error to one line: the error itself, the arguments it lists
-/// and any tip, without the usage block. Control characters a user typed are made visible.
+/// and a tip (`tip`, which knows what the command wanted, else clap's own), without the
+/// usage block. Control characters a user typed are made visible.
 ///
 /// clap's rendered text has already lost them (its plain rendering strips escape sequences
 /// and control characters), so it would quote a value the user did not type: `'x'` for
 /// `x\e[2J`. An error about one value is therefore written here from clap's parts instead.
-fn one_line(e: &clap::Error) -> String {
+fn one_line(e: &clap::Error, tip: Option<String>) -> String {
     let mut parts: Vec<String> = Vec::new();
     for paragraph in e.render().to_string().split("\n\n") {
         let text = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
         if parts.is_empty() {
             let rendered = text.trim_start_matches("error: ").to_string();
             parts.push(value_error(e).unwrap_or(rendered));
-        } else if text.starts_with("tip:") {
+        } else if text.starts_with("tip:") && tip.is_none() {
             parts.push(format!("({text})"));
         }
     }
-    input::visible(&parts.join(" "), usize::MAX)
+    if let Some(tip) = tip {
+        parts.push(format!("(tip: {tip})"));
+    }
+    text::visible(&parts.join(" "), usize::MAX)
 }
+
+/// The most characters of a refused value quoted back: enough to recognise it, and a
+/// megabyte pasted by mistake is not echoed whole.
+const QUOTED_VALUE_CHARS: usize = 200;
 
 /// The first paragraph of an error about one value, worded as clap words it, from the
 /// argument, the value exactly as typed (escaped), the values allowed and the parser's
@@ -117,7 +157,7 @@ fn value_error(e: &clap::Error) -> Option<String> {
         _ => None,
     };
     let arg = text(ContextKind::InvalidArg)?;
-    let value = input::visible(text(ContextKind::InvalidValue)?, usize::MAX);
+    let value = text::visible(text(ContextKind::InvalidValue)?, QUOTED_VALUE_CHARS);
     let mut line = match e.kind() {
         ErrorKind::InvalidValue if value.is_empty() => {
             format!("a value is required for '{arg}' but none was supplied")
@@ -138,7 +178,7 @@ fn value_error(e: &clap::Error) -> Option<String> {
     if let Some(reason) = std::error::Error::source(e) {
         line.push_str(&format!(
             ": {}",
-            input::visible(&reason.to_string(), usize::MAX)
+            text::visible(&reason.to_string(), usize::MAX)
         ));
     }
     Some(line)
@@ -166,10 +206,11 @@ fn requested_format(args: &[OsString]) -> Format {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
     fn refusal(args: &[&str]) -> String {
         let args = std::iter::once("queueprim").chain(args.iter().copied());
-        one_line(&Cli::try_parse_from(args).expect_err("refused"))
+        one_line(&Cli::try_parse_from(args).expect_err("refused"), None)
     }
 
     #[test]
@@ -186,6 +227,15 @@ mod tests {
             refusal(&["purge", "--all=\u{1b}"]),
             r"unexpected value '\u{1b}' for '--all' found; no more were expected"
         );
+    }
+
+    #[test]
+    fn a_huge_refused_value_is_quoted_cut() {
+        let huge = format!("--limit={}", "9".repeat(1 << 20));
+        let line = refusal(&["list", &huge]);
+        let quoted = format!("'{}…'", "9".repeat(QUOTED_VALUE_CHARS));
+        assert!(line.starts_with(&format!("invalid value {quoted} for '--limit <N>'")));
+        assert!(line.len() < 400, "{line}");
     }
 
     #[test]
@@ -217,8 +267,15 @@ mod tests {
         let e = Cli::try_parse_from(args).expect_err("refused");
         assert_eq!(e.kind(), ErrorKind::ValueValidation);
         assert_eq!(
-            one_line(&e),
+            one_line(&e, None),
             r"invalid value 'w\xff' for '--worker <NAME>': not valid UTF-8"
+        );
+        let format = std::ffi::OsStr::from_bytes(b"\xffjson");
+        let e = Cli::try_parse_from(["queueprim".as_ref(), "--format".as_ref(), format])
+            .expect_err("refused");
+        assert_eq!(
+            one_line(&e, None),
+            r"invalid value '\xffjson' for '--format <FORMAT>': not valid UTF-8"
         );
     }
 }

@@ -5,6 +5,7 @@ use crate::error::Error;
 use crate::job::{
     clip_reason, failure_outcome, record_failure, retry_delay, Failure, Job, Outcome, Status,
 };
+use crate::text::visible;
 use crate::time::{rfc3339, Millis, LATEST};
 
 /// Hands a pending job to a worker until `deadline`.
@@ -26,9 +27,10 @@ pub fn complete(
     now: Millis,
 ) -> Result<(), Error> {
     check_holder(job, "complete", claim, true)?;
+    // `claim_lapsed` is left as it is: set only on a late complete, whose try was counted
+    // when the claim expired (see `Job::attempts`).
     job.status = Status::Done;
     job.output = output;
-    job.claim_lapsed = false;
     job.visible_after = None;
     job.updated_at = now;
     job.finished_at = Some(now);
@@ -126,6 +128,24 @@ pub fn replay(job: &mut Job, now: Millis) -> Result<(), Error> {
     Ok(())
 }
 
+/// Checks that a job may be cancelled: only a pending job (delayed or waiting in its group
+/// included) can be; a claimed one belongs to its holder, a finished one to `purge`.
+pub fn check_cancel(job: &Job) -> Result<(), Error> {
+    let why = match job.status {
+        Status::Pending => return Ok(()),
+        Status::Claimed => match &job.worker {
+            Some(worker) => format!(
+                "worker {} holds it; let it finish, or release it and cancel it then",
+                visible(worker, 128)
+            ),
+            None => "it is claimed; let its holder finish, or release it and cancel it then".into(),
+        },
+        Status::Done => "it is already done; purge deletes finished jobs".into(),
+        Status::Dead => "it is dead; purge deletes finished jobs, retry runs it again".into(),
+    };
+    Err(Error::conflict(format!("cannot cancel {}: {why}", job.id)))
+}
+
 fn count_failure(job: &mut Job, reason: &str, options: FailOptions, now: Millis) -> Outcome {
     let outcome = failure_outcome(job.attempt_count, job.max_retries, options.dead);
     job.attempt_count += 1;
@@ -165,7 +185,7 @@ fn check_holder(job: &Job, verb: &str, token: Option<&str>, late_ok: bool) -> Re
         Status::Claimed if own_token => Ok(()),
         Status::Pending | Status::Dead if late => Ok(()),
         Status::Claimed | Status::Pending if !own_token => Err(Error::conflict(format!(
-            "cannot {verb} {}: claim {} is no longer this job's claim ({})",
+            "cannot {verb} {}: claim {} is not this job's current claim ({})",
             job.id,
             token.unwrap_or_default(),
             holder_phrase(job)
@@ -179,11 +199,19 @@ fn check_holder(job: &Job, verb: &str, token: Option<&str>, late_ok: bool) -> Re
     }
 }
 
+/// Who holds the job now, for a caller whose token is not the job's claim. Worded for any
+/// such token, one that was an earlier claim of the job or one that never was, and never
+/// naming the current token, which belongs to its holder alone.
 fn holder_phrase(job: &Job) -> String {
     match (job.status, &job.worker) {
-        (Status::Claimed, Some(worker)) => format!("worker {worker} claimed it since"),
-        (Status::Claimed, None) => "another worker claimed it since".into(),
-        _ => "it went back to pending".into(),
+        (Status::Claimed, Some(worker)) => {
+            format!(
+                "worker {} holds it now; leave the job to it",
+                visible(worker, 128)
+            )
+        }
+        (Status::Claimed, None) => "another claim holds it now; leave the job to it".into(),
+        _ => "the job is pending and nobody holds it; dequeue it to work on it".into(),
     }
 }
 
@@ -208,7 +236,8 @@ fn state_phrase(job: &Job) -> String {
 
 /// `late_ok` is set for `complete` only, the one verb a lapsed claim may still use.
 fn late_hint(job: &Job, late_ok: bool, token: Option<&str>) -> &'static str {
-    if late_ok && job.claim_lapsed && token.is_none() {
+    let may_be_late = matches!(job.status, Status::Pending | Status::Dead);
+    if late_ok && may_be_late && job.claim_lapsed && token.is_none() {
         "; pass --claim with the token from dequeue to complete it late"
     } else {
         ""
@@ -251,9 +280,14 @@ mod tests {
         let mut job = claimed_job(0);
         let err = complete(&mut job, Some("c_other"), None, 10).unwrap_err();
         assert!(
-            err.message.contains("no longer this job's claim"),
+            err.message
+                .contains("not this job's current claim (worker w1 holds it now"),
             "{}",
             err.message
+        );
+        assert!(
+            !err.message.contains("c_one"),
+            "the live token stays secret"
         );
         assert!(complete(&mut job, Some("c_one"), None, 10).is_ok());
         assert_eq!(job.status, Status::Done);

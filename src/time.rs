@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::input::printable;
+use crate::text::{printable, visible};
 
 /// Milliseconds since the Unix epoch, UTC. Every timestamp in the store is one of these.
 pub type Millis = i64;
@@ -11,8 +11,10 @@ pub type Millis = i64;
 /// The latest time queueprim stores: the end of the year 9999, the last RFC 3339 can write.
 pub const LATEST: Millis = 253_402_300_799_999;
 
-/// The longest duration accepted anywhere (100 years): keeps every sum far from overflow.
-const MAX_DURATION_MS: i64 = 100 * 365 * 24 * 3600 * 1000;
+/// The longest duration accepted anywhere: 100 years as humantime counts them (365.25 days
+/// each), so `100y` itself is accepted. Keeps every sum far from overflow.
+const MAX_DURATION_MS: i64 = 100 * YEAR_MS;
+const YEAR_MS: i64 = 31_557_600_000;
 
 pub fn now() -> Millis {
     to_millis(SystemTime::now())
@@ -25,22 +27,31 @@ fn to_millis(t: SystemTime) -> Millis {
     }
 }
 
-/// Parses a humantime duration (`90s`, `30m`, `1h 30m`, `7d`) into milliseconds.
+/// Parses a humantime duration (`90s`, `30m`, `1h 30m`, `7d`) into milliseconds. Parts
+/// finer than a millisecond are dropped (`1500us` is 1ms); a duration that is not zero but
+/// shorter than 1ms is refused rather than taken as zero.
 pub fn parse_duration(s: &str) -> Result<Millis, String> {
     let d = humantime::parse_duration(s.trim()).map_err(|e| {
         format!(
-            "invalid duration '{}': {e} (write it like 90s, 30m, 1h 30m or 7d)",
-            printable(s)
+            "invalid duration '{}': {} (write it like 90s, 30m, 1h 30m or 7d)",
+            printable(s),
+            // humantime quotes the unit it did not know whole, however long.
+            visible(&e.to_string(), 200)
         )
     })?;
-    let ms = d.as_millis();
-    if ms > MAX_DURATION_MS as u128 {
+    if d > Duration::ZERO && d < Duration::from_millis(1) {
         return Err(format!(
-            "duration '{}' is too long (at most 100 years)",
+            "duration '{}' is too short: the smallest unit is 1ms",
             printable(s)
         ));
     }
-    Ok(ms as Millis)
+    match Millis::try_from(d.as_millis()) {
+        Ok(ms) if ms <= MAX_DURATION_MS => Ok(ms),
+        _ => Err(format!(
+            "duration '{}' is too long (at most 100 years)",
+            printable(s)
+        )),
+    }
 }
 
 /// Like [`parse_duration`], but zero is refused: a zero timeout or extension makes no sense.
@@ -76,28 +87,36 @@ pub fn parse_timestamp(s: &str) -> Result<Millis, String> {
 }
 
 /// Splits a trailing `+HH:MM` / `-HH:MM` offset off a timestamp, as milliseconds east of UTC.
+/// `None` for an offset that is malformed or out of range; text with no offset at all is
+/// returned whole, for the RFC 3339 parser to judge.
 fn split_offset(s: &str) -> Option<(&str, i64)> {
-    let s = s
-        .strip_suffix('Z')
-        .or_else(|| s.strip_suffix('z'))
-        .unwrap_or(s);
+    let s = s.strip_suffix(['Z', 'z']).unwrap_or(s);
     // An offset needs at least a date and a time before it, so look only past position 10.
-    let tail_start = s.len().checked_sub(6)?;
-    if tail_start < 10 {
+    // A cut inside a multibyte character means the tail is no offset (offsets are ASCII).
+    let tail_start = s.len().checked_sub(6).filter(|&start| start >= 10);
+    let Some((local, tail)) = tail_start.and_then(|start| s.split_at_checked(start)) else {
         return Some((s, 0));
-    }
-    let tail = &s[tail_start..];
-    let sign = match tail.as_bytes()[0] {
+    };
+    let &[sign, h1, h2, colon, m1, m2] = tail.as_bytes() else {
+        return Some((s, 0));
+    };
+    let sign = match sign {
         b'+' => 1,
         b'-' => -1,
         _ => return Some((s, 0)),
     };
-    let hours: i64 = tail.get(1..3)?.parse().ok()?;
-    let minutes: i64 = tail.get(4..6)?.parse().ok()?;
-    if tail.as_bytes()[3] != b':' || hours > 23 || minutes > 59 {
+    let hours = two_digits(h1, h2)?;
+    let minutes = two_digits(m1, m2)?;
+    if colon != b':' || hours > 23 || minutes > 59 {
         return None;
     }
-    Some((&s[..tail_start], sign * (hours * 60 + minutes) * 60_000))
+    Some((local, sign * (hours * 60 + minutes) * 60_000))
+}
+
+/// The number two ASCII digits spell, if both are digits.
+fn two_digits(tens: u8, ones: u8) -> Option<i64> {
+    let digit = |b: u8| b.is_ascii_digit().then(|| i64::from(b - b'0'));
+    Some(digit(tens)? * 10 + digit(ones)?)
 }
 
 /// Formats a timestamp as RFC 3339 UTC with milliseconds: `2026-11-21T09:30:00.000Z`.
@@ -150,6 +169,9 @@ pub fn human_duration(ms: Millis) -> String {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -163,6 +185,31 @@ mod tests {
             .contains("invalid duration 'soon'"));
         assert!(parse_positive_duration("0s").is_err());
         assert!(parse_duration("1000years").is_err());
+    }
+
+    #[test]
+    fn the_longest_duration_is_the_100_years_the_message_names() {
+        assert_eq!(parse_duration("100y"), Ok(3_155_760_000_000));
+        assert_eq!(parse_duration("100years"), parse_duration("36525d"));
+        let over = parse_duration("100y 1ms").unwrap_err();
+        assert_eq!(over, "duration '100y 1ms' is too long (at most 100 years)");
+    }
+
+    #[test]
+    fn durations_under_a_millisecond_are_refused_not_taken_as_zero() {
+        for short in ["999us", "1ns", "999999ns"] {
+            let err = parse_duration(short).unwrap_err();
+            assert_eq!(
+                err,
+                format!("duration '{short}' is too short: the smallest unit is 1ms")
+            );
+            assert_eq!(parse_positive_duration(short), Err(err));
+        }
+        assert_eq!(parse_duration("1500us"), Ok(1));
+        assert_eq!(parse_duration("0us"), Ok(0));
+        assert!(parse_positive_duration("0s")
+            .unwrap_err()
+            .ends_with("must be longer than zero"));
     }
 
     #[test]
@@ -185,6 +232,19 @@ mod tests {
         assert_eq!(rfc3339(zulu), "2026-11-21T09:30:00.000Z");
         assert!(parse_timestamp("tomorrow").is_err());
         assert!(parse_timestamp("2026-11-21T09:30:00+25:00").is_err());
+        assert!(parse_timestamp("2026-11-21T09:30:00++1:00").is_err());
+    }
+
+    #[test]
+    fn multibyte_characters_where_an_offset_could_be_are_refused_not_a_panic() {
+        for text in [
+            "2026-11-21T0é12345",
+            "2026-11-21T09:3日本",
+            "2026-11-21T09:30:00+0🙂",
+        ] {
+            let err = parse_timestamp(text).unwrap_err();
+            assert!(err.starts_with("invalid time '"), "{err}");
+        }
     }
 
     #[test]

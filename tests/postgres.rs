@@ -2,6 +2,17 @@
 //! `tests/integration/`, against a throwaway server this binary starts (see
 //! `support/postgres.rs`), each test in a schema of its own.
 
+// Tests assert by panicking and index what they built themselves: the product's lints
+// against panics (Cargo.toml [lints]) are for the shipped code.
+#![allow(
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::string_slice,
+    clippy::unreachable,
+    clippy::unwrap_used
+)]
+
 const ENGINE: harness::Engine = harness::Engine::Postgres;
 
 /// Tests of SQLite's own behaviour (its file, its WAL, its locks) are left out here.

@@ -20,7 +20,7 @@ pub fn run(args: DequeueArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
         None => store.try_claim(&request)?.0,
         Some(wait) => wait_for_jobs(&mut store, &request, wait)?,
     };
-    if jobs.is_empty() {
+    if jobs.is_empty() && args.count.is_none() {
         out.note(&format!("no visible job in queue {}", request.queue));
     }
     let printed = match (args.count, jobs.first()) {
@@ -46,8 +46,9 @@ fn release_all(store: &mut Store, jobs: &[Job]) -> Result<()> {
 const SIGNAL_CHECK: Duration = Duration::from_millis(100);
 
 /// Claims as soon as something is claimable, waiting in between. Empty when the wait ran
-/// out (timed on the monotonic clock, so a clock stepped meanwhile changes nothing); an
-/// interruption claims nothing.
+/// out; an interruption claims nothing. The wait is timed on the monotonic clock: a wall
+/// clock stepped back or forward (NTP, a suspended laptop, an operator) neither stretches
+/// it nor cuts it short.
 fn wait_for_jobs(store: &mut Store, request: &ClaimRequest, wait: Wait) -> Result<Vec<Job>> {
     let interrupt = Interrupt::install()?;
     let give_up_at = match wait {

@@ -2,7 +2,7 @@
 
 use std::io::{self, IsTerminal};
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
 use super::Context;
 use crate::cli::EnqueueArgs;
@@ -50,6 +50,7 @@ pub fn run(args: EnqueueArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
             ..template
         };
         let created = ctx.open_store()?.enqueue(&[job])?;
-        out.enqueued_one(&created[0])
+        let created = created.first().context("the enqueue returned no job")?;
+        out.enqueued_one(created)
     }
 }

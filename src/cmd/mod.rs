@@ -1,14 +1,18 @@
 //! One module per subcommand. Each validates its input, opens the store, runs one operation
 //! and hands the result to the printer.
 
+mod cancel;
 mod complete;
+mod completions;
 mod config;
 mod dequeue;
 mod enqueue;
 mod extend;
 mod fail;
 mod get;
+mod info;
 mod list;
+mod man;
 mod pause;
 mod peek;
 mod purge;
@@ -25,7 +29,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 
-use crate::cli::{ClaimArgs, Cli, Command, GlobalArgs, SyncMode};
+use crate::cli::{ClaimArgs, Cli, Command, DbSource, GlobalArgs, SyncMode};
 use crate::error::Error;
 use crate::job::ClaimRequest;
 use crate::output::Printer;
@@ -34,11 +38,15 @@ use crate::store::{Location, OpenOptions, Store, Synchronous};
 /// What every command may need besides its own arguments.
 pub struct Context {
     location: Location,
+    db_source: DbSource,
     options: OpenOptions,
+    /// The command only reads: [`Context::open_existing`] then opens the database without
+    /// writing anything to it (see [`only_reads`]).
+    reads: bool,
 }
 
 impl Context {
-    fn new(global: &GlobalArgs) -> Result<Context> {
+    fn new(global: &GlobalArgs, reads: bool) -> Result<Context> {
         let (location, create_dir) = match &global.db {
             Some(db) => (Location::parse(db.as_os_str())?, false),
             None => (Location::Sqlite(default_db_path()?), true),
@@ -49,10 +57,12 @@ impl Context {
         };
         Ok(Context {
             location,
+            db_source: global.db_source,
             options: OpenOptions {
                 synchronous,
                 create_dir,
             },
+            reads,
         })
     }
 
@@ -68,20 +78,40 @@ impl Context {
     }
 
     /// Opens the database only if it exists. Commands that read, or act on jobs that must
-    /// already exist, use this: a mistyped `--db` then leaves no stray database behind.
+    /// already exist, use this: a mistyped `--db` then leaves no stray database behind. A
+    /// command that only reads writes nothing: an empty file, or one without a schema yet,
+    /// reads as no database. Their empty result would not tell a missing database from an
+    /// empty one, so a note on stderr says which, whatever the output format.
     pub fn open_existing(&self) -> Result<Option<Store>> {
-        Store::open_existing(&self.location, &self.options)
+        let store = self.open_if_there()?;
+        if store.is_none() {
+            eprintln!(
+                "note: there is no database at {} (from {}); nothing to show",
+                self.location.name(),
+                self.db_source.as_str()
+            );
+        }
+        Ok(store)
     }
 
     /// Opens the database that must hold job `id`.
     pub fn open_for_job(&self, id: &str) -> Result<Store> {
-        self.open_existing()?.ok_or_else(|| {
+        self.open_if_there()?.ok_or_else(|| {
             Error::not_found(format!(
                 "no job with id {id}: there is no database at {} yet",
                 self.location.name()
             ))
             .into()
         })
+    }
+
+    /// The database if there is one, opened for reading only when the command only reads.
+    fn open_if_there(&self) -> Result<Option<Store>> {
+        if self.reads {
+            Store::open_for_reading(&self.location, &self.options)
+        } else {
+            Store::open_existing(&self.location, &self.options)
+        }
     }
 }
 
@@ -104,8 +134,23 @@ fn claim_request(args: ClaimArgs, count: usize) -> ClaimRequest {
     }
 }
 
+/// Commands that only read. `config` only reads through [`Context::open_existing`], when
+/// it shows settings; setting them opens the store for writing.
+fn only_reads(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Get(_)
+            | Command::List(_)
+            | Command::Stats
+            | Command::Queues
+            | Command::Peek(_)
+            | Command::Config(_)
+            | Command::Info
+    )
+}
+
 pub fn run(cli: Cli, out: &mut Printer) -> Result<()> {
-    let ctx = Context::new(&cli.global)?;
+    let ctx = Context::new(&cli.global, only_reads(&cli.command))?;
     match cli.command {
         Command::Enqueue(args) => enqueue::run(args, &ctx, out),
         Command::Dequeue(args) => dequeue::run(args, &ctx, out),
@@ -117,13 +162,17 @@ pub fn run(cli: Cli, out: &mut Printer) -> Result<()> {
         Command::Stats => stats::run(&ctx, out),
         Command::Queues => queues::run(&ctx, out),
         Command::Purge(args) => purge::run(args, &ctx, out),
+        Command::Info => info::run(&ctx, out),
         Command::Sweep(args) => sweep::run(args, &ctx, out),
         Command::Work(args) => work::run(args, &ctx, out),
         Command::Retry(args) => retry::run(args, &ctx, out),
         Command::Release(args) => release::run(args, &ctx, out),
+        Command::Cancel(args) => cancel::run(args, &ctx, out),
         Command::Peek(args) => peek::run(args, &ctx, out),
         Command::Pause(args) => pause::run(args, &ctx, out),
         Command::Resume(args) => resume::run(args, &ctx, out),
         Command::Config(args) => config::run(args, &ctx, out),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args, out),
     }
 }

@@ -4,8 +4,12 @@ use anyhow::Result;
 
 use super::Context;
 use crate::cli::{RetryArgs, RetryStatus};
+use crate::error::Error;
 use crate::job::Status;
 use crate::output::Printer;
+
+/// clap requires ids unless --queue is given; said anyway, should that rule ever change.
+const NO_JOBS: &str = "retry needs job ids or --queue";
 
 pub fn run(args: RetryArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
     let jobs = match &args.queue {
@@ -25,11 +29,15 @@ pub fn run(args: RetryArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
             }
             jobs
         }
-        None => ctx.open_for_job(&args.ids[0])?.replay(&args.ids)?,
+        None => {
+            let first = args.ids.first().ok_or_else(|| Error::usage(NO_JOBS))?;
+            ctx.open_for_job(first)?.replay(&args.ids)?
+        }
     };
-    out.note(&match jobs.len() {
-        1 => "1 job back to pending".to_string(),
-        n => format!("{n} jobs back to pending"),
-    });
+    match jobs.len() {
+        0 => {}
+        1 => out.note("1 job back to pending"),
+        n => out.note(&format!("{n} jobs back to pending")),
+    }
     out.jobs(&jobs)
 }

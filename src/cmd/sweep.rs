@@ -1,7 +1,7 @@
 //! `sweep`: the optional daemon that releases expired claims every `--interval`.
 
 use std::thread::sleep;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
@@ -9,10 +9,10 @@ use super::Context;
 use crate::cli::SweepArgs;
 use crate::output::Printer;
 use crate::signals::Interrupt;
-use crate::time::{self, Millis};
+use crate::time;
 
 /// How often the daemon checks for SIGINT/SIGTERM while it sleeps between passes.
-const SIGNAL_CHECK: Millis = 100;
+const SIGNAL_CHECK: Duration = Duration::from_millis(100);
 
 pub fn run(args: SweepArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
     let mut store = ctx.open_store()?;
@@ -26,15 +26,19 @@ pub fn run(args: SweepArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
         time::human_duration(args.interval)
     ));
     while interrupt.received().is_none() {
+        // Passes are spaced on the monotonic clock: a wall clock stepped back a day must not
+        // pause the daemon for a day.
+        let next_pass = Instant::now() + Duration::from_millis(args.interval as u64);
         let now = time::now();
         let report = store.release_expired()?;
         if report.retried + report.dead > 0 {
             out.sweep(now, &report)?;
         }
-        let next_pass = now + args.interval;
-        while interrupt.received().is_none() && time::now() < next_pass {
-            let nap = (next_pass - time::now()).clamp(0, SIGNAL_CHECK);
-            sleep(Duration::from_millis(nap as u64));
+        while interrupt.received().is_none() {
+            match next_pass.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => sleep(left.min(SIGNAL_CHECK)),
+                _ => break,
+            }
         }
     }
     Ok(())

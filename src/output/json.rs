@@ -16,6 +16,7 @@ pub struct JobJson<'a> {
     payload: Box<RawValue>,
     priority: i64,
     status: &'static str,
+    attempts: u32,
     attempt_count: u32,
     max_retries: u32,
     backoff_ms: Option<i64>,
@@ -24,6 +25,8 @@ pub struct JobJson<'a> {
     key: Option<&'a str>,
     worker: Option<&'a str>,
     claim: Option<&'a str>,
+    claim_deadline: Option<String>,
+    run_after: Option<String>,
     visible_after: Option<String>,
     output: Option<Box<RawValue>>,
     errors: Vec<FailureJson<'a>>,
@@ -54,6 +57,7 @@ impl<'a> JobJson<'a> {
             payload: raw(&job.payload)?,
             priority: job.priority,
             status: job.status.as_str(),
+            attempts: job.attempts(),
             attempt_count: job.attempt_count,
             max_retries: job.max_retries,
             backoff_ms: job.backoff.map(|b| b.base),
@@ -62,6 +66,8 @@ impl<'a> JobJson<'a> {
             key: job.key.as_deref(),
             worker: job.worker.as_deref(),
             claim: job.claim.as_deref(),
+            claim_deadline: job.claim_deadline().map(rfc3339),
+            run_after: job.run_after().map(rfc3339),
             visible_after: job.visible_after.map(rfc3339),
             output: job.output.as_deref().map(raw).transpose()?,
             errors: job.errors.iter().map(FailureJson::new).collect(),
@@ -121,6 +127,38 @@ impl<'a> EnqueuedJson<'a> {
     }
 }
 
+/// `complete`'s output: the job, and the follow-ups it enqueued.
+#[derive(Serialize)]
+pub struct CompletedJson<'a> {
+    #[serde(flatten)]
+    job: JobJson<'a>,
+    follow_ups: Vec<FollowUpJson<'a>>,
+}
+
+/// A follow-up job by id; `deduplicated` when its key found an unfinished job instead.
+#[derive(Serialize)]
+struct FollowUpJson<'a> {
+    id: &'a str,
+    queue: &'a str,
+    deduplicated: bool,
+}
+
+impl<'a> CompletedJson<'a> {
+    pub fn new(job: &'a Job, follow_ups: &'a [Enqueued]) -> anyhow::Result<Self> {
+        Ok(CompletedJson {
+            job: JobJson::new(job)?,
+            follow_ups: follow_ups
+                .iter()
+                .map(|e| FollowUpJson {
+                    id: &e.job.id,
+                    queue: &e.job.queue,
+                    deduplicated: e.deduplicated,
+                })
+                .collect(),
+        })
+    }
+}
+
 #[derive(Serialize)]
 pub struct QueueJson<'a> {
     queue: &'a str,
@@ -174,6 +212,35 @@ pub struct PurgeJson {
     pub dry_run: bool,
 }
 
+/// What `info` prints.
+#[derive(Serialize)]
+pub struct InfoJson<'a> {
+    pub backend: &'static str,
+    pub db: String,
+    pub db_from: &'static str,
+    pub exists: bool,
+    pub schema_version: Option<i64>,
+    pub supported_schema_version: i64,
+    pub size_bytes: Option<u64>,
+    pub wal_bytes: Option<u64>,
+    pub synchronous: &'a str,
+    pub queues: u64,
+    pub counts: CountsJson,
+    pub version: &'static str,
+}
+
+/// The files `man --dir` wrote.
+#[derive(Serialize)]
+pub struct WrittenJson {
+    pub written: Vec<String>,
+}
+
+/// What `cancel` removed.
+#[derive(Serialize)]
+pub struct CancelJson<'a> {
+    pub cancelled: Vec<&'a str>,
+}
+
 #[derive(Serialize)]
 pub struct SweepJson {
     pub at: String,
@@ -194,7 +261,8 @@ pub struct WorkEventJson<'a> {
     pub duration_ms: u64,
 }
 
-/// The totals `work` prints when it exits.
+/// The totals `work` prints when it exits: each job once, by its last result here, and
+/// the commands run in all.
 #[derive(Serialize)]
 pub struct WorkSummaryJson {
     pub event: &'static str,
@@ -203,6 +271,7 @@ pub struct WorkSummaryJson {
     pub dead: u64,
     pub lost: u64,
     pub released: u64,
+    pub runs: u64,
 }
 
 #[derive(Serialize)]

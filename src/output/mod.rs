@@ -1,6 +1,7 @@
 //! Rendering at the edge: commands hand domain data to a [`Printer`], which writes JSON,
 //! JSON lines or a table to stdout. Errors and notes for people go to stderr.
 
+mod columns;
 mod json;
 mod table;
 
@@ -11,12 +12,14 @@ use serde::Serialize;
 
 use crate::cli::Format;
 use crate::error::Report;
-use crate::job::{Counts, Enqueued, Job, QueueCounts, QueueSettings, SweepReport};
+use crate::job::{Counts, Enqueued, Job, QueueCounts, QueueSettings, StoreInfo, SweepReport};
+use crate::text::visible;
 use crate::time::{now, rfc3339, Millis};
 use crate::worker::{Event, JobResult, Summary};
 use json::{
-    CountsJson, EnqueuedJson, ErrorBody, ErrorJson, JobJson, PurgeJson, QueueJson,
-    QueueSettingsJson, SettingsJson, SweepJson, WorkEventJson, WorkSummaryJson,
+    CancelJson, CompletedJson, CountsJson, EnqueuedJson, ErrorBody, ErrorJson, InfoJson, JobJson,
+    PurgeJson, QueueJson, QueueSettingsJson, SettingsJson, SweepJson, WorkEventJson,
+    WorkSummaryJson, WrittenJson,
 };
 
 /// The format to use when none was asked for: tables for a person at a terminal, JSON for
@@ -52,6 +55,39 @@ pub fn print_error(format: Format, report: &Report) {
 pub struct Printer {
     format: Format,
     out: BufWriter<Stdout>,
+    /// Colour statuses in tables: stdout is a terminal and NO_COLOR is not set.
+    color: bool,
+}
+
+/// Whether text written to a stream that `is_terminal` may be coloured: never when
+/// NO_COLOR is set to anything (no-color.org) or in a pipe.
+pub fn use_color(is_terminal: bool) -> bool {
+    is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// How wide a table may be: the terminal's width, else `COLUMNS`, else 80.
+fn table_width() -> usize {
+    if let Some(width) = comfy_table::Table::new().width() {
+        return usize::from(width);
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|w| w.trim().parse().ok())
+        .filter(|&w| w >= 20)
+        .unwrap_or(80)
+}
+
+/// A count with thousands separated: `2,345`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// What a purge did or would do.
@@ -61,11 +97,27 @@ pub struct PurgeOutcome {
     pub dry_run: bool,
 }
 
+/// What `info` found: the database file, and what it holds when it exists.
+pub struct DbReport {
+    /// `sqlite` or `postgresql`.
+    pub backend: &'static str,
+    /// The file, or the server and schema (never a password).
+    pub db: String,
+    /// `--db`, `QUEUEPRIM_DB` or `default`.
+    pub source: &'static str,
+    /// The newest schema version this build knows on that engine.
+    pub supported_schema_version: i64,
+    pub synchronous: &'static str,
+    /// `None` when there is no database at `path`.
+    pub info: Option<StoreInfo>,
+}
+
 impl Printer {
     pub fn new(format: Format) -> Self {
         Printer {
             format,
             out: BufWriter::new(io::stdout()),
+            color: use_color(io::stdout().is_terminal()),
         }
     }
 
@@ -76,10 +128,46 @@ impl Printer {
         }
     }
 
+    /// Something a script must know too, as the result alone would mislead it (a list cut
+    /// at its limit): on stderr in every format, after what stdout has so far.
+    pub fn notice(&mut self, text: &str) -> Result<()> {
+        self.flush()?;
+        eprintln!("note: {text}");
+        Ok(())
+    }
+
+    /// An empty result, said the same way by every command that prints rows.
+    fn nothing(&self, what: &str) {
+        self.note(&format!("no {what}"));
+    }
+
     pub fn job(&mut self, job: &Job) -> Result<()> {
         match self.format {
-            Format::Table => self.table(table::job_detail(job, now())),
+            Format::Table => self.table(table::job_detail(job, now(), self.color)),
             _ => self.line(&JobJson::new(job)?),
+        }
+    }
+
+    /// A job `complete` finished, and the follow-ups it enqueued.
+    pub fn completed(&mut self, job: &Job, follow_ups: &[Enqueued]) -> Result<()> {
+        for e in follow_ups {
+            self.note(&if e.deduplicated {
+                format!(
+                    "follow-up {} in {} already exists with that key; nothing added",
+                    e.job.id,
+                    visible(&e.job.queue, 128)
+                )
+            } else {
+                format!(
+                    "enqueued follow-up {} in {}",
+                    e.job.id,
+                    visible(&e.job.queue, 128)
+                )
+            });
+        }
+        match self.format {
+            Format::Table => self.job(job),
+            _ => self.line(&CompletedJson::new(job, follow_ups)?),
         }
     }
 
@@ -125,8 +213,14 @@ impl Printer {
     /// Several jobs: a JSON array, one object per line, or table rows.
     pub fn jobs(&mut self, jobs: &[Job]) -> Result<()> {
         match self.format {
-            Format::Table if jobs.is_empty() => Ok(()),
-            Format::Table => self.table(table::job_rows(jobs, now())),
+            Format::Table if jobs.is_empty() => {
+                self.nothing("jobs");
+                Ok(())
+            }
+            Format::Table => {
+                let lines = table::job_rows(jobs, now(), table_width(), self.color);
+                self.lines(&lines)
+            }
             Format::Json => self.array(jobs.iter().map(JobJson::new)),
             Format::Jsonl => jobs
                 .iter()
@@ -176,10 +270,13 @@ impl Printer {
     pub fn queues(&mut self, queues: &[QueueCounts]) -> Result<()> {
         match self.format {
             Format::Table if queues.is_empty() => {
-                self.note("no queues yet");
+                self.nothing("queues");
                 Ok(())
             }
-            Format::Table => self.table(table::queues(queues)),
+            Format::Table => {
+                let lines = table::queues(queues, table_width(), self.color);
+                self.lines(&lines)
+            }
             Format::Json => self.array(queues.iter().map(|q| Ok(QueueJson::new(q)))),
             Format::Jsonl => queues
                 .iter()
@@ -196,6 +293,56 @@ impl Printer {
                 removed: p.removed,
                 dry_run: p.dry_run,
             }),
+        }
+    }
+
+    /// Which database is in use and what it holds.
+    pub fn db_info(&mut self, r: &DbReport) -> Result<()> {
+        let counts = r.info.as_ref().map(|i| i.counts).unwrap_or_default();
+        match self.format {
+            Format::Table => self.table(table::db_info(r, &counts)),
+            _ => self.line(&InfoJson {
+                backend: r.backend,
+                db: r.db.clone(),
+                db_from: r.source,
+                exists: r.info.is_some(),
+                schema_version: r.info.as_ref().map(|i| i.schema_version),
+                supported_schema_version: r.supported_schema_version,
+                size_bytes: r.info.as_ref().map(|i| i.size_bytes),
+                wal_bytes: r.info.as_ref().and_then(|i| i.wal_bytes),
+                synchronous: r.synchronous,
+                queues: r.info.as_ref().map_or(0, |i| i.queues),
+                counts: CountsJson::new(&counts),
+                version: env!("CARGO_PKG_VERSION"),
+            }),
+        }
+    }
+
+    /// The files `man --dir` wrote into `dir`.
+    pub fn written(&mut self, dir: &std::path::Path, files: &[std::path::PathBuf]) -> Result<()> {
+        match self.format {
+            Format::Table => self.text(&format!(
+                "wrote {} man pages into {}",
+                files.len(),
+                visible(&dir.display().to_string(), usize::MAX)
+            )),
+            _ => self.line(&WrittenJson {
+                written: files.iter().map(|f| f.display().to_string()).collect(),
+            }),
+        }
+    }
+
+    /// The jobs `cancel` removed.
+    pub fn cancelled(&mut self, jobs: &[Job]) -> Result<()> {
+        let ids: Vec<&str> = jobs.iter().map(|job| job.id.as_str()).collect();
+        match self.format {
+            Format::Table => self.text(&format!(
+                "cancelled {} job{}: {}",
+                ids.len(),
+                if ids.len() == 1 { "" } else { "s" },
+                ids.join(", ")
+            )),
+            _ => self.line(&CancelJson { cancelled: ids }),
         }
     }
 
@@ -228,12 +375,27 @@ impl Printer {
             JobResult::Released => ("released", None),
         };
         if self.format == Format::Table {
+            // The time comes first, as "took", so that it cannot be read as a delay before
+            // a retry: `q_… try 1 took 0.3s: failed, will retry: exit 1`.
             let seconds = event.duration.as_secs_f64();
+            let outcome = match event.result {
+                JobResult::Done => "done",
+                JobResult::Retry(_) => "failed, will retry",
+                JobResult::Dead(_) => "failed, dead",
+                JobResult::Lost(_) => "claim lost, nothing recorded",
+                JobResult::Released => "stopped, back to pending",
+            };
             let why = reason
                 .map(|r| format!(": {}", short_reason(r)))
                 .unwrap_or_default();
+            let outcome = match event.result {
+                JobResult::Done => paint(outcome, "32"),
+                JobResult::Retry(_) => paint(outcome, "33"),
+                JobResult::Dead(_) => paint(outcome, "31"),
+                JobResult::Lost(_) | JobResult::Released => paint(outcome, "35"),
+            };
             eprintln!(
-                "{} try {} {result} in {seconds:.1}s{why}",
+                "{} try {} took {seconds:.1}s: {outcome}{why}",
                 event.job.id, event.attempt
             );
             return Ok(());
@@ -253,9 +415,17 @@ impl Printer {
     /// What `work` did in all, when it exits.
     pub fn work_summary(&mut self, s: &Summary) -> Result<()> {
         if self.format == Format::Table {
+            let jobs = s.done + s.retried + s.dead + s.lost + s.released;
             eprintln!(
-                "work: {} done, {} to retry, {} dead, {} lost, {} released",
-                s.done, s.retried, s.dead, s.lost, s.released
+                "work: {jobs} job{} in {} run{}: {} done, {} to retry, {} dead, {} lost, {} released",
+                if jobs == 1 { "" } else { "s" },
+                s.runs,
+                if s.runs == 1 { "" } else { "s" },
+                s.done,
+                s.retried,
+                s.dead,
+                s.lost,
+                s.released
             );
             return Ok(());
         }
@@ -266,6 +436,7 @@ impl Printer {
             dead: s.dead,
             lost: s.lost,
             released: s.released,
+            runs: s.runs,
         })
     }
 
@@ -297,12 +468,28 @@ impl Printer {
         Ok(())
     }
 
+    fn lines(&mut self, lines: &[String]) -> Result<()> {
+        for line in lines {
+            writeln!(self.out, "{line}")?;
+        }
+        Ok(())
+    }
+
     fn table(&mut self, table: comfy_table::Table) -> Result<()> {
         // comfy-table pads every line to the widest; trim so copied output stays clean.
         for line in table.to_string().lines() {
             writeln!(self.out, "{}", line.trim_end())?;
         }
         Ok(())
+    }
+}
+
+/// `text` in an SGR colour when stderr is a terminal and NO_COLOR is not set.
+fn paint(text: &str, sgr: &str) -> String {
+    if use_color(io::stderr().is_terminal()) {
+        format!("\x1b[{sgr}m{text}\x1b[0m")
+    } else {
+        text.to_string()
     }
 }
 

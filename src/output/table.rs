@@ -4,12 +4,13 @@
 use comfy_table::presets::NOTHING;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
-use crate::input::visible;
+use super::columns::{self, Align, Column, Fit};
 use crate::job::{Counts, Job, QueueCounts, QueueSettings, Status};
+use crate::text::visible;
 use crate::time::{human_duration, relative, rfc3339, Millis};
 
-/// How much of a payload a list row shows.
-const ROW_PAYLOAD_CHARS: usize = 40;
+/// How much of a payload a list row looks at before fitting it to the width.
+const ROW_PAYLOAD_CHARS: usize = 300;
 /// How much of a payload or output the single-job view shows.
 const DETAIL_VALUE_CHARS: usize = 400;
 
@@ -24,71 +25,67 @@ fn new_table(header: &[&str]) -> Table {
     table
 }
 
-/// One row per job. Columns no job uses are left out, numbers are right-aligned, and at a
-/// terminal the payload gets whatever width the other columns leave.
-pub fn job_rows(jobs: &[Job], now: Millis) -> Table {
+/// A text cell, control characters escaped.
+fn text(s: &str) -> columns::Cell {
+    columns::Cell::from(visible(s, usize::MAX))
+}
+
+fn column(header: &'static str, align: Align, fit: Fit) -> Column {
+    Column { header, align, fit }
+}
+
+/// One row per job, `width` display columns wide at most. Columns no job uses are left
+/// out; long names and the payload are cut, and the times left out, before a line grows
+/// past the width.
+pub fn job_rows(jobs: &[Job], now: Millis, width: usize, color: bool) -> Vec<String> {
     let show_type = jobs.iter().any(|j| j.job_type.is_some());
     let show_worker = jobs.iter().any(|j| j.worker.is_some());
-    let mut header = vec!["ID", "QUEUE"];
-    header.extend(show_type.then_some("TYPE"));
-    header.extend(["STATUS", "PRI", "FAILS"]);
-    header.extend(show_worker.then_some("WORKER"));
-    header.extend(["VISIBLE", "CREATED"]);
-    let rows: Vec<Vec<String>> = jobs
+    let mut header = vec![
+        column("ID", Align::Left, Fit::Keep),
+        column("QUEUE", Align::Left, Fit::Shrink(8)),
+    ];
+    header.extend(show_type.then(|| column("TYPE", Align::Left, Fit::Shrink(6))));
+    header.extend([
+        column("STATUS", Align::Left, Fit::Keep),
+        column("PRI", Align::Right, Fit::Keep),
+        column("TRIES", Align::Right, Fit::Keep),
+    ]);
+    header.extend(show_worker.then(|| column("WORKER", Align::Left, Fit::Shrink(8))));
+    header.extend([
+        column("VISIBLE", Align::Left, Fit::Spare(1)),
+        column("CREATED", Align::Left, Fit::Spare(0)),
+        column("PAYLOAD", Align::Left, Fit::Shrink(8)),
+    ]);
+    let rows: Vec<Vec<columns::Cell>> = jobs
         .iter()
         .map(|job| {
-            let mut row = vec![job.id.clone(), visible(&job.queue, 32)];
+            let mut row = vec![text(&job.id), text(&job.queue)];
             if show_type {
-                row.push(
-                    job.job_type
-                        .as_deref()
-                        .map_or("-".into(), |t| visible(t, 24)),
-                );
+                row.push(job.job_type.as_deref().map_or("-".to_string().into(), text));
             }
-            row.extend([status_text(job, now), job.priority.to_string(), tries(job)]);
+            row.extend([
+                status_cell(job, now),
+                job.priority.to_string().into(),
+                tries(job).into(),
+            ]);
             if show_worker {
-                row.push(job.worker.as_deref().map_or("-".into(), |w| visible(w, 24)));
+                row.push(job.worker.as_deref().map_or("-".to_string().into(), text));
             }
-            row.push(job.visible_after.map_or("-".into(), |t| relative(t, now)));
-            row.push(relative(job.created_at, now));
+            row.push(
+                job.visible_after
+                    .map_or("-".into(), |t| relative(t, now))
+                    .into(),
+            );
+            row.push(relative(job.created_at, now).into());
+            row.push(visible(&job.payload, ROW_PAYLOAD_CHARS).into());
             row
         })
         .collect();
-    let payload_width = payload_budget(&header, &rows);
-    let numeric: Vec<usize> = (0..header.len())
-        .filter(|&i| matches!(header[i], "PRI" | "FAILS"))
-        .collect();
-    header.push("PAYLOAD");
-    let mut table = new_table(&header);
-    for (mut row, job) in rows.into_iter().zip(jobs) {
-        row.push(visible(&job.payload, payload_width));
-        table.add_row(row);
-    }
-    for index in numeric {
-        if let Some(column) = table.column_mut(index) {
-            column.set_cell_alignment(CellAlignment::Right);
-        }
-    }
-    table
-}
-
-/// How many characters of payload fit beside the other columns at this terminal; the
-/// default when output is not a terminal.
-fn payload_budget(header: &[&str], rows: &[Vec<String>]) -> usize {
-    let Some(width) = Table::new().width() else {
-        return ROW_PAYLOAD_CHARS;
-    };
-    let used: usize = (0..header.len())
-        .map(|i| {
-            let widest = rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
-            widest.max(header[i].len()) + 2
-        })
-        .sum();
-    (usize::from(width).saturating_sub(used + 3)).clamp(5, 200)
+    columns::render(&header, &rows, width, color)
 }
 
 /// One job, field by field.
-pub fn job_detail(job: &Job, now: Millis) -> Table {
+pub fn job_detail(job: &Job, now: Millis, color: bool) -> Table {
     let mut table = new_table(&[]);
     let when = |t: Millis| format!("{} ({})", relative(t, now), rfc3339(t));
     let mut row = |k: &str, v: String| {
@@ -102,18 +99,16 @@ pub fn job_detail(job: &Job, now: Millis) -> Table {
             .as_deref()
             .map_or("-".into(), |t| visible(t, 200)),
     );
-    row("status", status_text(job, now));
+    row("status", status_text(job, now, color));
     row("priority", job.priority.to_string());
     row(
-        "failures",
-        match job.max_retries {
-            0 => format!("{} (tried once at most)", job.attempt_count),
-            n => format!(
-                "{} (at most {} tries in all)",
-                job.attempt_count,
-                u64::from(n) + 1
-            ),
-        },
+        "tries",
+        format!(
+            "{} of at most {} ({} failed)",
+            job.attempts(),
+            job.max_attempts(),
+            job.attempt_count
+        ),
     );
     if let Some(group) = &job.group {
         row("group", visible(group, 200));
@@ -132,19 +127,23 @@ pub fn job_detail(job: &Job, now: Millis) -> Table {
         );
         row("backoff", text);
     }
+    // Worker and claim stay on the job after its claim ends: say which they are.
+    let (worker_label, claim_label) = match job.status {
+        Status::Claimed => ("worker", "claim"),
+        _ => ("last worker", "last claim"),
+    };
     row(
-        "worker",
+        worker_label,
         job.worker
             .as_deref()
             .map_or("-".into(), |w| visible(w, 200)),
     );
-    row("claim", job.claim.clone().unwrap_or_else(|| "-".into()));
-    let visible_label = if job.status == Status::Claimed {
-        "deadline"
-    } else {
-        "visible"
-    };
-    row(visible_label, job.visible_after.map_or("-".into(), when));
+    row(claim_label, job.claim.clone().unwrap_or_else(|| "-".into()));
+    match (job.claim_deadline(), job.run_after()) {
+        (Some(deadline), _) => row("deadline", when(deadline)),
+        (None, Some(after)) => row("run after", when(after)),
+        (None, None) => {}
+    }
     row("created", when(job.created_at));
     row("updated", when(job.updated_at));
     row("finished", job.finished_at.map_or("-".into(), when));
@@ -174,6 +173,68 @@ fn detail_value(json: &str) -> String {
         format!("{shown} (cut: --format json shows all)")
     } else {
         shown
+    }
+}
+
+/// `info`, field by field.
+pub fn db_info(r: &super::DbReport, counts: &Counts) -> Table {
+    let mut table = new_table(&[]);
+    let mut row = |k: &str, v: String| {
+        table.add_row(vec![k.to_string(), v]);
+    };
+    let db = visible(&r.db, usize::MAX);
+    row("database", format!("{db} (from {})", r.source));
+    let supported = r.supported_schema_version;
+    match &r.info {
+        None => row("exists", "no".into()),
+        Some(info) => {
+            row(
+                "schema",
+                format!(
+                    "version {} (this build knows up to {supported})",
+                    info.schema_version
+                ),
+            );
+            let size = match info.wal_bytes {
+                Some(wal) => format!("{} (and {} of WAL)", bytes(info.size_bytes), bytes(wal)),
+                None => bytes(info.size_bytes),
+            };
+            row("size", size);
+            row("queues", info.queues.to_string());
+        }
+    }
+    row("synchronous", r.synchronous.to_string());
+    row(
+        "jobs",
+        format!(
+            "{} pending, {} claimed, {} done, {} dead ({} in all)",
+            counts.pending,
+            counts.claimed,
+            counts.done,
+            counts.dead,
+            counts.total()
+        ),
+    );
+    row(
+        "version",
+        format!("queueprim {}", env!("CARGO_PKG_VERSION")),
+    );
+    table
+}
+
+/// A size in bytes for people: `512 B`, `56.0 KiB`, `3.2 MiB`.
+fn bytes(n: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", units.get(unit).unwrap_or(&"B"))
     }
 }
 
@@ -227,19 +288,31 @@ fn settings_text(s: &QueueSettings) -> String {
     }
 }
 
-/// Counts and settings per queue.
-pub fn queues(queues: &[QueueCounts]) -> Table {
-    let mut table = new_table(&[
-        "QUEUE", "PENDING", "CLAIMED", "DONE", "DEAD", "TOTAL", "SETTINGS",
-    ]);
-    for q in queues {
-        let mut cells = vec![visible(&q.queue, 64)];
-        cells.extend(count_cells(&q.counts));
-        cells.push(settings_text(&q.settings));
-        table.add_row(cells);
-    }
-    align_right(&mut table, 1..6);
-    table
+/// Counts and settings per queue, `width` display columns wide at most.
+pub fn queues(queues: &[QueueCounts], width: usize, color: bool) -> Vec<String> {
+    let count = |header| column(header, Align::Right, Fit::Keep);
+    let header = [
+        column("QUEUE", Align::Left, Fit::Shrink(8)),
+        count("PENDING"),
+        count("CLAIMED"),
+        count("DONE"),
+        count("DEAD"),
+        count("TOTAL"),
+        column("SETTINGS", Align::Left, Fit::Shrink(10)),
+    ];
+    let rows: Vec<Vec<columns::Cell>> = queues
+        .iter()
+        .map(|q| {
+            let mut cells = vec![text(&q.queue)];
+            cells.extend(count_cells(&q.counts).into_iter().map(columns::Cell::from));
+            if let Some(dead) = cells.get_mut(4).filter(|_| q.counts.dead > 0) {
+                dead.color = Some(DEAD);
+            }
+            cells.push(settings_text(&q.settings).into());
+            cells
+        })
+        .collect();
+    columns::render(&header, &rows, width, color)
 }
 
 fn count_cells(c: &Counts) -> Vec<String> {
@@ -249,15 +322,47 @@ fn count_cells(c: &Counts) -> Vec<String> {
         .collect()
 }
 
-/// Status, flagging a claim whose deadline has passed but that nothing has released yet.
-fn status_text(job: &Job, now: Millis) -> String {
-    match (job.status, job.visible_after) {
-        (Status::Claimed, Some(deadline)) if deadline <= now => "claimed (expired)".into(),
-        (status, _) => status.as_str().into(),
+/// SGR colours of the statuses, shown at a terminal unless NO_COLOR is set.
+const PENDING: &str = "33";
+const CLAIMED: &str = "36";
+const EXPIRED: &str = "35";
+const DONE: &str = "32";
+const DEAD: &str = "31";
+
+fn expired(job: &Job, now: Millis) -> bool {
+    job.claim_deadline().is_some_and(|deadline| deadline <= now)
+}
+
+/// Status in a row, `expired` for a claim whose deadline has passed but that nothing has
+/// released yet (still claimed), coloured by status.
+fn status_cell(job: &Job, now: Millis) -> columns::Cell {
+    let (text, color) = match job.status {
+        Status::Claimed if expired(job, now) => ("expired", EXPIRED),
+        Status::Pending => ("pending", PENDING),
+        Status::Claimed => ("claimed", CLAIMED),
+        Status::Done => ("done", DONE),
+        Status::Dead => ("dead", DEAD),
+    };
+    columns::Cell {
+        text: text.into(),
+        color: Some(color),
     }
 }
 
-/// Failed attempts out of the most allowed, e.g. `1/4`.
+/// Status in the single-job view, spelling out an expired claim, coloured.
+fn status_text(job: &Job, now: Millis, color: bool) -> String {
+    let cell = status_cell(job, now);
+    let text = match job.status {
+        Status::Claimed if expired(job, now) => "claimed (expired, not yet released)",
+        status => status.as_str(),
+    };
+    match cell.color {
+        Some(sgr) if color => format!("\x1b[{sgr}m{text}\x1b[0m"),
+        _ => text.to_string(),
+    }
+}
+
+/// Tries so far out of the most allowed, e.g. `2/4`.
 fn tries(job: &Job) -> String {
-    format!("{}/{}", job.attempt_count, u64::from(job.max_retries) + 1)
+    format!("{}/{}", job.attempts(), job.max_attempts())
 }

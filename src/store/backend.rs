@@ -121,6 +121,7 @@ pub trait Tx {
     /// Writes back every column a transition may change.
     fn update(&mut self, seq: Seq, job: &Job, stored: Stored) -> Result<()>;
     fn insert(&mut self, job: &Job, stored: Stored) -> Result<Inserted>;
+    fn delete(&mut self, seq: Seq) -> Result<()>;
     /// The unfinished job of `queue` holding dedup key `key`.
     fn unfinished_with_key(&mut self, queue: &str, key: &str) -> Result<Option<Job>>;
     /// Every job of a queue with this (user-visible, finished) status, in enqueue order,
@@ -190,6 +191,8 @@ pub trait Backend {
     fn get(&mut self, id: &str) -> Result<Option<Job>>;
     /// Calls `emit` for each matching job, newest first, a page at a time.
     fn list(&mut self, filter: &ListFilter, emit: &mut dyn FnMut(Job) -> Result<()>) -> Result<()>;
+    /// How many jobs match the filter, whatever its limit.
+    fn count_matching(&mut self, filter: &ListFilter) -> Result<u64>;
     /// Counts by status for each queue that has jobs, by queue name.
     fn counts_by_queue(&mut self) -> Result<Vec<QueueCounts>>;
     fn settings(&mut self, queue: &str) -> Result<QueueSettings>;
@@ -198,6 +201,13 @@ pub trait Backend {
     fn purge_count(&mut self, filter: &PurgeFilter) -> Result<u64>;
     /// The visible pending jobs in claim order, delayed ones due by `now` included.
     fn peek(&mut self, queue: &str, limit: u64, now: Millis) -> Result<Vec<Job>>;
+    /// Whether the queue (or its jobs of one type) has a job that is not finished: pending,
+    /// delayed, waiting in its group, backing off, or claimed by anyone.
+    fn has_unfinished(&mut self, queue: &str, job_type: Option<&str>) -> Result<bool>;
+    /// The schema version the database is at.
+    fn schema_version(&mut self) -> Result<i64>;
+    /// What the database takes up, and SQLite's write-ahead log beside it.
+    fn sizes(&mut self) -> Result<(u64, Option<u64>)>;
     /// Whether a claim now would find something, and when something more falls due.
     /// Read-only and cheap: a waiter asks it before taking any lock.
     fn readiness(&mut self, queue: &str, job_type: Option<&str>) -> Result<Readiness>;

@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 
-use super::backend::{Inserted, Seq, Stored, Tx};
+use super::backend::{Deleted, Inserted, Seq, Stored, Tx};
 use super::groups::{self, save};
 use super::{no_such_job, Store};
 use crate::error::{Error, Kind};
@@ -114,6 +114,39 @@ impl Store {
                 }
             }
             Ok((replayed, skipped))
+        })
+    }
+
+    /// Takes pending jobs out for good, all or none: deleted, so their keys are free and
+    /// `get` no longer finds them. A claimed, done or dead job refuses (a conflict).
+    pub fn cancel(&mut self, ids: &[String]) -> Result<Vec<Job>> {
+        let name = self.name().to_string();
+        self.write(|tx, _, _| {
+            let mut jobs = Vec::with_capacity(ids.len());
+            for id in ids {
+                jobs.push(tx.load(id)?.ok_or_else(|| no_such_job(&name, id))?);
+            }
+            jobs.sort_by_key(|(seq, _)| *seq);
+            jobs.dedup_by_key(|(seq, _)| *seq);
+            for (_, job) in &jobs {
+                lifecycle::check_cancel(job)?;
+            }
+            let mut deleted = Vec::with_capacity(jobs.len());
+            for (seq, job) in &jobs {
+                tx.delete(*seq)?;
+                deleted.push(Deleted {
+                    queue: job.queue.clone(),
+                    group: job.group.clone(),
+                    // A pending job of a group is its live one or waits behind it: either
+                    // way the group is looked at again once all are gone.
+                    stored: Stored::Pending,
+                });
+            }
+            // Only once all are gone, so cancelling a group's head and its next job together
+            // lets the one after them go.
+            let now = tx.now();
+            groups::advance_after_delete(tx, &deleted, now)?;
+            Ok(jobs.into_iter().map(|(_, job)| job).collect())
         })
     }
 

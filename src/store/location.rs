@@ -34,6 +34,22 @@ impl Location {
         }
     }
 
+    /// The engine, as `info` names it.
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Location::Sqlite(_) => "sqlite",
+            Location::Postgres(_) => "postgresql",
+        }
+    }
+
+    /// The newest schema version this build knows on this engine.
+    pub fn supported_schema_version(&self) -> i64 {
+        match self {
+            Location::Sqlite(_) => super::sqlite::SCHEMA_VERSION,
+            Location::Postgres(_) => super::postgres::SCHEMA_VERSION,
+        }
+    }
+
     /// The value a child process (a `work` command) gets as `QUEUEPRIM_DB` to reach the
     /// same database: an absolute path, since it may run in another folder, or the URL.
     pub fn for_child(&self) -> OsString {

@@ -80,6 +80,18 @@ impl Store {
         Ok(db.map(Store::with))
     }
 
+    /// Opens the database for a command that only reads, writing nothing to it: `None` when
+    /// there is nothing to read (no file, an empty one, no schema on the server yet).
+    pub fn open_for_reading(location: &Location, options: &OpenOptions) -> Result<Option<Store>> {
+        let db: Option<Box<dyn Backend>> = match location {
+            Location::Sqlite(path) => sqlite::Db::open_for_reading(path, options)?
+                .map(|db| Box::new(db) as Box<dyn Backend>),
+            Location::Postgres(target) => postgres::Db::open_for_reading(target, options)?
+                .map(|db| Box::new(db) as Box<dyn Backend>),
+        };
+        Ok(db.map(Store::with))
+    }
+
     fn with(db: Box<dyn Backend>) -> Store {
         Store {
             db,

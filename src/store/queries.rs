@@ -5,7 +5,7 @@ use anyhow::Result;
 
 use super::groups;
 use super::{no_such_job, Store};
-use crate::job::{Counts, Job, ListFilter, PurgeFilter, QueueCounts};
+use crate::job::{Counts, Job, ListFilter, PurgeFilter, QueueCounts, StoreInfo};
 
 /// Rows deleted per purge transaction: small enough that workers waiting for the write
 /// lock are not held up noticeably, large enough that a big purge finishes quickly.
@@ -27,6 +27,35 @@ impl Store {
         self.db.list(filter, &mut emit)
     }
 
+    /// What `info` tells of the database: its schema version, queues and counts.
+    pub fn info(&mut self) -> Result<StoreInfo> {
+        let queues = self.queues()?;
+        let mut counts = Counts::default();
+        for queue in &queues {
+            counts.merge(&queue.counts);
+        }
+        let (size_bytes, wal_bytes) = self.db.sizes()?;
+        Ok(StoreInfo {
+            schema_version: self.db.schema_version()?,
+            size_bytes,
+            wal_bytes,
+            queues: queues.len() as u64,
+            counts,
+        })
+    }
+
+    /// Whether the queue (or its jobs of one type) has a job that is not finished: pending,
+    /// delayed, waiting in its group, backing off, or claimed by anyone. `work
+    /// --until-drained` runs until this says no.
+    pub fn has_unfinished(&mut self, queue: &str, job_type: Option<&str>) -> Result<bool> {
+        self.db.has_unfinished(queue, job_type)
+    }
+
+    /// How many jobs `list` would show without its limit.
+    pub fn count_matching(&mut self, filter: &ListFilter) -> Result<u64> {
+        self.db.count_matching(filter)
+    }
+
     /// Job counts by status over all queues.
     pub fn stats(&mut self) -> Result<Counts> {
         let mut counts = Counts::default();
@@ -41,7 +70,11 @@ impl Store {
         let mut queues = self.db.counts_by_queue()?;
         for (queue, settings) in self.db.all_settings()? {
             match queues.binary_search_by(|q| q.queue.as_str().cmp(&queue)) {
-                Ok(i) => queues[i].settings = settings,
+                Ok(i) => {
+                    if let Some(found) = queues.get_mut(i) {
+                        found.settings = settings;
+                    }
+                }
                 Err(i) => queues.insert(
                     i,
                     QueueCounts {

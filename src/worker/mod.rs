@@ -2,16 +2,18 @@
 //! for each, renews claims while commands run, records each result, and shuts down without
 //! leaving a job claimed or a child running.
 
+mod guard;
 mod process;
 mod result;
 mod watchdog;
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::error::{Error, Kind};
 use crate::job::{ClaimRequest, Job, Outcome};
@@ -20,6 +22,7 @@ use crate::signals::Interrupt;
 use crate::store::Store;
 use crate::time::{self, Millis};
 use crate::watch::Watch;
+use guard::Guard;
 use process::JobProcess;
 use watchdog::Watchdog;
 
@@ -36,11 +39,14 @@ pub struct Settings {
     /// Queue, type, worker name and claim timeout; `count` is set per claim.
     pub request: ClaimRequest,
     /// The claim length in force (the worker's, the queue's or the default): renewals keep
-    /// a claim this long ahead.
+    /// a claim this long ahead. Any length is safe (see [`guard`]); `cli::MIN_CLAIM_TIMEOUT`
+    /// keeps it long enough for renewals to land.
     pub lease: Millis,
     pub concurrency: usize,
     pub job_timeout: Option<Millis>,
     pub until_empty: bool,
+    /// Exit once the queue has no unfinished job at all (see `Store::has_unfinished`).
+    pub until_drained: bool,
     pub max_jobs: Option<u64>,
     pub grace: Millis,
     pub command: Vec<OsString>,
@@ -71,24 +77,61 @@ pub struct Event<'a> {
     pub result: &'a JobResult,
 }
 
-/// Totals reported when the runner exits.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// Totals reported when the runner exits: each job once, by the last result it had here,
+/// and how many commands ran in all.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
     pub done: u64,
     pub retried: u64,
     pub dead: u64,
     pub lost: u64,
     pub released: u64,
+    pub runs: u64,
+    /// Jobs counted as retried or lost, which may come back to this runner: if one does,
+    /// its next result replaces that count. Only these are remembered, so a runner that
+    /// lives for months does not keep every id it ever ran.
+    may_return: HashMap<String, MayReturn>,
+}
+
+/// Why a job counted in a [`Summary`] may still come back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MayReturn {
+    Retried,
+    Lost,
 }
 
 impl Summary {
-    fn count(&mut self, result: &JobResult) {
-        match result {
-            JobResult::Done => self.done += 1,
-            JobResult::Retry(_) => self.retried += 1,
-            JobResult::Dead(_) => self.dead += 1,
-            JobResult::Lost(_) => self.lost += 1,
-            JobResult::Released => self.released += 1,
+    fn count(&mut self, id: &str, result: &JobResult) {
+        match self.may_return.remove(id) {
+            Some(MayReturn::Retried) => self.retried -= 1,
+            Some(MayReturn::Lost) => self.lost -= 1,
+            None => {}
+        }
+        self.runs += 1;
+        let comes_back = match result {
+            JobResult::Done => {
+                self.done += 1;
+                None
+            }
+            JobResult::Retry(_) => {
+                self.retried += 1;
+                Some(MayReturn::Retried)
+            }
+            JobResult::Dead(_) => {
+                self.dead += 1;
+                None
+            }
+            JobResult::Lost(_) => {
+                self.lost += 1;
+                Some(MayReturn::Lost)
+            }
+            JobResult::Released => {
+                self.released += 1;
+                None
+            }
+        };
+        if let Some(why) = comes_back {
+            self.may_return.insert(id.to_string(), why);
         }
     }
 }
@@ -98,7 +141,8 @@ struct Slot {
     key: u64,
     job: Job,
     process: JobProcess,
-    renewed_at: Millis,
+    /// When the claim, or its latest renewal that landed, was started.
+    renewed_at: Instant,
     timed_out: bool,
     lost: Option<String>,
     stopping: bool,
@@ -111,10 +155,14 @@ struct Runner<'a> {
     report: &'a mut dyn FnMut(&Event) -> Result<()>,
     slots: Vec<Slot>,
     claimed: u64,
+    /// A command finished since the last look for work: with `--until-drained`, look
+    /// again even though no other process committed, to see whether that was the last.
+    ran_since_look: bool,
     summary: Summary,
     done_tx: Sender<(u64, io::Result<process::Finished>)>,
     done_rx: Receiver<(u64, io::Result<process::Finished>)>,
     watchdog: Watchdog,
+    guard: Guard,
 }
 
 /// Runs until the queue is empty (`--until-empty`), `--max-jobs` are done, or SIGINT/SIGTERM
@@ -126,6 +174,7 @@ pub fn run(
 ) -> Result<Summary> {
     // First, while this is the only thread: the watchdog is forked, not executed.
     let watchdog = Watchdog::start().context("cannot start the watchdog process")?;
+    let guard = Guard::start().context("cannot start the claim guard")?;
     let interrupt = Interrupt::install()?;
     let (done_tx, done_rx) = mpsc::channel();
     let mut runner = Runner {
@@ -134,10 +183,12 @@ pub fn run(
         report,
         slots: Vec::new(),
         claimed: 0,
+        ran_since_look: false,
         summary: Summary::default(),
         done_tx,
         done_rx,
         watchdog,
+        guard,
     };
     let mut watch = Watch::new();
     let mut stop_by: Option<Instant> = None;
@@ -156,7 +207,9 @@ pub fn run(
             None => {
                 let found = runner.fill(&mut watch)?;
                 if runner.slots.is_empty()
-                    && (runner.quota_used() || (settings.until_empty && !found))
+                    && (runner.quota_used()
+                        || (settings.until_empty && !found)
+                        || (!found && runner.drained()?))
                 {
                     break;
                 }
@@ -179,16 +232,27 @@ impl Runner<'_> {
             .is_some_and(|max| self.claimed >= max)
     }
 
+    /// With `--until-drained`, whether the queue (of `--type`) has no unfinished job left.
+    fn drained(&mut self) -> Result<bool> {
+        let request = &self.settings.request;
+        Ok(self.settings.until_drained
+            && !self
+                .store
+                .has_unfinished(&request.queue, request.job_type.as_deref())?)
+    }
+
     /// Claims jobs for free slots when a look could find some, and starts their commands.
-    /// Returns whether anything is claimable or running, for `--until-empty`.
+    /// Returns whether anything is claimable or running, for `--until-empty` and
+    /// `--until-drained` (`false` only after a look that found nothing).
     fn fill(&mut self, watch: &mut Watch) -> Result<bool> {
         let remaining = self
             .settings
             .max_jobs
             .map_or(u64::MAX, |max| max.saturating_sub(self.claimed));
         let free = (self.settings.concurrency - self.slots.len()).min(remaining as usize);
-        let now = time::now();
-        let must_look = self.settings.until_empty && self.slots.is_empty();
+        let ran = std::mem::take(&mut self.ran_since_look);
+        let must_look = self.slots.is_empty()
+            && (self.settings.until_empty || (self.settings.until_drained && ran));
         let queue = &self.settings.request.queue;
         if free == 0 || !(must_look || watch.should_look(self.store, queue)?) {
             return Ok(true);
@@ -197,18 +261,58 @@ impl Runner<'_> {
             count: free,
             ..self.settings.request.clone()
         };
+        // Before the claim's transaction, which reads the clock for its deadline later.
+        let claimed_at = Instant::now();
         let jobs = watch.look(self.store, &request)?;
         if jobs.is_empty() {
             return Ok(!self.slots.is_empty());
         }
         for job in jobs {
             self.claimed += 1;
-            self.start(job, now)?;
+            if self.too_late_to_start(claimed_at) {
+                self.give_back(job)?;
+            } else {
+                self.start(job, claimed_at)?;
+            }
         }
         Ok(true)
     }
 
-    fn start(&mut self, job: Job, now: Millis) -> Result<()> {
+    fn lease(&self) -> Duration {
+        Duration::from_millis(self.settings.lease.max(0) as u64)
+    }
+
+    /// A claim that took half its length to land (the database was that busy) is not worth
+    /// starting a command under: the guard would stop it soon after.
+    fn too_late_to_start(&self, claimed_at: Instant) -> bool {
+        claimed_at.elapsed() >= self.lease() / 2
+    }
+
+    /// Gives back a job claimed too late to run, without counting an attempt: it was not
+    /// the job's fault. It does not count towards --max-jobs either.
+    fn give_back(&mut self, job: Job) -> Result<()> {
+        self.claimed -= 1;
+        eprintln!(
+            "queueprim work: claiming {} took over half of its {} claim; gave it back",
+            job.id,
+            time::human_duration(self.settings.lease)
+        );
+        let result = settle(
+            self.store
+                .release(&job.id, job.claim.as_deref())
+                .map(|_| JobResult::Released),
+        )?;
+        self.summary.count(&job.id, &result);
+        let event = Event {
+            job: &job,
+            attempt: job.attempt_count + 1,
+            duration: Duration::ZERO,
+            result: &result,
+        };
+        (self.report)(&event)
+    }
+
+    fn start(&mut self, job: Job, claimed_at: Instant) -> Result<()> {
         let env = job_env(&job, &self.settings.db);
         let mut stdin = job.payload.clone().into_bytes();
         stdin.push(b'\n');
@@ -222,11 +326,13 @@ impl Runner<'_> {
             self.watchdog.announcer(),
         ) {
             Ok(process) => {
+                let lease = self.lease();
+                self.guard.watch(key, process.group(), lease, claimed_at);
                 self.slots.push(Slot {
                     key,
                     job,
                     process,
-                    renewed_at: now,
+                    renewed_at: claimed_at,
                     timed_out: false,
                     lost: None,
                     stopping: false,
@@ -236,10 +342,9 @@ impl Runner<'_> {
             Err(e) => {
                 // The command could not start at all: not the job's fault, so give it back.
                 self.store.release(&job.id, job.claim.as_deref())?;
-                Err(anyhow::Error::new(e).context(format!(
-                    "cannot run {}",
-                    self.settings.command[0].to_string_lossy()
-                )))
+                let program = self.settings.command.first().map(|c| c.to_string_lossy());
+                Err(anyhow::Error::new(e)
+                    .context(format!("cannot run {}", program.unwrap_or_default())))
             }
         }
     }
@@ -249,21 +354,28 @@ impl Runner<'_> {
         let mut next = match self.done_rx.recv_timeout(nap) {
             Ok(message) => Some(message),
             Err(RecvTimeoutError::Timeout) => None,
-            Err(RecvTimeoutError::Disconnected) => unreachable!("the runner holds a sender"),
+            // The runner holds a sender, so this cannot happen; were it to, no result could
+            // ever come, and waiting on would spin.
+            Err(RecvTimeoutError::Disconnected) => bail!("the channel of finished commands closed"),
         };
         while let Some((key, finished)) = next {
             if let Some(index) = self.slots.iter().position(|slot| slot.key == key) {
                 let mut slot = self.slots.swap_remove(index);
                 slot.process.mark_finished();
                 self.watchdog.forget_group(slot.process.group());
-                self.record(slot, finished?)?;
+                let late = self.guard.forget(slot.key);
+                self.record(slot, finished?, late)?;
             }
             next = self.done_rx.try_recv().ok();
         }
         Ok(())
     }
 
-    fn record(&mut self, slot: Slot, finished: process::Finished) -> Result<()> {
+    /// Records how a command ended. `late`: the guard stopped it because no renewal of its
+    /// claim landed in time. That is recorded as a failure with that reason, an attempt
+    /// counted as the claim's expiry would have counted it, but sooner and with the true
+    /// reason, and while the claim is still this runner's (if it is not, nothing is recorded).
+    fn record(&mut self, slot: Slot, finished: process::Finished, late: bool) -> Result<()> {
         let Slot {
             job,
             lost,
@@ -274,6 +386,9 @@ impl Runner<'_> {
         let claim = job.claim.as_deref();
         let result = if let Some(why) = lost {
             JobResult::Lost(why)
+        } else if late {
+            let reason = result::failure_reason(&finished, Some(self.late_ending()));
+            self.fail(&job, reason)?
         } else if stopping {
             settle(
                 self.store
@@ -289,36 +404,66 @@ impl Runner<'_> {
             )?
         } else {
             let limit = timed_out.then_some(self.settings.job_timeout).flatten();
-            let reason = result::failure_reason(&finished, limit);
-            let failed = self
-                .store
-                .fail(&job.id, claim, &reason, FailOptions::default());
-            settle(failed.map(|(_, outcome)| match outcome {
-                Outcome::Retry => JobResult::Retry(reason.clone()),
-                Outcome::Dead => JobResult::Dead(reason.clone()),
-            }))?
+            let ending = limit.map(|limit| {
+                format!(
+                    "timed out after {} (--job-timeout)",
+                    time::human_duration(limit)
+                )
+            });
+            self.fail(&job, result::failure_reason(&finished, ending))?
         };
-        self.summary.count(&result);
+        self.summary.count(&job.id, &result);
+        self.ran_since_look = true;
         let event = Event {
             job: &job,
-            attempt: job.attempt_count + 1,
+            attempt: job.attempts(),
             duration: finished.duration,
             result: &result,
         };
         (self.report)(&event)
     }
 
-    /// Renews claims well before they expire, and enforces `--job-timeout`.
+    /// Fails `job` with `reason` under the retry rule, unless its claim is no longer ours.
+    fn fail(&mut self, job: &Job, reason: String) -> Result<JobResult> {
+        let failed = self.store.fail(
+            &job.id,
+            job.claim.as_deref(),
+            &reason,
+            FailOptions::default(),
+        );
+        settle(failed.map(|(_, outcome)| match outcome {
+            Outcome::Retry => JobResult::Retry(reason.clone()),
+            Outcome::Dead => JobResult::Dead(reason.clone()),
+        }))
+    }
+
+    /// How a command stopped by the guard ended, for its failure reason.
+    fn late_ending(&self) -> String {
+        format!(
+            "stopped before its {} claim could expire: no renewal landed within {} (the \
+             database was busy or slow)",
+            time::human_duration(self.settings.lease),
+            time::human_duration(guard::term_point(self.lease()).as_millis() as Millis)
+        )
+    }
+
+    /// Renews claims well before they expire, and enforces `--job-timeout`. A renewal that
+    /// lands late is the guard's business (see [`guard`]): this thread may be held up here,
+    /// or anywhere else, for as long as the database makes it wait.
     fn police(&mut self) -> Result<()> {
-        let now = time::now();
-        let timeout = self.settings.lease;
+        let lease = self.lease();
         for slot in &mut self.slots {
-            if slot.lost.is_none() && now - slot.renewed_at >= timeout / 3 {
-                let renewed = self
-                    .store
-                    .renew(&slot.job.id, slot.job.claim.as_deref(), timeout);
+            let due = slot.renewed_at.elapsed() >= lease / 3;
+            if slot.lost.is_none() && due && !self.guard.stopping(slot.key) {
+                let started = Instant::now();
+                let renewed =
+                    self.store
+                        .renew(&slot.job.id, slot.job.claim.as_deref(), self.settings.lease);
                 match renewed {
-                    Ok(_) => slot.renewed_at = now,
+                    Ok(_) => {
+                        slot.renewed_at = started;
+                        self.guard.renewed(slot.key, started);
+                    }
                     Err(e) if claim_lost(&e) => {
                         eprintln!(
                             "queueprim work: lost the claim on {}: {e:#}; stopping its command",
@@ -387,8 +532,28 @@ fn job_env(job: &Job, db: &std::ffi::OsStr) -> Vec<(&'static str, String)> {
             "QUEUEPRIM_JOB_TYPE",
             job.job_type.clone().unwrap_or_default(),
         ),
-        ("QUEUEPRIM_ATTEMPT", (job.attempt_count + 1).to_string()),
+        ("QUEUEPRIM_ATTEMPT", job.attempts().to_string()),
         ("QUEUEPRIM_CLAIM", job.claim.clone().unwrap_or_default()),
         ("QUEUEPRIM_DB", db.to_string_lossy().into_owned()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_counts_a_job_once_by_its_last_result() {
+        let mut summary = Summary::default();
+        summary.count("q_a", &JobResult::Retry("boom".into()));
+        summary.count("q_b", &JobResult::Lost("gone".into()));
+        summary.count("q_a", &JobResult::Retry("boom".into()));
+        summary.count("q_a", &JobResult::Done);
+        summary.count("q_b", &JobResult::Dead("boom".into()));
+        summary.count("q_c", &JobResult::Retry("boom".into()));
+        let counts = (summary.done, summary.retried, summary.dead, summary.lost);
+        assert_eq!(counts, (1, 1, 1, 0));
+        assert_eq!(summary.runs, 6);
+        assert_eq!(summary.may_return.len(), 1, "only q_c may still come back");
+    }
 }

@@ -53,9 +53,12 @@ impl JobProcess {
         done: Sender<(u64, io::Result<Finished>)>,
         announcer: Announcer,
     ) -> io::Result<Self> {
-        let mut command = Command::new(&argv[0]);
+        let (program, args) = argv
+            .split_first()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no command to run"))?;
+        let mut command = Command::new(program);
         command
-            .args(&argv[1..])
+            .args(args)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -74,13 +77,20 @@ impl JobProcess {
         }
         let mut child = command.spawn()?;
         let pid = child.id();
-        let mut stdin = child.stdin.take().expect("stdin is piped");
+        // All three were asked for as pipes above, so they are there.
+        let (Some(mut stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(io::Error::other(
+                "the command's standard streams are not pipes",
+            ));
+        };
         // A command may exit without reading its input; a broken pipe here is not an error.
         thread::spawn(move || {
             let _ = stdin.write_all(&stdin_data);
         });
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let stderr = child.stderr.take().expect("stderr is piped");
         let stdout = thread::spawn(move || capture(stdout));
         let stderr = thread::spawn(move || pass_through_keeping_tail(stderr));
         let started = Instant::now();
@@ -146,7 +156,7 @@ impl Drop for JobProcess {
     }
 }
 
-fn signal_group(pid: u32, signal: i32) {
+pub fn signal_group(pid: u32, signal: i32) {
     // The child leads its own group (process_group(0)), so its pid is the group id.
     // SAFETY: kill(2) with a negative pid signals that process group; it has no memory
     // effects, and a group that is already gone only makes it return ESRCH.
@@ -168,11 +178,14 @@ fn capture(mut stdout: impl Read) -> Captured {
     let mut captured = empty();
     let mut buf = [0u8; 64 * 1024];
     while let Ok(n) = stdout.read(&mut buf) {
-        if n == 0 {
+        let Some(chunk) = buf.get(..n).filter(|chunk| !chunk.is_empty()) else {
             break;
-        }
+        };
         let room = (MAX_JSON_BYTES + 1).saturating_sub(captured.bytes.len());
-        captured.bytes.extend_from_slice(&buf[..n.min(room)]);
+        // No cut when the whole chunk fits.
+        captured
+            .bytes
+            .extend_from_slice(chunk.get(..room).unwrap_or(chunk));
         captured.total += n;
     }
     captured
@@ -183,11 +196,11 @@ fn pass_through_keeping_tail(mut stderr: impl Read) -> String {
     let mut tail: VecDeque<u8> = VecDeque::with_capacity(STDERR_TAIL_BYTES);
     let mut buf = [0u8; 8192];
     while let Ok(n) = stderr.read(&mut buf) {
-        if n == 0 {
+        let Some(chunk) = buf.get(..n).filter(|chunk| !chunk.is_empty()) else {
             break;
-        }
-        let _ = io::stderr().write_all(&buf[..n]);
-        tail.extend(&buf[..n]);
+        };
+        let _ = io::stderr().write_all(chunk);
+        tail.extend(chunk);
         let excess = tail.len().saturating_sub(STDERR_TAIL_BYTES);
         tail.drain(..excess);
     }

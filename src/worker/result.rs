@@ -3,8 +3,6 @@
 
 use super::process::{describe_exit, Captured, Finished};
 use crate::input::{compact_json, MAX_JSON_BYTES};
-use crate::time::human_duration;
-use crate::time::Millis;
 
 /// How much of an over-long, non-JSON stdout is kept as the output string.
 const CUT_OUTPUT_BYTES: usize = 64 * 1024;
@@ -20,7 +18,7 @@ pub fn output_json(stdout: &Captured) -> Option<String> {
         if let Ok(json) = compact_json(&text) {
             return Some(json);
         }
-        let as_string = serde_json::to_string(text.as_ref()).expect("strings serialize");
+        let as_string = json_string(&text);
         if as_string.len() <= MAX_JSON_BYTES {
             return Some(as_string);
         }
@@ -36,15 +34,19 @@ pub fn output_json(stdout: &Captured) -> Option<String> {
         "{cut}\n… [output cut: the command printed {} bytes]",
         stdout.total
     );
-    Some(serde_json::to_string(&note).expect("strings serialize"))
+    Some(json_string(&note))
 }
 
-/// Why a command's run counts as failed: how it ended, then the end of what it said.
-pub fn failure_reason(finished: &Finished, timed_out_after: Option<Millis>) -> String {
-    let ending = match timed_out_after {
-        Some(limit) => format!("timed out after {} (--job-timeout)", human_duration(limit)),
-        None => describe_exit(finished.status),
-    };
+/// Text as a JSON string. (`Value`'s `Display` cannot fail, unlike `serde_json::to_string`
+/// in general; for a string it never does either.)
+fn json_string(text: &str) -> String {
+    serde_json::Value::from(text).to_string()
+}
+
+/// Why a command's run counts as failed: how it ended (or `ending`, when the runner stopped
+/// it and says why), then the end of what it said.
+pub fn failure_reason(finished: &Finished, ending: Option<String>) -> String {
+    let ending = ending.unwrap_or_else(|| describe_exit(finished.status));
     if finished.stderr_tail.is_empty() {
         ending
     } else {
@@ -87,7 +89,7 @@ mod tests {
         assert!(
             out.contains("output cut: the command printed 5242880 bytes"),
             "{}",
-            &out[out.len() - 80..]
+            out.get(out.len() - 80..).unwrap_or(&out)
         );
     }
 }

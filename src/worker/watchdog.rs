@@ -99,22 +99,27 @@ impl Announcer {
 
 /// Formats `+PID\n` into `line` without allocating; returns its length.
 fn group_line(line: &mut [u8; 16], pid: u32) -> usize {
+    // Least significant first; a u32 has at most 10 digits, and the line room for 14.
     let mut digits = [0u8; 10];
     let (mut n, mut count) = (pid, 0);
-    loop {
-        digits[count] = b'0' + (n % 10) as u8;
+    for digit in &mut digits {
+        *digit = b'0' + (n % 10) as u8;
         count += 1;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    line[0] = b'+';
-    for i in 0..count {
-        line[1 + i] = digits[count - 1 - i];
+    let text = digits.iter().take(count).rev();
+    let bytes = std::iter::once(&b'+')
+        .chain(text)
+        .chain(std::iter::once(&b'\n'));
+    let mut len = 0;
+    for (slot, byte) in line.iter_mut().zip(bytes) {
+        *slot = *byte;
+        len += 1;
     }
-    line[1 + count] = b'\n';
-    count + 2
+    len
 }
 
 impl Drop for Watchdog {

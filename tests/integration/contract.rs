@@ -5,13 +5,14 @@ use serde_json::Value;
 
 use crate::harness::{assert_timestamp, Counts, Job, Purge, QueueCounts, Sweep, TestEnv};
 
-const JOB_KEYS: [&str; 20] = [
+const JOB_KEYS: [&str; 23] = [
     "id",
     "queue",
     "type",
     "payload",
     "priority",
     "status",
+    "attempts",
     "attempt_count",
     "max_retries",
     "backoff_ms",
@@ -20,6 +21,8 @@ const JOB_KEYS: [&str; 20] = [
     "key",
     "worker",
     "claim",
+    "claim_deadline",
+    "run_after",
     "visible_after",
     "output",
     "errors",
@@ -40,6 +43,15 @@ fn assert_enqueued_keys(value: &Value) {
     keys.push("deduplicated");
     assert_keys(value, &keys);
     assert!(value["deduplicated"].is_boolean());
+}
+
+/// `complete` prints the job and the follow-ups it enqueued.
+#[track_caller]
+fn assert_completed_keys(value: &Value) {
+    let mut keys = JOB_KEYS.to_vec();
+    keys.push("follow_ups");
+    assert_keys(value, &keys);
+    assert!(value["follow_ups"].is_array());
 }
 
 #[track_caller]
@@ -105,7 +117,7 @@ fn every_job_printing_command_prints_the_same_shape() {
 
     env.dequeue("q", &[]);
     let done: Value = env.json(&["complete", &job.id, "--output", r#"{"ok":true}"#]);
-    assert_job_keys(&done);
+    assert_completed_keys(&done);
     let done: Job = serde_json::from_value(done).unwrap();
     assert_eq!(done.status, "done");
     assert_eq!(done.output, Some(serde_json::json!({"ok": true})));
@@ -206,4 +218,77 @@ fn a_terminal_gets_a_table_and_a_pipe_gets_json() {
     assert!(text.contains("PENDING") && text.contains("TOTAL"), "{text}");
     let piped: Counts = env.json(&["stats"]);
     assert_eq!(piped.pending, 1);
+}
+
+#[test]
+fn tries_deadlines_and_visibility_each_have_a_field_of_their_own() {
+    let env = TestEnv::new();
+    let job = env.enqueue("q", "1", &["--max-retries", "2"]);
+    assert_eq!((job.attempts, job.attempt_count), (0, 0));
+    assert_eq!(job.claim_deadline, None);
+    assert_eq!(job.run_after, job.visible_after);
+
+    let claimed = env.dequeue("q", &["--worker", "w1"]);
+    assert_eq!((claimed.attempts, claimed.attempt_count), (1, 0));
+    assert_eq!(claimed.claim_deadline, claimed.visible_after);
+    assert_eq!(claimed.run_after, None);
+
+    let failed: Job = env.json(&["fail", &job.id, "--reason", "boom", "--retry-in", "0s"]);
+    assert_eq!((failed.attempts, failed.attempt_count), (1, 1));
+    assert_eq!(
+        failed.errors[0].attempt, 1,
+        "errors number tries like attempts"
+    );
+    assert_eq!(failed.claim_deadline, None, "nobody holds it");
+    assert_eq!(failed.run_after, failed.visible_after);
+    assert_eq!(
+        failed.worker.as_deref(),
+        Some("w1"),
+        "worker stays the last claim's"
+    );
+
+    assert_eq!(env.dequeue("q", &["--worker", "w2"]).attempts, 2);
+    let released: Job = env.json(&["release", &job.id]);
+    assert_eq!(
+        (released.attempts, released.attempt_count),
+        (1, 1),
+        "given back"
+    );
+    assert_eq!(released.claim_deadline, None);
+    assert!(released.run_after.is_some());
+
+    let lapsing = env.dequeue("q", &["--worker", "w3", "--timeout", "1s"]);
+    assert_eq!(lapsing.attempts, 2);
+    crate::support::wait::sleep_past(lapsing.visible_after.as_deref().unwrap());
+    let sweep: Sweep = env.json(&["sweep", "--once"]);
+    assert_eq!(sweep.retried, 1);
+    let expired: Job = env.json(&["get", &job.id]);
+    assert_eq!((expired.attempts, expired.attempt_count), (2, 2));
+    assert_eq!(expired.errors[1].attempt, 2);
+    let token = lapsing.claim.unwrap();
+    let late: Job = env.json(&["complete", &job.id, "--claim", &token]);
+    assert_eq!(late.status, "done");
+    assert_eq!(
+        (late.attempts, late.attempt_count),
+        (2, 2),
+        "one try, counted once"
+    );
+    assert_eq!((late.claim_deadline, late.run_after), (None, None));
+
+    let delayed = env.enqueue("q", "2", &["--delay", "1h"]);
+    assert!(delayed.run_after.as_deref().unwrap() > delayed.created_at.as_str());
+}
+
+#[test]
+fn queueprim_attempt_is_the_job_s_attempts() {
+    let env = TestEnv::new();
+    let job = env.enqueue("q", "1", &["--max-retries", "1"]);
+    let script = r#"echo "$QUEUEPRIM_ATTEMPT"; [ "$QUEUEPRIM_ATTEMPT" -ge 2 ]"#;
+    env.cmd(["work", "q", "--until-empty", "--", "sh", "-c", script])
+        .expect_status(0);
+    let done: Job = env.json(&["get", &job.id]);
+    assert_eq!(done.status, "done");
+    assert_eq!(done.output, Some(serde_json::json!(2)));
+    assert_eq!((done.attempts, done.attempt_count), (2, 1));
+    assert_eq!(done.errors[0].attempt, 1);
 }

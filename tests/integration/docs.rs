@@ -5,9 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use clap::CommandFactory;
-use clap_complete::Shell;
-use queueprim::cli::Cli;
+use queueprim::manual;
 
 use crate::harness::{Job, TestEnv, BIN};
 
@@ -54,23 +52,104 @@ fn check_generated(folder: &str, generate: impl Fn(&Path)) {
 #[test]
 fn man_pages_are_current() {
     check_generated("man", |dir| {
-        clap_mangen::generate_to(Cli::command(), dir).unwrap();
+        manual::write_pages(dir).unwrap();
     });
 }
 
 #[test]
 fn completions_are_current() {
     check_generated("completions", |dir| {
-        for shell in [
-            Shell::Bash,
-            Shell::Zsh,
-            Shell::Fish,
-            Shell::Elvish,
-            Shell::PowerShell,
-        ] {
-            clap_complete::generate_to(shell, &mut Cli::command(), "queueprim", dir).unwrap();
-        }
+        manual::write_completions(dir).unwrap();
     });
+}
+
+/// What the committed files hold is what the binary itself prints and installs.
+#[test]
+fn the_binary_prints_the_committed_completions_and_installs_the_committed_man_pages() {
+    let env = TestEnv::new();
+    for (shell, file) in [
+        ("bash", "queueprim.bash"),
+        ("zsh", "_queueprim"),
+        ("fish", "queueprim.fish"),
+    ] {
+        let printed = env.cmd(["completions", shell]).expect_status(0).stdout;
+        let committed = fs::read_to_string(repo().join("completions").join(file)).unwrap();
+        assert!(
+            printed == committed,
+            "completions {shell} differs from completions/{file}"
+        );
+    }
+    let dir = env.dir().join("share/man/man1");
+    let written: serde_json::Value = env.json(&["man", "--dir", dir.to_str().unwrap()]);
+    let count = written["written"].as_array().unwrap().len();
+    assert_eq!(count, fs::read_dir(repo().join("man")).unwrap().count());
+    for page in fs::read_dir(repo().join("man")).unwrap() {
+        let page = page.unwrap();
+        let installed = fs::read(dir.join(page.file_name())).unwrap();
+        assert!(
+            installed == fs::read(page.path()).unwrap(),
+            "{:?}",
+            page.file_name()
+        );
+    }
+    let main = env.cmd(["man"]).expect_status(0).stdout;
+    assert_eq!(
+        main,
+        fs::read_to_string(repo().join("man/queueprim.1")).unwrap()
+    );
+    let work = env.cmd(["man", "work"]).expect_status(0).stdout;
+    assert_eq!(
+        work,
+        fs::read_to_string(repo().join("man/queueprim-work.1")).unwrap()
+    );
+}
+
+/// Man pages stand alone: values in the synopsis, and the sections a reader looks for.
+#[test]
+fn man_pages_have_the_sections_a_reader_looks_for() {
+    for page in fs::read_dir(repo().join("man")).unwrap() {
+        let path = page.unwrap().path();
+        let text = fs::read_to_string(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        for section in ["SYNOPSIS", "EXIT STATUS", "EXAMPLES", "SEE ALSO"] {
+            assert!(
+                text.contains(&format!(".SH \"{section}\""))
+                    || text.contains(&format!(".SH {section}")),
+                "{name} lacks {section}"
+            );
+        }
+        if !name.contains("completions") && !name.contains("-man.") {
+            assert!(
+                text.contains(".SH ENVIRONMENT") && text.contains(".SH FILES"),
+                "{name}"
+            );
+        }
+    }
+    let dequeue = fs::read_to_string(repo().join("man/queueprim-dequeue.1")).unwrap();
+    let synopsis = dequeue
+        .split(".SH SYNOPSIS")
+        .nth(1)
+        .unwrap()
+        .split(".SH")
+        .next()
+        .unwrap();
+    for shown in [
+        r"\fB\-\-worker\fR \fINAME\fR",
+        r"\fB\-\-wait\fR [\fIDUR\fR]",
+        r"\fB\-\-count\fR \fIN\fR",
+    ] {
+        assert!(synopsis.contains(shown), "{shown} in {synopsis}");
+    }
+    let main = fs::read_to_string(repo().join("man/queueprim.1")).unwrap();
+    for part in [
+        ".SH \"JSON OUTPUT\"",
+        ".SH GUARANTEES",
+        "claim_deadline",
+        "attempts",
+        "QUEUEPRIM_DB",
+    ] {
+        assert!(main.contains(part), "queueprim.1 lacks {part}");
+    }
 }
 
 /// The fenced blocks of README.md in the given language, in order.

@@ -376,9 +376,9 @@ fn extending_a_dead_job_is_a_conflict() {
 fn stale_claim_after_the_job_was_reclaimed_is_a_conflict() {
     let env = TestEnv::new();
     env.enqueue("e", "1", &["--max-retries", "2"]);
-    let first = env.dequeue("e", &["--timeout", "1ms", "--worker", "w1"]);
+    let first = env.dequeue("e", &["--timeout", "1s", "--worker", "w1"]);
     let old = first.claim.clone().unwrap();
-    std::thread::sleep(Duration::from_millis(10));
+    std::thread::sleep(Duration::from_millis(1_100));
     let second = env.dequeue("e", &["--worker", "w2"]);
     assert_eq!(second.id, first.id, "the expired job is claimed again");
     let new = second.claim.clone().unwrap();
@@ -769,4 +769,27 @@ fn empty_environment_variables_count_as_unset() {
         .expect_status(0)
         .json();
     assert_eq!(stats.total, 1);
+}
+
+#[test]
+#[cfg(unix)]
+fn environment_values_that_are_not_utf8_are_quoted_with_their_bytes_in_hex() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = TestEnv::new();
+    for (name, flag) in [
+        ("QUEUEPRIM_FORMAT", "--format <FORMAT>"),
+        ("QUEUEPRIM_SYNCHRONOUS", "--synchronous <MODE>"),
+    ] {
+        let run = env
+            .cmd(["stats"])
+            .env(name, std::ffi::OsStr::from_bytes(b"j\xffson"))
+            .run()
+            .expect_status(2)
+            .expect_stdout("");
+        assert_eq!(
+            run.stderr,
+            format!("error: invalid value 'j\\xffson' for '{flag}': not valid UTF-8\n")
+        );
+    }
+    assert!(!env.db().exists(), "nothing is created");
 }

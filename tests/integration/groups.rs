@@ -66,8 +66,8 @@ fn an_expired_claim_or_a_release_keeps_the_group_in_order() {
     let env = TestEnv::new();
     env.enqueue("q", "1", &["--group", "g", "--max-retries", "1"]);
     env.enqueue("q", "2", &["--group", "g"]);
-    let first = env.dequeue("q", &["--timeout", "200ms"]);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    let first = env.dequeue("q", &["--timeout", "1s"]);
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
     let again = env.dequeue("q", &[]);
     assert_eq!(again.id, first.id);
     env.json::<Job>(&["release", &first.id]);

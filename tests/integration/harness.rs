@@ -173,6 +173,11 @@ impl Cmd {
         self
     }
 
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.command.env_remove(key);
+        self
+    }
+
     pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
         self.stdin = input.into();
         self
@@ -294,6 +299,7 @@ pub struct Job {
     pub payload: Value,
     pub priority: i64,
     pub status: String,
+    pub attempts: u32,
     pub attempt_count: u32,
     pub max_retries: u32,
     pub backoff_ms: Option<i64>,
@@ -302,6 +308,8 @@ pub struct Job {
     pub key: Option<String>,
     pub worker: Option<String>,
     pub claim: Option<String>,
+    pub claim_deadline: Option<String>,
+    pub run_after: Option<String>,
     pub visible_after: Option<String>,
     pub output: Option<Value>,
     pub errors: Vec<Failure>,
@@ -311,6 +319,18 @@ pub struct Job {
     /// Printed by `enqueue` only.
     #[serde(default)]
     pub deduplicated: Option<bool>,
+    /// Printed by `complete` only.
+    #[serde(default)]
+    pub follow_ups: Option<Vec<FollowUp>>,
+}
+
+/// A follow-up job `complete` enqueued.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUp {
+    pub id: String,
+    pub queue: String,
+    pub deduplicated: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -372,6 +392,31 @@ pub struct Sweep {
     pub at: String,
     pub retried: u64,
     pub dead: u64,
+}
+
+/// What `info` prints.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Info {
+    pub backend: String,
+    pub db: String,
+    pub db_from: String,
+    pub exists: bool,
+    pub schema_version: Option<i64>,
+    pub supported_schema_version: i64,
+    pub size_bytes: Option<u64>,
+    pub wal_bytes: Option<u64>,
+    pub synchronous: String,
+    pub queues: u64,
+    pub counts: Counts,
+    pub version: String,
+}
+
+/// What `cancel` prints.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cancelled {
+    pub cancelled: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

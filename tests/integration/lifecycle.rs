@@ -62,8 +62,8 @@ fn fail_dead_skips_remaining_retries() {
 fn expired_claim_with_no_retries_left_makes_the_job_dead() {
     let env = TestEnv::new();
     let job = env.enqueue("q", "1", &[]);
-    env.dequeue("q", &["--timeout", "200ms", "--worker", "crashy"]);
-    sleep(Duration::from_millis(300));
+    env.dequeue("q", &["--timeout", "1s", "--worker", "crashy"]);
+    sleep(Duration::from_millis(1_100));
     env.assert_empty("q");
     let dead: Job = env.json(&["get", &job.id]);
     assert_eq!((dead.status.as_str(), dead.attempt_count), ("dead", 1));
@@ -79,8 +79,8 @@ fn expired_claim_with_no_retries_left_makes_the_job_dead() {
 fn expired_claim_is_redelivered_and_counts_an_attempt() {
     let env = TestEnv::new();
     let job = env.enqueue("q", "1", &["--max-retries", "1"]);
-    let first = env.dequeue("q", &["--timeout", "200ms"]);
-    sleep(Duration::from_millis(300));
+    let first = env.dequeue("q", &["--timeout", "1s"]);
+    sleep(Duration::from_millis(1_100));
     let second = env.dequeue("q", &[]);
     assert_eq!(second.id, job.id);
     assert_eq!(second.attempt_count, 1);
@@ -91,8 +91,8 @@ fn expired_claim_is_redelivered_and_counts_an_attempt() {
 fn claim_fences_a_worker_whose_claim_went_to_someone_else() {
     let env = TestEnv::new();
     let job = env.enqueue("q", "1", &["--max-retries", "3"]);
-    let slow = env.dequeue("q", &["--timeout", "200ms", "--worker", "slow"]);
-    sleep(Duration::from_millis(300));
+    let slow = env.dequeue("q", &["--timeout", "1s", "--worker", "slow"]);
+    sleep(Duration::from_millis(1_100));
     let fast = env.dequeue("q", &["--worker", "fast"]);
     let stale = slow.claim.unwrap();
     for verb in [&["complete"][..], &["fail"], &["extend", "--by", "1m"]] {
@@ -100,7 +100,7 @@ fn claim_fences_a_worker_whose_claim_went_to_someone_else() {
         args.extend([job.id.as_str(), "--claim", stale.as_str()]);
         env.cmd(&args)
             .expect_status(4)
-            .expect_stderr_contains("no longer this job's claim");
+            .expect_stderr_contains("not this job's current claim (worker fast holds it now");
     }
     let done: Job = env.json(&[
         "complete",
@@ -118,9 +118,9 @@ fn claim_fences_a_worker_whose_claim_went_to_someone_else() {
 fn late_complete_is_accepted_while_nobody_else_took_the_job() {
     let env = TestEnv::new();
     let job = env.enqueue("q", "1", &["--max-retries", "1"]);
-    let claimed = env.dequeue("q", &["--timeout", "200ms"]);
+    let claimed = env.dequeue("q", &["--timeout", "1s"]);
     let token = claimed.claim.unwrap();
-    sleep(Duration::from_millis(300));
+    sleep(Duration::from_millis(1_100));
     // sweep puts the expired claim back to pending; nobody has claimed it since.
     let sweep: crate::harness::Sweep = env.json(&["sweep", "--once"]);
     assert_eq!(sweep.retried, 1);
@@ -136,8 +136,8 @@ fn late_complete_is_accepted_while_nobody_else_took_the_job() {
 fn complete_without_claim_acts_on_an_expired_but_unreleased_claim() {
     let env = TestEnv::new();
     let job = env.enqueue("q", "1", &[]);
-    env.dequeue("q", &["--timeout", "200ms"]);
-    sleep(Duration::from_millis(300));
+    env.dequeue("q", &["--timeout", "1s"]);
+    sleep(Duration::from_millis(1_100));
     let done: Job = env.json(&["complete", &job.id]);
     assert_eq!((done.status.as_str(), done.attempt_count), ("done", 0));
 }
@@ -146,10 +146,10 @@ fn complete_without_claim_acts_on_an_expired_but_unreleased_claim() {
 fn extend_pushes_the_deadline_so_the_job_is_not_redelivered() {
     let env = TestEnv::new();
     let job = env.enqueue("q", "1", &["--max-retries", "3"]);
-    let claimed = env.dequeue("q", &["--timeout", "300ms"]);
+    let claimed = env.dequeue("q", &["--timeout", "1s"]);
     let extended: Job = env.json(&["extend", &job.id, "--by", "1h"]);
     assert!(extended.visible_after > claimed.visible_after);
-    sleep(Duration::from_millis(400));
+    sleep(Duration::from_millis(1_100));
     env.assert_empty("q");
     let still: Job = env.json(&["get", &job.id]);
     assert_eq!((still.status.as_str(), still.attempt_count), ("claimed", 0));

@@ -1,6 +1,17 @@
 //! Integration tests: the real binary, real processes, a fresh database each. Built as one
 //! test binary so `cargo test` links once.
 
+// Tests assert by panicking and index what they built themselves: the product's lints
+// against panics (Cargo.toml [lints]) are for the shipped code.
+#![allow(
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::string_slice,
+    clippy::unreachable,
+    clippy::unwrap_used
+)]
+
 /// This binary runs every test on SQLite; `tests/postgres.rs` runs the ones that hold on
 /// both engines on PostgreSQL.
 const ENGINE: harness::Engine = harness::Engine::Sqlite;
@@ -26,6 +37,7 @@ mod docs;
 mod enqueue;
 mod errors;
 mod faults;
+mod first_contact;
 mod follow_ups;
 mod groups;
 mod lifecycle;
@@ -33,5 +45,6 @@ mod model;
 mod ordering;
 mod queue_controls;
 mod reporting;
+mod robustness;
 mod waiting;
 mod work;

@@ -32,6 +32,7 @@ struct SummaryEvent {
     dead: u64,
     lost: u64,
     released: u64,
+    runs: u64,
 }
 
 /// Runs `work QUEUE --until-empty [extra] -- sh -c SCRIPT` to the end.
@@ -165,8 +166,12 @@ fn failing_command_records_its_exit_and_stderr_tail_under_the_retry_rule() {
     assert_eq!((second.result.as_str(), second.attempt), ("dead", 2));
     let summary: SummaryEvent = serde_json::from_str(lines[2]).unwrap();
     assert_eq!(summary.event, "summary");
-    assert_eq!((summary.done, summary.retried, summary.dead), (0, 1, 1));
-    assert_eq!((summary.lost, summary.released), (0, 0));
+    assert_eq!(
+        (summary.done, summary.retried, summary.dead),
+        (0, 0, 1),
+        "one job, counted once by its last result"
+    );
+    assert_eq!((summary.lost, summary.released, summary.runs), (0, 0, 2));
 }
 
 #[test]
@@ -351,7 +356,7 @@ fn a_claim_lost_while_running_is_reported_and_nothing_is_recorded() {
             "q",
             "--until-empty",
             "--timeout",
-            "600ms",
+            "1s",
             "--format",
             "jsonl",
             "--",
@@ -386,4 +391,96 @@ fn a_command_that_does_not_exist_is_refused_before_claiming() {
         .expect_stderr_contains("definitely-not-a-command-3141");
     assert_eq!(get(&env, &job.id).status, "pending");
     env.cmd(["work", "q"]).expect_status(2);
+}
+
+#[test]
+fn the_per_job_line_says_how_long_a_try_took_and_the_summary_counts_jobs_once() {
+    let env = TestEnv::new();
+    let flaky = env.enqueue("q", "{}", &["--max-retries", "1"]);
+    let script = r#"[ "$QUEUEPRIM_ATTEMPT" -ge 2 ] || { echo boom >&2; exit 1; }"#;
+    let run = work_until_empty(&env, &["--format", "table"], script);
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with(&flaky.id) || l.starts_with("work:"))
+        .collect();
+    assert_eq!(lines.len(), 3, "{}", run.stderr);
+    assert!(
+        lines[0].starts_with(&format!("{} try 1 took ", flaky.id))
+            && lines[0].contains("s: failed, will retry: exit 1"),
+        "{}",
+        lines[0]
+    );
+    assert!(!lines[0].contains("retry in"), "{}", lines[0]);
+    assert!(lines[1].contains("try 2 took ") && lines[1].ends_with("s: done"));
+    assert_eq!(
+        lines[2],
+        "work: 1 job in 2 runs: 1 done, 0 to retry, 0 dead, 0 lost, 0 released"
+    );
+}
+
+#[test]
+fn until_drained_waits_for_delayed_and_backing_off_jobs() {
+    let env = TestEnv::new();
+    let now = env.enqueue("q", "{}", &[]);
+    let later = env.enqueue("q", "{}", &["--delay", "1s"]);
+    let flaky = env.enqueue(
+        "q",
+        r#"{"flaky":true}"#,
+        &["--max-retries", "1", "--backoff", "500ms"],
+    );
+    let script = r#"grep -q flaky && [ "$QUEUEPRIM_ATTEMPT" -lt 2 ] && exit 1; exit 0"#;
+
+    let run = env
+        .cmd([
+            "work",
+            "q",
+            "--until-drained",
+            "--format",
+            "json",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ])
+        .expect_status(0);
+    for job in [&now, &later, &flaky] {
+        assert_eq!(get(&env, &job.id).status, "done", "{}", run.stdout);
+    }
+    let summary: SummaryEvent = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!((summary.done, summary.retried), (3, 0), "{}", run.stdout);
+    assert_eq!(summary.runs, 4, "{}", run.stdout);
+}
+
+#[test]
+fn until_empty_leaves_delayed_jobs_that_until_drained_would_wait_for() {
+    let env = TestEnv::new();
+    let later = env.enqueue("q", "{}", &["--delay", "1h"]);
+    work_until_empty(&env, &[], "exit 0");
+    assert_eq!(get(&env, &later.id).status, "pending");
+}
+
+#[test]
+fn until_drained_waits_for_jobs_claimed_by_others() {
+    let env = TestEnv::new();
+    let theirs = env.enqueue("q", "{}", &[]);
+    let claim = env.dequeue("q", &["--worker", "other"]).claim.unwrap();
+    let mine = env.enqueue("q", "{}", &[]);
+    let mut runner = env
+        .cmd(["work", "q", "--until-drained", "--", "sh", "-c", "exit 0"])
+        .spawn();
+    eventually(Duration::from_secs(20), "the runner to do its job", || {
+        get(&env, &mine.id).status == "done"
+    });
+    assert!(
+        runner.try_wait().unwrap().is_none(),
+        "the other worker's job is not finished, so the queue is not drained"
+    );
+    env.json::<Job>(&["complete", &theirs.id, "--claim", &claim]);
+    assert!(wait_for(
+        &mut runner,
+        Duration::from_secs(20),
+        "queueprim work --until-drained"
+    )
+    .success());
 }

@@ -23,7 +23,7 @@ use super::{OpenOptions, Synchronous};
 use crate::job::{Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings};
 use crate::time::Millis;
 use errors::explain;
-use schema::SCHEMA_VERSION;
+pub use schema::SCHEMA_VERSION;
 use sql::{quote_ident, Sql};
 pub use target::Target;
 
@@ -68,6 +68,26 @@ impl Db {
             Some(version) => {
                 db.migrate(Some(version))?;
                 Ok(Some(db))
+            }
+        }
+    }
+
+    /// Connects for a command that only reads: `None` when queueprim's schema is not on the
+    /// server, and nothing is ever created or migrated.
+    pub fn open_for_reading(target: &Target, options: &OpenOptions) -> Result<Option<Db>> {
+        let mut db = Db::connect(target, options)?;
+        match db.reading("open", |client, _| schema::version(client, &target.schema))? {
+            None => Ok(None),
+            Some(SCHEMA_VERSION) => Ok(Some(db)),
+            Some(version) => {
+                let context = format!("cannot read {}", db.name);
+                schema::refuse_newer(version).map_err(|e| explain(&context, e))?;
+                Err(explain(
+                    &context,
+                    anyhow!(
+                        "its schema is at version {version}, older than this build's                          {SCHEMA_VERSION}; any command that writes migrates it"
+                    ),
+                ))
             }
         }
     }
@@ -257,6 +277,12 @@ impl Backend for Db {
         self.reading("read", |client, sql| reads::list(client, sql, filter, emit))
     }
 
+    fn count_matching(&mut self, filter: &ListFilter) -> Result<u64> {
+        self.reading("read", |client, sql| {
+            reads::count_matching(client, sql, filter)
+        })
+    }
+
     fn counts_by_queue(&mut self) -> Result<Vec<QueueCounts>> {
         self.reading("read", reads::counts_by_queue)
     }
@@ -284,6 +310,30 @@ impl Backend for Db {
     fn readiness(&mut self, queue: &str, job_type: Option<&str>) -> Result<Readiness> {
         self.reading("read", |client, sql| {
             reads::readiness(client, sql, queue, job_type)
+        })
+    }
+
+    fn has_unfinished(&mut self, queue: &str, job_type: Option<&str>) -> Result<bool> {
+        self.reading("read", |client, sql| {
+            reads::has_unfinished(client, sql, queue, job_type)
+        })
+    }
+
+    fn schema_version(&mut self) -> Result<i64> {
+        let schema = self.schema.clone();
+        self.reading("read", |client, _| {
+            Ok(schema::version(client, &schema)?.unwrap_or(0))
+        })
+    }
+
+    fn sizes(&mut self) -> Result<(u64, Option<u64>)> {
+        self.reading("read", |client, sql| {
+            let row = client.query_typed_one(
+                &sql.of("SELECT pg_total_relation_size('@jobs') \
+                     + pg_total_relation_size('@queue_settings')"),
+                &[],
+            )?;
+            Ok((row.try_get::<_, i64>(0)?.max(0) as u64, None))
         })
     }
 

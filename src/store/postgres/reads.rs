@@ -92,17 +92,30 @@ pub fn get(client: &mut Client, sql: &Sql, id: &str) -> Result<Option<Job>> {
     }
 }
 
+/// Which jobs `list` shows.
+fn list_conditions(filter: &ListFilter) -> Conditions {
+    let mut cond = Conditions::default();
+    cond.add_text("queue", filter.queue.as_deref());
+    cond.add_status(filter.status);
+    cond.add_text("type", filter.job_type.as_deref());
+    cond.add_text("worker", filter.worker.as_deref());
+    cond
+}
+
+pub fn count_matching(client: &mut Client, sql: &Sql, filter: &ListFilter) -> Result<u64> {
+    let cond = list_conditions(filter);
+    let statement = sql.of(&format!("SELECT count(*) FROM @jobs {}", cond.clause()));
+    let row = client.query_typed_one(&statement, &cond.params())?;
+    Ok(row.try_get::<_, i64>(0)? as u64)
+}
+
 pub fn list(
     client: &mut Client,
     sql: &Sql,
     filter: &ListFilter,
     emit: &mut dyn FnMut(Job) -> Result<()>,
 ) -> Result<()> {
-    let mut cond = Conditions::default();
-    cond.add_text("queue", filter.queue.as_deref());
-    cond.add_status(filter.status);
-    cond.add_text("type", filter.job_type.as_deref());
-    cond.add_text("worker", filter.worker.as_deref());
+    let cond = list_conditions(filter);
     let n = cond.values.len();
     let where_seq = match cond.sql.is_empty() {
         true => format!("WHERE seq < ${}", n + 1),
@@ -259,4 +272,28 @@ pub fn readiness(
         ready: row.try_get(0)?,
         next_due: [scheduled, claimed].into_iter().flatten().min(),
     })
+}
+
+pub fn has_unfinished(
+    client: &mut Client,
+    sql: &Sql,
+    queue: &str,
+    job_type: Option<&str>,
+) -> Result<bool> {
+    let unfinished = "queue = $1 AND status IN ('queued', 'scheduled', 'pending', 'claimed')";
+    let row = match job_type {
+        None => client.query_typed_one(
+            &sql.of(&format!(
+                "SELECT EXISTS (SELECT 1 FROM @jobs WHERE {unfinished})"
+            )),
+            &[(&queue, Type::TEXT)],
+        )?,
+        Some(t) => client.query_typed_one(
+            &sql.of(&format!(
+                "SELECT EXISTS (SELECT 1 FROM @jobs WHERE {unfinished} AND type = $2)"
+            )),
+            &[(&queue, Type::TEXT), (&t, Type::TEXT)],
+        )?,
+    };
+    Ok(row.try_get(0)?)
 }

@@ -210,7 +210,7 @@ fn parse_schema(value: &str) -> Result<String> {
         return Err(Error::invalid(format!(
             "invalid schema '{}' in the PostgreSQL URL: use 1-{MAX_SCHEMA_CHARS} lowercase \
              letters, digits and _, starting with a letter or _",
-            crate::input::visible(value, 80)
+            crate::text::visible(value, 80)
         ))
         .into());
     }
@@ -228,7 +228,7 @@ fn parse_sslmode(value: &str) -> Result<Tls> {
             return Err(Error::invalid(format!(
                 "invalid sslmode '{}' in the PostgreSQL URL: use disable, allow, prefer, \
                  require, verify-ca or verify-full",
-                crate::input::visible(other, 80)
+                crate::text::visible(other, 80)
             ))
             .into())
         }

@@ -192,6 +192,11 @@ impl Tx for PgTx<'_> {
         )
     }
 
+    fn delete(&mut self, seq: Seq) -> Result<()> {
+        self.execute("DELETE FROM @jobs WHERE seq = $1", &[(&seq, Type::INT8)])?;
+        Ok(())
+    }
+
     fn unfinished_with_key(&mut self, queue: &str, key: &str) -> Result<Option<Job>> {
         Ok(self
             .jobs(

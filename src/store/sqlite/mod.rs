@@ -4,6 +4,8 @@
 //! claim start out expired.
 
 mod errors;
+mod files;
+mod read_only;
 mod reads;
 mod rows;
 mod schema;
@@ -11,12 +13,11 @@ mod schema;
 mod tests;
 mod tx;
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, Result};
 use rusqlite::{ffi, Connection, OpenFlags, TransactionBehavior};
 
 use super::backend::{Backend, Readiness, WriteFn};
@@ -24,6 +25,9 @@ use super::{OpenOptions, Synchronous};
 use crate::job::{Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings};
 use crate::time::{self, Millis};
 use errors::explain;
+use files::Found;
+pub use schema::SCHEMA_VERSION;
+use schema::{Access, Contents};
 
 /// How long a command waits for another process's write lock before giving up. Writes are
 /// short, so this is only reached when something holds the lock abnormally long.
@@ -51,17 +55,44 @@ pub struct Db {
 }
 
 impl Db {
+    /// Opens the database for a command that writes, creating the file if it is missing.
     pub fn open(path: &Path, options: &OpenOptions) -> Result<Db> {
         let name = path.display().to_string();
-        let opened = prepare_file(path, options.create_dir)
-            .and_then(|()| connect_ready(path, options.synchronous));
+        let opened = (|| {
+            files::look(path)?;
+            files::prepare_file(path, options.create_dir)?;
+            files::check_writable(path)?;
+            connect_ready(path, options.synchronous, Access::Write)?
+                .ok_or_else(|| anyhow!("it has no schema after migrating"))
+        })();
         let (conn, no_shared_wal_index) =
             opened.map_err(|e| explain(&format!("cannot open database {name}"), e))?;
-        Ok(Db {
+        Ok(Db::with(conn, name, no_shared_wal_index))
+    }
+
+    /// Opens the database for a command that only reads, and writes nothing to it: `None`
+    /// when there is nothing to read (no file, an empty one, or one without a schema yet).
+    pub fn open_for_reading(path: &Path, options: &OpenOptions) -> Result<Option<Db>> {
+        let name = path.display().to_string();
+        let opened = (|| {
+            if let Found::Nothing | Found::File { len: 0 } = files::look(path)? {
+                return Ok(None);
+            }
+            match files::read_only_reason(path)? {
+                None => connect_ready(path, options.synchronous, Access::Read),
+                Some(why) => read_only::connect(path, why).map(|conn| conn.map(|c| (c, None))),
+            }
+        })();
+        let opened = opened.map_err(|e| explain(&format!("cannot open database {name}"), e))?;
+        Ok(opened.map(|(conn, no_shared_wal_index)| Db::with(conn, name, no_shared_wal_index)))
+    }
+
+    fn with(conn: Connection, name: String, no_shared_wal_index: Option<WalIndexFailure>) -> Db {
+        Db {
             conn,
             name,
             no_shared_wal_index,
-        })
+        }
     }
 
     /// Runs a read, naming the database in any failure.
@@ -137,6 +168,10 @@ impl Backend for Db {
             .map_err(|e| explain(&format!("cannot read database {name}"), e))
     }
 
+    fn count_matching(&mut self, filter: &ListFilter) -> Result<u64> {
+        self.reading(|conn| reads::count_matching(conn, filter))
+    }
+
     fn counts_by_queue(&mut self) -> Result<Vec<QueueCounts>> {
         self.reading(reads::counts_by_queue)
     }
@@ -161,6 +196,20 @@ impl Backend for Db {
         self.reading(|conn| reads::readiness(conn, queue, job_type))
     }
 
+    fn has_unfinished(&mut self, queue: &str, job_type: Option<&str>) -> Result<bool> {
+        self.reading(|conn| reads::has_unfinished(conn, queue, job_type))
+    }
+
+    fn schema_version(&mut self) -> Result<i64> {
+        self.reading(|conn| Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?))
+    }
+
+    fn sizes(&mut self) -> Result<(u64, Option<u64>)> {
+        let size = |path: &Path| std::fs::metadata(path).map_or(0, |m| m.len());
+        let path = Path::new(&self.name);
+        Ok((size(path), Some(size(&files::sidecar(path, "-wal")))))
+    }
+
     fn changes(&mut self, _queue: &str) -> Result<u64> {
         self.data_version()
     }
@@ -178,63 +227,9 @@ impl Backend for Db {
     }
 }
 
-/// Makes sure the database file exists with owner-only permissions before SQLite opens it;
-/// SQLite creates its -wal and -shm files with the same permissions as the database.
-fn prepare_file(path: &Path, create_dir: bool) -> Result<()> {
-    if path.exists() {
-        return Ok(());
-    }
-    let dir = parent_dir(path);
-    if !dir.exists() {
-        if !create_dir {
-            bail!(
-                "cannot open database {}: folder {} does not exist (create it, or pick another --db)",
-                path.display(),
-                dir.display()
-            );
-        }
-        create_private_dir(&dir)?;
-    }
-    create_private_file(path)
-}
-
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-#[cfg(unix)]
-fn create_private_dir(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("cannot create folder {}", dir.display()))
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> Result<()> {
-    fs::create_dir_all(dir).with_context(|| format!("cannot create folder {}", dir.display()))
-}
-
-fn create_private_file(path: &Path) -> Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(_) => Ok(()),
-        // Another process created it first: fine, it did so with the same permissions.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("cannot create database {}", path.display())),
-    }
-}
-
-/// Opens a connection (see [`connect`]) and makes the schema ready, falling back to a WAL
-/// index of the connection's own when the shared one cannot be set up, with the reason.
+/// Opens a connection (see [`connect`]) and makes the schema ready for `access`, falling
+/// back to a WAL index of the connection's own when the shared one cannot be set up, with
+/// the reason; `None` when a read finds no schema to read.
 ///
 /// The last process to close the database removes the shared index (the -shm file), so the
 /// next one to open it must create it and write 32 KiB into it before reading anything: on a
@@ -242,29 +237,33 @@ fn create_private_file(path: &Path) -> Result<()> {
 /// Failing there means no other connection has the file open (the first one sizes the
 /// index), so this one may lock it exclusively: in exclusive locking mode, set before the
 /// first read, SQLite keeps the index in the process's memory and needs no -shm file. Reads
-/// then work; writes and waits are refused (see [`Store::require_shared_wal_index`]).
-fn connect_ready(
-    path: &Path,
-    synchronous: Synchronous,
-) -> Result<(Connection, Option<WalIndexFailure>)> {
-    let ready = |locking: LockingMode| -> Result<Connection> {
+/// then work; writes and waits are refused (see [`Db::require_shared_wal_index`]).
+fn connect_ready(path: &Path, synchronous: Synchronous, access: Access) -> Result<Option<Ready>> {
+    let ready = |locking: LockingMode| -> Result<(Connection, Contents)> {
         let mut conn = connect(path, synchronous, locking)?;
-        schema::prepare(&mut conn)?;
-        Ok(conn)
+        let contents = schema::prepare(&mut conn, access)?;
+        Ok((conn, contents))
     };
-    match ready(LockingMode::Normal) {
-        Ok(conn) => Ok((conn, None)),
+    let (conn, contents, failure) = match ready(LockingMode::Normal) {
+        Ok((conn, contents)) => (conn, contents, None),
         Err(err) => match WalIndexFailure::find(&err) {
             // If another process holds the file after all (an index that failed to map, not
             // to be created), the fallback cannot have it: report the original failure.
             Some(failure) => match ready(LockingMode::Exclusive) {
-                Ok(conn) => Ok((conn, Some(failure))),
-                Err(_) => Err(err),
+                Ok((conn, contents)) => (conn, contents, Some(failure)),
+                Err(_) => return Err(err),
             },
-            None => Err(err),
+            None => return Err(err),
         },
-    }
+    };
+    Ok(match contents {
+        Contents::Schema => Some((conn, failure)),
+        Contents::Nothing => None,
+    })
 }
+
+/// An open connection, and why it has no shared WAL index if it has none.
+type Ready = (Connection, Option<WalIndexFailure>);
 
 /// Whether a connection shares the WAL index with other processes (the -shm file) or keeps
 /// the database locked to itself, with the index in its own memory.

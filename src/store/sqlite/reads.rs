@@ -70,16 +70,31 @@ pub(super) fn get(conn: &Connection, id: &str) -> Result<Option<Job>> {
         .map(|(_, job)| job))
 }
 
-pub(super) fn list(
-    conn: &Connection,
-    filter: &ListFilter,
-    emit: &mut dyn FnMut(Job) -> Result<()>,
-) -> Result<()> {
+/// Which jobs `list` shows.
+fn list_conditions(filter: &ListFilter) -> Conditions {
     let mut cond = Conditions::default();
     cond.add("queue = ?", text(filter.queue.as_deref()));
     cond.add_status(filter.status);
     cond.add("type = ?", text(filter.job_type.as_deref()));
     cond.add("worker = ?", text(filter.worker.as_deref()));
+    cond
+}
+
+pub(super) fn count_matching(conn: &Connection, filter: &ListFilter) -> Result<u64> {
+    let cond = list_conditions(filter);
+    let sql = format!("SELECT COUNT(*) FROM jobs {}", cond.clause());
+    let n: i64 = conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(cond.params.iter()), |row| row.get(0))?;
+    Ok(n as u64)
+}
+
+pub(super) fn list(
+    conn: &Connection,
+    filter: &ListFilter,
+    emit: &mut dyn FnMut(Job) -> Result<()>,
+) -> Result<()> {
+    let mut cond = list_conditions(filter);
     cond.sql.push("seq < ?");
     let sql = list_sql(&cond.clause());
     let mut left = filter.limit.unwrap_or(u64::MAX);
@@ -238,4 +253,24 @@ pub(super) fn readiness(
         .flatten()
         .min();
     Ok(Readiness { ready, next_due })
+}
+
+pub(super) fn has_unfinished(
+    conn: &Connection,
+    queue: &str,
+    job_type: Option<&str>,
+) -> Result<bool> {
+    let unfinished = "queue = ?1 AND status IN ('queued', 'scheduled', 'pending', 'claimed')";
+    Ok(match job_type {
+        None => conn
+            .prepare_cached(&format!(
+                "SELECT EXISTS (SELECT 1 FROM jobs WHERE {unfinished})"
+            ))?
+            .query_row([queue], |row| row.get(0))?,
+        Some(t) => conn
+            .prepare_cached(&format!(
+                "SELECT EXISTS (SELECT 1 FROM jobs WHERE {unfinished} AND type = ?2)"
+            ))?
+            .query_row([queue, t], |row| row.get(0))?,
+    })
 }

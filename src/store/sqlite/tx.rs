@@ -105,6 +105,13 @@ impl Tx for SqliteTx<'_> {
         }
     }
 
+    fn delete(&mut self, seq: Seq) -> Result<()> {
+        self.tx
+            .prepare_cached("DELETE FROM jobs WHERE seq = ?1")?
+            .execute([seq])?;
+        Ok(())
+    }
+
     fn unfinished_with_key(&mut self, queue: &str, key: &str) -> Result<Option<Job>> {
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE queue = ?1 AND dedup_key = ?2 \

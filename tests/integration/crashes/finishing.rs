@@ -183,6 +183,7 @@ fn assert_completed(claimed: &Job, after: &Job, what: &str) {
     expected.status = "done".into();
     expected.output = Some(output_for(claimed));
     expected.visible_after = None;
+    expected.claim_deadline = None;
     expected.updated_at.clone_from(&after.updated_at);
     expected.finished_at = Some(after.updated_at.clone());
     assert_same_job(&expected, after, what);
@@ -195,6 +196,7 @@ fn assert_failed_once(claimed: &Job, after: &Job, what: &str) {
     expected.status = "pending".into();
     expected.attempt_count = 1;
     expected.visible_after = Some(after.updated_at.clone());
+    (expected.claim_deadline, expected.run_after) = (None, expected.visible_after.clone());
     expected.updated_at.clone_from(&after.updated_at);
     expected.errors = vec![Failure {
         at: after.updated_at.clone(),

@@ -49,7 +49,7 @@ fn a_sweep_daemon_killed_and_restarted_releases_every_expired_claim_exactly_once
     }
     // Claims whose deadlines fall all through the kill-and-restart loop below.
     let mut claimed = Vec::new();
-    for timeout in ["300ms", "700ms", "1100ms", "1500ms"] {
+    for timeout in ["1s", "1400ms", "1800ms", "2200ms"] {
         for queue in ["retry", "last"] {
             claimed.extend(claim_for(&env, queue, PER_QUEUE / 4, timeout));
         }
@@ -58,8 +58,8 @@ fn a_sweep_daemon_killed_and_restarted_releases_every_expired_claim_exactly_once
     let latest = claimed.iter().map(deadline).max().unwrap().to_string();
 
     let (mut reports, mut restarts) = (Vec::new(), 0);
-    // Kill and restart until a little past the last deadline, 1.5 s from the claims.
-    let stop_killing = Instant::now() + ms(1500 + 300);
+    // Kill and restart until a little past the last deadline, 2.2 s from the claims.
+    let stop_killing = Instant::now() + ms(2200 + 300);
     while Instant::now() < stop_killing {
         let mut daemon = env.cmd(["sweep", "--interval", "100ms"]).spawn();
         sleep(rng.between(ms(20), ms(350)));

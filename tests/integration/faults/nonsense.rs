@@ -17,7 +17,7 @@ use crate::support::process::run_to_end;
 use super::{assert_no_problems, described, error_line_problem, raw};
 
 /// Values no careful user means: each argument must refuse all of them, except those
-/// `may_accept` lists for it.
+/// `may_accept` lists for it, which it must take without failing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Nonsense {
     Empty,
@@ -26,18 +26,34 @@ enum Nonsense {
     Huge,
     Long,
     Control,
+    LineBreak,
     InvalidUtf8,
+    Accented,
+    Wide,
+    Emoji,
+    Combining,
+    OffsetMultibyte,
+    FractionMultibyte,
+    Vast,
 }
 
 impl Nonsense {
-    const ALL: [Nonsense; 7] = [
+    const ALL: [Nonsense; 15] = [
         Nonsense::Empty,
         Nonsense::Word,
         Nonsense::Negative,
         Nonsense::Huge,
         Nonsense::Long,
         Nonsense::Control,
+        Nonsense::LineBreak,
         Nonsense::InvalidUtf8,
+        Nonsense::Accented,
+        Nonsense::Wide,
+        Nonsense::Emoji,
+        Nonsense::Combining,
+        Nonsense::OffsetMultibyte,
+        Nonsense::FractionMultibyte,
+        Nonsense::Vast,
     ];
 
     fn value(self) -> OsString {
@@ -50,7 +66,22 @@ impl Nonsense {
             Nonsense::Long => "a".repeat(300).into(),
             // An escape sequence that would clear the screen if echoed raw.
             Nonsense::Control => "x\u{1b}[2J".into(),
+            // A line break, which must not split the one-line error.
+            Nonsense::LineBreak => "x\ny".into(),
             Nonsense::InvalidUtf8 => raw(b"x\xff\xfe"),
+            // Characters of two, three and four bytes, and a letter with a combining
+            // accent: what code cutting text by bytes instead of characters panics on.
+            Nonsense::Accented => "é".into(),
+            Nonsense::Wide => "日本".into(),
+            Nonsense::Emoji => "🙂".into(),
+            Nonsense::Combining => "e\u{301}".into(),
+            // Multibyte right where a time's offset, and its fraction, are read.
+            Nonsense::OffsetMultibyte => "2026-11-21T0é12345".into(),
+            Nonsense::FractionMultibyte => "2026-11-21T09:30:00.5é+02:00".into(),
+            // As long as one argument can be: Linux refuses to start a program given a
+            // single argument over 128 KiB. Values of 1 MiB come through files and stdin
+            // (sizes.rs).
+            Nonsense::Vast => "é".repeat(60_000).into(),
         }
     }
 }
@@ -64,6 +95,7 @@ fn takes_any_text(key: &str) -> bool {
         "--reason"
             // A file path: any bytes can name a file.
             | "--db"
+            | "--dir"
             // The worker's command and its arguments, handed to the program untouched.
             | "<CMD>"
     )
@@ -74,11 +106,20 @@ fn may_accept(key: &str) -> &'static [Nonsense] {
     use Nonsense::*;
     match key {
         // Names of queues, types and groups allow letters, digits and - _ . / :, so a word,
-        // "-1" and a long number are all good names; worker names and dedup keys are free
-        // text without control characters.
-        "<QUEUE>" | "--queue" | "--type" | "--group" | "--worker" | "--key" => {
-            &[Word, Negative, Huge]
-        }
+        // "-1" and a long number are all good names.
+        "<QUEUE>" | "--queue" | "--type" | "--group" => &[Word, Negative, Huge],
+        // Worker names and dedup keys are free text without control characters.
+        "--worker" | "--key" => &[
+            Word,
+            Negative,
+            Huge,
+            Accented,
+            Wide,
+            Emoji,
+            Combining,
+            OffsetMultibyte,
+            FractionMultibyte,
+        ],
         // JSON documents: -1 and a long integer are JSON numbers.
         "--payload" | "--output" => &[Negative, Huge],
         "--priority" => &[Negative],
@@ -94,6 +135,8 @@ struct Target {
     value_name: String,
     positional: bool,
     takes_value: bool,
+    /// The environment variable it can also be given by.
+    env: Option<String>,
     /// A value it must accept, to show the command around it is otherwise valid.
     good: Option<OsString>,
 }
@@ -117,6 +160,7 @@ impl Target {
             positional: arg.is_positional(),
             takes_value,
             value_name,
+            env: arg.get_env().map(|var| var.to_string_lossy().into_owned()),
             good,
         }
     }
@@ -145,6 +189,9 @@ fn good_value(arg: &Arg, key: &str, value_name: &str) -> OsString {
         "TOKEN" => "c_000000000000",
         "JSON|@FILE|-" => "1",
         "QUEUE=JSON" => "next=1",
+        "OBJECT|@FILE|-" => r#"{"queue":"next","payload":1}"#,
+        // A claim lasts at least 1s.
+        "DUR" if key == "--timeout" => "1s",
         // Short enough that --wait, --interval or --grace end at once.
         "DUR" => "1ms",
         "N" => "1",
@@ -197,9 +244,10 @@ fn minimal_invocation(subcommand: &str) -> Vec<(&'static str, Vec<&'static str>)
             ("--payload", vec!["--payload", "1"]),
         ],
         "dequeue" | "peek" | "pause" | "resume" | "config" => vec![("<QUEUE>", vec!["q"])],
-        "complete" | "fail" | "get" | "release" | "retry" => vec![("<ID>", vec![ID])],
+        "complete" | "fail" | "get" | "release" | "retry" | "cancel" => vec![("<ID>", vec![ID])],
         "extend" => vec![("<ID>", vec![ID]), ("--by", vec!["--by", "1m"])],
-        "list" | "stats" | "queues" => vec![],
+        "list" | "stats" | "queues" | "info" | "man" => vec![],
+        "completions" => vec![("<SHELL>", vec!["bash"])],
         "purge" => vec![("--all", vec!["--all"])],
         "sweep" => vec![("--once", vec!["--once"])],
         "work" => vec![
@@ -228,6 +276,7 @@ fn command_line(target: &Target, value: Option<&OsStr>) -> Vec<OsString> {
             slots.push(("--queue", vec!["--queue", "q"]));
         }
         ("enqueue", "--backoff-max") => slots.push(("--backoff", vec!["--backoff", "1s"])),
+        ("work", "--until-drained") => drop_slot("--until-empty"),
         _ => {}
     }
     let has_trailing = slots.iter().any(|(k, _)| *k == "<CMD>");
@@ -260,14 +309,28 @@ fn command_line(target: &Target, value: Option<&OsStr>) -> Vec<OsString> {
     line
 }
 
+/// The shortest valid command line of a subcommand, as is.
+fn minimal_line(subcommand: &str) -> Vec<OsString> {
+    let words = minimal_invocation(subcommand)
+        .into_iter()
+        .flat_map(|(_, w)| w);
+    std::iter::once(subcommand)
+        .chain(words)
+        .map(OsString::from)
+        .collect()
+}
+
 /// One command line to run, and what it must do.
 struct Case {
     line: Vec<OsString>,
+    /// An environment variable set for the run, for values given that way.
+    env: Option<(String, OsString)>,
     expect: Expect,
 }
 
 enum Expect {
-    /// A valid use, proving the rest of the command line right: anything but exit 2.
+    /// A valid use, proving the rest of the command line right, or nonsense the argument
+    /// may take: anything but exit 2.
     Accepted,
     /// Refused with exit 2, naming the argument by one of `names`.
     Refused {
@@ -281,26 +344,68 @@ fn cases(targets: &[Target]) -> Vec<Case> {
     for target in targets.iter().filter(|t| !takes_any_text(&t.key)) {
         cases.push(Case {
             line: command_line(target, target.good.as_deref()),
+            env: None,
             expect: Expect::Accepted,
         });
         for nonsense in Nonsense::ALL {
-            if target.takes_value && may_accept(&target.key).contains(&nonsense) {
+            let taken = target.takes_value && may_accept(&target.key).contains(&nonsense);
+            if taken && cannot_be_written(target, &nonsense.value()) {
                 continue;
             }
-            cases.push(Case {
-                line: command_line(target, Some(&nonsense.value())),
-                expect: Expect::Refused {
+            let expect = || match taken {
+                true => Expect::Accepted,
+                false => Expect::Refused {
                     names: target.names(),
                     nonsense,
                 },
+            };
+            cases.push(Case {
+                line: command_line(target, Some(&nonsense.value())),
+                env: None,
+                expect: expect(),
             });
+            if let Some(var) = &target.env {
+                cases.push(Case {
+                    line: minimal_line(&target.subcommand),
+                    env: Some((var.clone(), nonsense.value())),
+                    // An empty QUEUEPRIM_* variable is taken as unset.
+                    expect: match nonsense {
+                        Nonsense::Empty => Expect::Accepted,
+                        _ => expect(),
+                    },
+                });
+            }
         }
     }
     cases
 }
 
+/// Whether a valid value cannot be written as this argument: before the `--` of `work`,
+/// clap reads a dash-led word as a flag, so such a queue is given with --queue (a target of
+/// its own).
+fn cannot_be_written(target: &Target, value: &OsStr) -> bool {
+    let trailing = minimal_invocation(&target.subcommand)
+        .iter()
+        .any(|(key, _)| *key == "<CMD>");
+    target.positional && trailing && value.as_bytes().starts_with(b"-")
+}
+
+/// A run that ended as no input may end it: by a signal (an abort is 134 in a shell), by
+/// a panic (101), or with a panic's message; or one that hung.
+fn crash(run: &Run) -> Option<String> {
+    match run.code {
+        None => Some("killed by a signal, or hung".into()),
+        Some(101) => Some("panicked (exit 101)".into()),
+        _ if run.stderr.contains("panicked") => Some("printed a panic message".into()),
+        _ => None,
+    }
+}
+
 /// What is wrong with one case's run, if anything, in words that group alike failures.
 fn check_case(case: &Case, db: &Path, run: &Run) -> Option<String> {
+    if let Some(crash) = crash(run) {
+        return Some(crash);
+    }
     let (names, nonsense) = match &case.expect {
         Expect::Accepted if matches!(run.code, Some(code) if code != 2) => return None,
         Expect::Accepted => return Some(format!("a valid use failed ({:?})", run.code)),
@@ -343,7 +448,9 @@ fn every_value_taking_argument_refuses_nonsense_naming_itself_and_creating_nothi
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::new());
     thread::scope(|scope| {
-        for _ in 0..3 {
+        // Two runs at a time: as fast as three on two cores, and gentler on the tests that
+        // run beside this one (three made the sweep crash test's claims expire early).
+        for _ in 0..2 {
             scope.spawn(|| loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(case) = cases.get(index) else { break };
@@ -355,6 +462,9 @@ fn every_value_taking_argument_refuses_nonsense_naming_itself_and_creating_nothi
                     .env_remove("QUEUEPRIM_SYNCHRONOUS")
                     .env("QUEUEPRIM_DB", &db)
                     .env("HOME", dir.path());
+                if let Some((var, value)) = &case.env {
+                    command.env(var, value);
+                }
                 let run = run_to_end(command, Vec::new(), Duration::from_secs(10));
                 if let Some(problem) = check_case(case, &db, &run) {
                     failures.lock().unwrap().push(described(&problem, &run));
