@@ -21,6 +21,7 @@ mod lifecycle;
 /// committed ones current.
 pub mod manual;
 mod output;
+mod reconnect;
 mod signals;
 pub mod store;
 mod text;

@@ -9,6 +9,7 @@ use crate::cli::{DequeueArgs, Wait};
 use crate::error::Error;
 use crate::job::{ClaimRequest, Job};
 use crate::output::Printer;
+use crate::reconnect::reconnect;
 use crate::signals::{self, Interrupt};
 use crate::store::Store;
 use crate::watch::Watch;
@@ -58,19 +59,42 @@ fn wait_for_jobs(store: &mut Store, request: &ClaimRequest, wait: Wait) -> Resul
     let mut watch = Watch::new();
     loop {
         check(&interrupt)?;
-        if watch.should_look(store, &request.queue)? {
-            let jobs = watch.look(store, request)?;
-            if !jobs.is_empty() {
-                return hand_over(store, jobs, &interrupt);
+        match look_or_wait(store, request, &mut watch, give_up_at) {
+            Ok(Some(jobs)) if jobs.is_empty() => return Ok(jobs),
+            Ok(Some(jobs)) => return hand_over(store, jobs, &interrupt),
+            Ok(None) => {}
+            // The server went away (a restart, a dropped network): a claim cut short was
+            // rolled back, or else expires and comes back; carry on once it answers.
+            Err(e) if !store.connected() => {
+                reconnect(store, e, &interrupt)?;
+                watch.reset();
             }
+            Err(e) => return Err(e),
         }
-        let left = give_up_at.map(|t| t.saturating_duration_since(Instant::now()));
-        if left.is_some_and(|left| left.is_zero()) {
-            return Ok(Vec::new());
-        }
-        let nap = left.map_or(SIGNAL_CHECK, |left| left.min(SIGNAL_CHECK));
-        watch.wait(store, &request.queue, nap)?;
     }
+}
+
+/// One turn of the wait: claims if a look could find something, else waits a little for a
+/// reason to look again. `Some` when done: the jobs claimed, or none once the time is up.
+fn look_or_wait(
+    store: &mut Store,
+    request: &ClaimRequest,
+    watch: &mut Watch,
+    give_up_at: Option<Instant>,
+) -> Result<Option<Vec<Job>>> {
+    if watch.should_look(store, &request.queue)? {
+        let jobs = watch.look(store, request)?;
+        if !jobs.is_empty() {
+            return Ok(Some(jobs));
+        }
+    }
+    let left = give_up_at.map(|t| t.saturating_duration_since(Instant::now()));
+    if left.is_some_and(|left| left.is_zero()) {
+        return Ok(Some(Vec::new()));
+    }
+    let nap = left.map_or(SIGNAL_CHECK, |left| left.min(SIGNAL_CHECK));
+    watch.wait(store, &request.queue, nap)?;
+    Ok(None)
 }
 
 /// A signal that arrived while the claim was being committed still means "claim nothing":

@@ -212,6 +212,13 @@ pub trait Backend {
     /// Read-only and cheap: a waiter asks it before taking any lock.
     fn readiness(&mut self, queue: &str, job_type: Option<&str>) -> Result<Readiness>;
 
+    /// Whether the connection to the database is still there: false once a PostgreSQL
+    /// server went away (restarted, or the network dropped). A SQLite file is always there.
+    fn connected(&mut self) -> bool;
+    /// Connects again after [`Backend::connected`] said no. Waiters look again afterwards:
+    /// notifications sent meanwhile are lost.
+    fn reconnect(&mut self) -> Result<()>;
+
     /// A counter that moves whenever another process may have made work in `queue`
     /// claimable; cheap, never waits.
     fn changes(&mut self, queue: &str) -> Result<u64>;

@@ -80,6 +80,16 @@ impl Store {
         self.db.peek(queue, limit, now)
     }
 
+    /// Whether the connection to the database is still there (see `reconnect`).
+    pub fn connected(&mut self) -> bool {
+        self.db.connected()
+    }
+
+    /// Connects again after the database server went away.
+    pub fn reconnect(&mut self) -> Result<()> {
+        self.db.reconnect()
+    }
+
     /// A counter that moves when another process may have made work in `queue` claimable.
     pub fn changes(&mut self, queue: &str) -> Result<u64> {
         self.db.changes(queue)

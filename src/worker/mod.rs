@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::error::{Error, Kind};
-use crate::job::{ClaimRequest, Job, Outcome};
+use crate::job::{clip_reason, ClaimRequest, Job, Outcome, Status};
 use crate::lifecycle::FailOptions;
+use crate::reconnect::reconnect;
 use crate::signals::Interrupt;
 use crate::store::Store;
 use crate::time::{self, Millis};
@@ -151,6 +152,8 @@ struct Slot {
 /// The loop's state between ticks.
 struct Runner<'a> {
     store: &'a mut Store,
+    /// SIGINT/SIGTERM, which also end tries to reach a database server that went away.
+    interrupt: &'a Interrupt,
     settings: &'a Settings,
     report: &'a mut dyn FnMut(&Event) -> Result<()>,
     slots: Vec<Slot>,
@@ -179,6 +182,7 @@ pub fn run(
     let (done_tx, done_rx) = mpsc::channel();
     let mut runner = Runner {
         store,
+        interrupt: &interrupt,
         settings,
         report,
         slots: Vec::new(),
@@ -193,39 +197,63 @@ pub fn run(
     let mut watch = Watch::new();
     let mut stop_by: Option<Instant> = None;
     loop {
-        runner.police()?;
         if stop_by.is_none() && interrupt.received().is_some() {
             stop_by = Some(Instant::now() + Duration::from_millis(settings.grace as u64));
         }
-        match stop_by {
-            Some(_) if runner.slots.is_empty() => break,
-            Some(deadline) if Instant::now() >= deadline => {
-                runner.stop_all()?;
-                break;
+        match runner.turn(&mut watch, stop_by) {
+            Ok(Turn::Again) => {}
+            Ok(Turn::Stop) => break,
+            // The server went away: commands go on (the guard stops any whose claim would
+            // lapse before a renewal lands), and so does the runner once it answers again.
+            Err(e) if !runner.store.connected() => {
+                reconnect(runner.store, e, &interrupt)?;
+                watch.reset();
             }
-            Some(_) => {}
-            None => {
-                let found = runner.fill(&mut watch)?;
-                if runner.slots.is_empty()
-                    && (runner.quota_used()
-                        || (settings.until_empty && !found)
-                        || (!found && runner.drained()?))
-                {
-                    break;
-                }
-            }
-        }
-        if runner.slots.is_empty() && stop_by.is_none() {
-            watch.wait(runner.store, &settings.request.queue, WAIT_SLICE)?;
-            runner.reap(Duration::ZERO)?;
-        } else {
-            runner.reap(POLL)?;
+            Err(e) => return Err(e),
         }
     }
     Ok(runner.summary)
 }
 
+/// What the runner does after a turn of its loop.
+enum Turn {
+    Again,
+    Stop,
+}
+
 impl Runner<'_> {
+    /// One turn: renew and police claims, claim work for free slots (unless stopping),
+    /// then wait a little for commands to finish or work to come.
+    fn turn(&mut self, watch: &mut Watch, stop_by: Option<Instant>) -> Result<Turn> {
+        self.police()?;
+        match stop_by {
+            Some(_) if self.slots.is_empty() => return Ok(Turn::Stop),
+            Some(deadline) if Instant::now() >= deadline => {
+                self.stop_all()?;
+                return Ok(Turn::Stop);
+            }
+            Some(_) => {}
+            None => {
+                let found = self.fill(watch)?;
+                let settings = self.settings;
+                if self.slots.is_empty()
+                    && (self.quota_used()
+                        || (settings.until_empty && !found)
+                        || (!found && self.drained()?))
+                {
+                    return Ok(Turn::Stop);
+                }
+            }
+        }
+        if self.slots.is_empty() && stop_by.is_none() {
+            watch.wait(self.store, &self.settings.request.queue, WAIT_SLICE)?;
+            self.reap(Duration::ZERO)?;
+        } else {
+            self.reap(POLL)?;
+        }
+        Ok(Turn::Again)
+    }
+
     fn quota_used(&self) -> bool {
         self.settings
             .max_jobs
@@ -383,25 +411,16 @@ impl Runner<'_> {
             stopping,
             ..
         } = slot;
-        let claim = job.claim.as_deref();
         let result = if let Some(why) = lost {
             JobResult::Lost(why)
         } else if late {
             let reason = result::failure_reason(&finished, Some(self.late_ending()));
-            self.fail(&job, reason)?
+            self.finish(&job, Finish::Fail(reason))?
         } else if stopping {
-            settle(
-                self.store
-                    .release(&job.id, claim)
-                    .map(|_| JobResult::Released),
-            )?
+            self.finish(&job, Finish::Release)?
         } else if finished.status.success() && !timed_out {
             let output = result::output_json(&finished.stdout);
-            settle(
-                self.store
-                    .complete(&job.id, claim, output, &[])
-                    .map(|_| JobResult::Done),
-            )?
+            self.finish(&job, Finish::Complete(output))?
         } else {
             let limit = timed_out.then_some(self.settings.job_timeout).flatten();
             let ending = limit.map(|limit| {
@@ -410,7 +429,10 @@ impl Runner<'_> {
                     time::human_duration(limit)
                 )
             });
-            self.fail(&job, result::failure_reason(&finished, ending))?
+            self.finish(
+                &job,
+                Finish::Fail(result::failure_reason(&finished, ending)),
+            )?
         };
         self.summary.count(&job.id, &result);
         self.ran_since_look = true;
@@ -423,18 +445,44 @@ impl Runner<'_> {
         (self.report)(&event)
     }
 
-    /// Fails `job` with `reason` under the retry rule, unless its claim is no longer ours.
-    fn fail(&mut self, job: &Job, reason: String) -> Result<JobResult> {
-        let failed = self.store.fail(
-            &job.id,
-            job.claim.as_deref(),
-            &reason,
-            FailOptions::default(),
-        );
-        settle(failed.map(|(_, outcome)| match outcome {
-            Outcome::Retry => JobResult::Retry(reason.clone()),
-            Outcome::Dead => JobResult::Dead(reason.clone()),
-        }))
+    /// Records how `job` ended, unless its claim is no longer ours. When the server goes
+    /// away meanwhile, it connects again and tries again: a result is never dropped, since
+    /// its job would then be claimed and run again once the claim expired. A try cut short
+    /// may have committed; if the next try is refused, the job itself says whether the first
+    /// one took effect.
+    fn finish(&mut self, job: &Job, finish: Finish) -> Result<JobResult> {
+        let claim = job.claim.as_deref();
+        let mut tried_before = false;
+        loop {
+            let done = match &finish {
+                Finish::Complete(output) => self
+                    .store
+                    .complete(&job.id, claim, output.clone(), &[])
+                    .map(|_| JobResult::Done),
+                Finish::Fail(reason) => self
+                    .store
+                    .fail(&job.id, claim, reason, FailOptions::default())
+                    .map(|(_, outcome)| finish.failed(outcome)),
+                Finish::Release => self
+                    .store
+                    .release(&job.id, claim)
+                    .map(|_| JobResult::Released),
+            };
+            match done {
+                Err(e) if !self.store.connected() => {
+                    reconnect(self.store, e, self.interrupt)?;
+                    tried_before = true;
+                }
+                Err(e) if tried_before && claim_lost(&e) => {
+                    let now = self.store.get(&job.id).ok();
+                    return match now.and_then(|now| finish.took_effect(job, &now)) {
+                        Some(result) => Ok(result),
+                        None => settle(Err(e)),
+                    };
+                }
+                other => return settle(other),
+            }
+        }
     }
 
     /// How a command stopped by the guard ended, for its failure reason.
@@ -504,6 +552,53 @@ impl Runner<'_> {
             self.reap(POLL)?;
         }
         Ok(())
+    }
+}
+
+/// How a run's job is recorded.
+enum Finish {
+    Complete(Option<String>),
+    Fail(String),
+    Release,
+}
+
+impl Finish {
+    fn failed(&self, outcome: Outcome) -> JobResult {
+        let reason = match self {
+            Finish::Fail(reason) => reason.clone(),
+            _ => String::new(),
+        };
+        match outcome {
+            Outcome::Retry => JobResult::Retry(reason),
+            Outcome::Dead => JobResult::Dead(reason),
+        }
+    }
+
+    /// Whether `now` (the job as it is) shows that an earlier try of this record, cut short
+    /// by a lost connection, committed after all; the result it had, if so.
+    fn took_effect(&self, claimed: &Job, now: &Job) -> Option<JobResult> {
+        if now.claim != claimed.claim {
+            return None;
+        }
+        match self {
+            Finish::Complete(_) => (now.status == Status::Done).then_some(JobResult::Done),
+            Finish::Fail(reason) => {
+                let ours = now
+                    .errors
+                    .last()
+                    .is_some_and(|f| f.reason == clip_reason(reason))
+                    && now.attempt_count == claimed.attempt_count + 1;
+                match now.status {
+                    Status::Pending if ours => Some(self.failed(Outcome::Retry)),
+                    Status::Dead if ours => Some(self.failed(Outcome::Dead)),
+                    _ => None,
+                }
+            }
+            // An expiry would have left the claim lapsed; a release does not.
+            Finish::Release => {
+                (now.status == Status::Pending && !now.claim_lapsed).then_some(JobResult::Released)
+            }
+        }
     }
 }
 

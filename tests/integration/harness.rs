@@ -29,6 +29,8 @@ pub struct TestEnv {
     dir: tempfile::TempDir,
     /// The schema, on PostgreSQL.
     schema: Option<String>,
+    /// The URL of a server of the test's own, when it is not on the shared one.
+    server: Option<String>,
 }
 
 impl TestEnv {
@@ -40,6 +42,17 @@ impl TestEnv {
         TestEnv {
             dir: tempfile::tempdir().expect("temp dir"),
             schema,
+            server: None,
+        }
+    }
+
+    /// A test's database on `cluster`, a PostgreSQL server of the test's own.
+    pub fn on(cluster: &postgres::Cluster) -> Self {
+        let schema = cluster.fresh_schema();
+        TestEnv {
+            dir: tempfile::tempdir().expect("temp dir"),
+            server: Some(cluster.url(&schema)),
+            schema: Some(schema),
         }
     }
 
@@ -54,9 +67,10 @@ impl TestEnv {
 
     /// What `--db` / `QUEUEPRIM_DB` is set to: the file, or the server's URL.
     pub fn db_arg(&self) -> OsString {
-        match &self.schema {
-            None => self.db().into_os_string(),
-            Some(schema) => postgres::cluster().url(schema).into(),
+        match (&self.server, &self.schema) {
+            (Some(url), _) => url.into(),
+            (None, None) => self.db().into_os_string(),
+            (None, Some(schema)) => postgres::cluster().url(schema).into(),
         }
     }
 

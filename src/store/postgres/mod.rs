@@ -36,6 +36,8 @@ const RETRIES: u32 = 5;
 /// An open connection to queueprim's schema on a PostgreSQL server.
 pub struct Db {
     client: Client,
+    /// Where to connect again after the server went away.
+    target: Target,
     sql: Sql,
     schema: String,
     name: String,
@@ -100,6 +102,7 @@ impl Db {
             .map_err(|e| explain(&format!("cannot connect to {name}"), e.into()))?;
         Ok(Db {
             client,
+            target: target.clone(),
             sql: Sql::new(&target.schema),
             schema: target.schema.clone(),
             channel: format!("queueprim.{}", target.schema),
@@ -335,6 +338,24 @@ impl Backend for Db {
             )?;
             Ok((row.try_get::<_, i64>(0)?.max(0) as u64, None))
         })
+    }
+
+    fn connected(&mut self) -> bool {
+        !self.client.is_closed()
+    }
+
+    fn reconnect(&mut self) -> Result<()> {
+        let options = OpenOptions {
+            synchronous: self.synchronous,
+            create_dir: false,
+        };
+        let fresh = Db::connect(&self.target, &options)?;
+        self.client = fresh.client;
+        self.listening = false;
+        // Whatever was notified while the connection was down is lost: count a change so
+        // that a waiter looks again.
+        self.changes += 1;
+        Ok(())
     }
 
     fn changes(&mut self, queue: &str) -> Result<u64> {

@@ -210,6 +210,14 @@ impl Backend for Db {
         Ok((size(path), Some(size(&files::sidecar(path, "-wal")))))
     }
 
+    fn connected(&mut self) -> bool {
+        true
+    }
+
+    fn reconnect(&mut self) -> Result<()> {
+        Ok(())
+    }
+
     fn changes(&mut self, _queue: &str) -> Result<u64> {
         self.data_version()
     }

@@ -6,3 +6,4 @@
 
 mod crashes;
 mod interleavings;
+mod outages;

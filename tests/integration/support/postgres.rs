@@ -19,21 +19,28 @@ use std::time::{Duration, Instant};
 /// The database every test schema lives in.
 pub const DATABASE: &str = "qp";
 
-/// The running cluster of this test binary.
+/// A running cluster.
 pub struct Cluster {
     pub socket_dir: PathBuf,
     pub bin: PathBuf,
-    /// Its stdin keeps the cluster alive: when this process exits, the pipe closes and the
-    /// keeper stops the server and removes its folder.
-    _keeper: Mutex<(Child, ChildStdin)>,
+    /// The shell that runs the server. Its stdin takes `stop` and `start` lines, and keeps
+    /// the cluster alive: when this process exits, the pipe closes and the keeper stops the
+    /// server and removes its folder.
+    keeper: Mutex<(Child, ChildStdin)>,
 }
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
 static SCHEMAS: AtomicU64 = AtomicU64::new(0);
 
-/// The cluster, started on first use.
+/// The cluster most tests share, started on first use.
 pub fn cluster() -> &'static Cluster {
     CLUSTER.get_or_init(|| Cluster::start().unwrap_or_else(|e| panic!("{e}")))
+}
+
+/// A cluster of its own, for a test that stops and starts the server (the shared one must
+/// stay up for the others).
+pub fn private_cluster() -> Cluster {
+    Cluster::start().unwrap_or_else(|e| panic!("{e}"))
 }
 
 impl Cluster {
@@ -128,12 +135,49 @@ impl Cluster {
         let cluster = Cluster {
             socket_dir: dir.clone(),
             bin,
-            _keeper: Mutex::new(keeper),
+            keeper: Mutex::new(keeper),
         };
         cluster.wait_until_ready(&dir.join("server.log"))?;
         cluster.psql_admin(&format!("CREATE DATABASE {DATABASE}"))?;
         cluster.psql("CREATE EXTENSION amcheck");
         Ok(cluster)
+    }
+
+    /// Stops the server the way an operator's restart does (a fast shutdown: every
+    /// connection is cut and every open transaction rolled back), and waits until it is
+    /// down.
+    #[track_caller]
+    pub fn stop(&self) {
+        self.tell_keeper("stop");
+        crate::support::wait::eventually(
+            crate::support::wait::GENEROUS,
+            "the test server to stop",
+            || !self.is_ready(),
+        );
+    }
+
+    /// Starts the server again after [`Cluster::stop`], and waits until it takes connections.
+    #[track_caller]
+    pub fn start_again(&self) {
+        self.tell_keeper("start");
+        self.wait_until_ready(&self.socket_dir.join("server.log"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[track_caller]
+    fn tell_keeper(&self, line: &str) {
+        use std::io::Write;
+        let mut keeper = self.keeper.lock().expect("the keeper's lock");
+        writeln!(keeper.1, "{line}").expect("talk to the server keeper");
+    }
+
+    fn is_ready(&self) -> bool {
+        Command::new(self.bin.join("pg_isready"))
+            .arg("-q")
+            .arg("-h")
+            .arg(&self.socket_dir)
+            .status()
+            .is_ok_and(|status| status.success())
     }
 
     fn wait_until_ready(&self, log: &Path) -> Result<(), String> {
@@ -170,8 +214,9 @@ impl Cluster {
     }
 }
 
-/// Starts the server under a shell that stops it, and removes its folder, once its stdin
-/// closes: that is, when the test binary exits, however it exits.
+/// Starts the server under a shell that stops and starts it on `stop` and `start` lines,
+/// and stops it and removes its folder once its stdin closes: that is, when the test binary
+/// exits, however it exits.
 fn keep_server(
     bin: &Path,
     dir: &Path,
@@ -191,8 +236,10 @@ fn keep_server(
         None => String::new(),
     };
     let script = format!(
-        "{as_owner}{server} >'{log}' 2>&1 & pid=$!; read _; kill -INT $pid; wait $pid; \
-         rm -rf '{dir}'",
+        "run() {{ {as_owner}{server} >>'{log}' 2>&1 & pid=$!; }}; \
+         halt() {{ kill -INT $pid; wait $pid; }}; \
+         run; while read line; do case $line in stop) halt;; start) run;; esac; done; \
+         halt; rm -rf '{dir}'",
         log = dir.join("server.log").display(),
         dir = dir.display()
     );
@@ -284,12 +331,25 @@ fn run_as(owner: Option<(u32, u32)>, mut command: Command) -> Command {
 pub struct Session(pub postgres::Client);
 
 impl Session {
+    /// A session on the shared cluster's test database.
     pub fn open() -> Session {
         let config = format!(
             "host={} user=postgres dbname={DATABASE}",
             cluster().socket_dir.display()
         );
         Session(postgres::Client::connect(&config, postgres::NoTls).expect("connect"))
+    }
+
+    /// A session on the server and database a queueprim URL names (its schema is queueprim's
+    /// own parameter, left out).
+    pub fn open_url(url: &str) -> Session {
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|pair| !pair.starts_with("schema="))
+            .collect();
+        let url = format!("{base}?{}", kept.join("&"));
+        Session(postgres::Client::connect(&url, postgres::NoTls).expect("connect"))
     }
 
     #[track_caller]
