@@ -15,7 +15,20 @@ use crate::store::Store;
 /// lost with a dropped connection, and a look costs a few index probes.
 const RECHECK: Duration = Duration::from_secs(5);
 
-#[derive(Debug, Default)]
+/// [`RECHECK`], or in test builds `QUEUEPRIM_TEST_RECHECK_MS`: a test that sets it to hours
+/// proves that what woke a waiter was the notification, not the re-check.
+fn recheck() -> Duration {
+    #[cfg(debug_assertions)]
+    if let Some(ms) = std::env::var("QUEUEPRIM_TEST_RECHECK_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+    {
+        return Duration::from_millis(ms);
+    }
+    RECHECK
+}
+
+#[derive(Debug)]
 pub struct Watch {
     /// The change counter read before the last look that found nothing; `None`: look now.
     seen: Option<u64>,
@@ -23,11 +36,24 @@ pub struct Watch {
     due_at: Option<Instant>,
     /// When that look was taken.
     looked_at: Option<Instant>,
+    /// See [`recheck`].
+    recheck: Duration,
+}
+
+impl Default for Watch {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Watch {
     pub fn new() -> Self {
-        Self::default()
+        Watch {
+            seen: None,
+            due_at: None,
+            looked_at: None,
+            recheck: recheck(),
+        }
     }
 
     /// Whether a look for work could find something new: the first time, once another
@@ -38,7 +64,7 @@ impl Watch {
         Ok(match self.seen {
             None => true,
             Some(_) if self.due_at.is_some_and(|due| now >= due) => true,
-            Some(_) if self.looked_at.is_some_and(|at| now >= at + RECHECK) => true,
+            Some(_) if self.looked_at.is_some_and(|at| now >= at + self.recheck) => true,
             Some(seen) => store.changes(queue)? != seen,
         })
     }
@@ -62,7 +88,7 @@ impl Watch {
 
     /// Forgets the last look, so the next [`Watch::should_look`] says yes.
     pub fn reset(&mut self) {
-        *self = Self::default();
+        *self = Self::new();
     }
 
     /// Waits at most `max` for a reason to look again: a change in the store, or something
@@ -72,7 +98,7 @@ impl Watch {
             return Ok(());
         };
         let now = Instant::now();
-        let nap = [self.due_at, self.looked_at.map(|at| at + RECHECK)]
+        let nap = [self.due_at, self.looked_at.map(|at| at + self.recheck)]
             .into_iter()
             .flatten()
             .map(|t| t.saturating_duration_since(now))

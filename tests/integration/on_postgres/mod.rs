@@ -4,6 +4,10 @@
 //! its migrations (`schema`), and URLs that keep their passwords out of every message
 //! (`urls`).
 
+mod clock;
 mod crashes;
 mod interleavings;
 mod outages;
+mod schema;
+mod urls;
+mod waking;

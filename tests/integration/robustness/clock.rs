@@ -9,20 +9,7 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::harness::{Job, TestEnv};
-
-/// libfaketime, from the Debian package `faketime`.
-fn libfaketime() -> PathBuf {
-    let candidates = fs::read_dir("/usr/lib")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| entry.path().join("faketime/libfaketime.so.1"))
-        .chain([PathBuf::from("/usr/lib/faketime/libfaketime.so.1")]);
-    candidates
-        .into_iter()
-        .find(|lib| lib.exists())
-        .expect("the clock tests need libfaketime (apt-get install faketime; .ci/run installs it)")
-}
+use crate::support::faketime::libfaketime;
 
 /// A wall clock offset that the test can step while queueprim runs.
 struct FakeClock {

@@ -2,6 +2,7 @@
 //! processes (`process`), waiting on conditions and deadlines (`wait`), SQLite's own
 //! check of a database file (`integrity`), and the throwaway PostgreSQL server (`postgres`).
 
+pub mod faketime;
 pub mod integrity;
 pub mod postgres;
 pub mod process;
