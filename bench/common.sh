@@ -5,3 +5,21 @@ QP="${CARGO_TARGET_DIR:-$PWD/target}/release/queueprim"
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+# pg_start: a throwaway PostgreSQL cluster in $WORK (as the `postgres` user when run as
+# root: the server refuses root), stopped with the script. Sets PG_URL to a database on it,
+# reached over a Unix socket. PG_BIN overrides where the server binaries are.
+pg_start() {
+  PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+  [ -x "$PG_BIN/initdb" ] || { echo "bench: PostgreSQL server binaries not found (apt-get install postgresql, or set PG_BIN)" >&2; exit 1; }
+  PG_DIR="$WORK/pg"; mkdir -p "$PG_DIR"; chmod 0711 "$WORK"
+  local as=()
+  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$PG_DIR"; as=(setpriv --reuid=postgres --regid=postgres --init-groups); fi
+  (cd "$PG_DIR" && "${as[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null)
+  # Durable like a production server (fsync on), sized for a 2-core machine.
+  (cd "$PG_DIR" && "${as[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -o "-k $PG_DIR -c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB" start >/dev/null)
+  PG_STOP=("${as[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast stop)
+  trap '"${PG_STOP[@]}" >/dev/null 2>&1 || true; kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+  "$PG_BIN/psql" -X -q -h "$PG_DIR" -U postgres -d postgres -c "CREATE DATABASE bench" >/dev/null
+  PG_URL="postgresql:///bench?host=$PG_DIR&user=postgres"
+}
