@@ -111,6 +111,35 @@ pub struct Enqueued {
     pub deduplicated: bool,
 }
 
+/// One line of `enqueue --batch` as it is read back after the commit.
+#[derive(Debug, Clone)]
+pub enum BatchJob {
+    /// A job added: the batch's prototype job with this id and payload.
+    Added { id: String, payload: String },
+    /// The unfinished job that already held the batch's dedup key.
+    Found(Box<Job>),
+}
+
+impl BatchJob {
+    /// The job as `enqueue` reports it.
+    pub fn into_enqueued(self, prototype: &Job) -> Enqueued {
+        match self {
+            BatchJob::Added { id, payload } => Enqueued {
+                job: Job {
+                    id,
+                    payload,
+                    ..prototype.clone()
+                },
+                deduplicated: false,
+            },
+            BatchJob::Found(job) => Enqueued {
+                job: *job,
+                deduplicated: true,
+            },
+        }
+    }
+}
+
 /// A queue's own settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueueSettings {

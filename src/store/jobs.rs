@@ -2,8 +2,10 @@
 //! (with follow-up jobs), fail, extend, renew, release and replay. Each loads the job,
 //! applies a `lifecycle` transition and saves it, in one transaction.
 
+use std::sync::LazyLock;
+
 use anyhow::Result;
-use rusqlite::{params, ErrorCode, OptionalExtension, Transaction};
+use rusqlite::{params, ErrorCode, OptionalExtension, Statement, Transaction};
 
 use super::rows::{job_from_row, load, pending_status, save, JOB_COLUMNS};
 use super::{groups, no_such_job, settings, Store};
@@ -150,7 +152,7 @@ fn is_conflict(e: &anyhow::Error) -> bool {
 /// Brings one job back, refusing it (as a conflict) when its key is taken meanwhile.
 fn replay_one(tx: &Transaction, seq: i64, job: &mut Job, now: Millis) -> Result<()> {
     lifecycle::replay(job, now)?;
-    if let Some(other) = unfinished_with_key(tx, &job.queue, job.key.as_deref())? {
+    if let Some((_, other)) = unfinished_with_key(tx, &job.queue, job.key.as_deref())? {
         return Err(Error::conflict(format!(
             "cannot retry {}: {} has its key '{}' and is not finished",
             job.id,
@@ -165,7 +167,7 @@ fn replay_one(tx: &Transaction, seq: i64, job: &mut Job, now: Millis) -> Result<
 /// Queue settings read once per queue within one transaction, not once per job: a batch
 /// of a hundred thousand jobs asks once.
 #[derive(Default)]
-struct Defaults {
+pub(super) struct Defaults {
     last: Option<(String, QueueSettings)>,
 }
 
@@ -186,59 +188,137 @@ fn insert(
     new: &NewJob,
     now: Millis,
 ) -> Result<Enqueued> {
-    if let Some(job) = unfinished_with_key(tx, &new.queue, new.key.as_deref())? {
+    if let Some((_, job)) = unfinished_with_key(tx, &new.queue, new.key.as_deref())? {
         return Ok(Enqueued {
             job,
             deduplicated: true,
         });
     }
+    let mut job = prototype(tx, defaults, new, now)?;
+    let behind_group = match &new.group {
+        Some(group) => groups::is_busy(tx, &new.queue, group)?,
+        None => false,
+    };
+    let mut stmt = tx.prepare_cached(&INSERT_ONE)?;
+    bind_shared(
+        &mut stmt,
+        &job,
+        pending_status(&job, behind_group, now),
+        now,
+    )?;
+    stmt.raw_bind_parameter(row_params(0).1, &new.payload)?;
+    (job.id, _) = insert_rows(tx, &mut stmt, 1, ids, now)?;
+    job.payload = new.payload.clone();
+    Ok(Enqueued {
+        job,
+        deduplicated: false,
+    })
+}
+
+/// Parameters that every row of [`insert_sql`] shares, bound by [`bind_shared`].
+const SHARED_PARAMS: usize = 11;
+/// The shared parameter holding the stored status.
+pub(super) const STATUS_PARAM: usize = 4;
+
+/// An INSERT of one job.
+static INSERT_ONE: LazyLock<String> = LazyLock::new(|| insert_sql(1));
+
+/// An INSERT of `rows` jobs that share every setting: `?1`–`?11` as [`bind_shared`] binds
+/// them, then each row's id and payload (see [`row_params`]).
+pub(super) fn insert_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|k| {
+            let (id, payload) = row_params(k);
+            format!("(?{id}, ?1, ?2, ?{payload}, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)")
+        })
+        .collect();
+    format!(
+        "INSERT INTO jobs (id, queue, type, payload, priority, status, max_retries, \
+         backoff_ms, backoff_max_ms, job_group, dedup_key, visible_after, created_at, \
+         updated_at) VALUES {}",
+        values.join(", ")
+    )
+}
+
+/// The parameters of the id and the payload of row `k` (from 0) in [`insert_sql`].
+pub(super) fn row_params(k: usize) -> (usize, usize) {
+    (SHARED_PARAMS + 1 + 2 * k, SHARED_PARAMS + 2 + 2 * k)
+}
+
+/// The job `new` becomes, with its queue's defaults filled in; its id and payload are left
+/// empty, for the insert to fill.
+pub(super) fn prototype(
+    tx: &Transaction,
+    defaults: &mut Defaults,
+    new: &NewJob,
+    now: Millis,
+) -> Result<Job> {
     let defaults = defaults.for_queue(tx, &new.queue)?;
     let backoff = new
         .backoff
         .or(defaults.backoff_ms.map(|base| Backoff { base, max: None }));
     let max_retries = new.max_retries.or(defaults.max_retries).unwrap_or(0);
-    let behind_group = match &new.group {
-        Some(group) => groups::is_busy(tx, &new.queue, group)?,
-        None => false,
-    };
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO jobs (id, queue, type, payload, priority, status, max_retries, \
-         backoff_ms, backoff_max_ms, job_group, dedup_key, visible_after, created_at, \
-         updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
-    )?;
+    Ok(new_job(new, max_retries, backoff, now))
+}
+
+/// Binds the parameters every row of an [`insert_sql`] statement shares. They stay bound
+/// while a batch binds each row's id and payload.
+pub(super) fn bind_shared(
+    stmt: &mut Statement,
+    job: &Job,
+    status: &'static str,
+    now: Millis,
+) -> Result<()> {
+    stmt.raw_bind_parameter(1, &job.queue)?;
+    stmt.raw_bind_parameter(2, &job.job_type)?;
+    stmt.raw_bind_parameter(3, job.priority)?;
+    stmt.raw_bind_parameter(STATUS_PARAM, status)?;
+    stmt.raw_bind_parameter(5, job.max_retries)?;
+    stmt.raw_bind_parameter(6, job.backoff.map(|b| b.base))?;
+    stmt.raw_bind_parameter(7, job.backoff.and_then(|b| b.max))?;
+    stmt.raw_bind_parameter(8, &job.group)?;
+    stmt.raw_bind_parameter(9, &job.key)?;
+    stmt.raw_bind_parameter(10, job.visible_after)?;
+    stmt.raw_bind_parameter(11, now)?;
+    Ok(())
+}
+
+/// Runs an [`insert_sql`] statement of `rows` jobs, bound but for their ids, with new ids;
+/// on the rare clash with an id already taken the statement adds nothing, and it runs
+/// again with others. Returns the last id and the last new row's `seq`: SQLite numbers the
+/// rows of one statement one after the other.
+pub(super) fn insert_rows(
+    tx: &Transaction,
+    stmt: &mut Statement,
+    rows: usize,
+    ids: &mut IdGen,
+    now: Millis,
+) -> Result<(String, i64)> {
     let mut attempts = 0;
     loop {
-        let job = new_job(ids.job_id(), new, max_retries, backoff, now);
-        let result = stmt.execute(params![
-            job.id,
-            job.queue,
-            job.job_type,
-            job.payload,
-            job.priority,
-            pending_status(&job, behind_group, now),
-            job.max_retries,
-            backoff.map(|b| b.base),
-            backoff.and_then(|b| b.max),
-            job.group,
-            job.key,
-            job.visible_after,
-            now
-        ]);
-        match result {
-            Ok(_) => {
-                return Ok(Enqueued {
-                    job,
-                    deduplicated: false,
-                })
+        let mut id = String::new();
+        for k in 0..rows {
+            id = ids.job_id(now);
+            stmt.raw_bind_parameter(row_params(k).0, &id)?;
+        }
+        match stmt.raw_execute() {
+            Ok(_) => return Ok((id, tx.last_insert_rowid())),
+            Err(e) if is_id_clash(&e) && attempts < 8 => {
+                attempts += 1;
+                ids.skip_ahead();
             }
-            Err(e) if is_id_clash(&e) && attempts < 8 => attempts += 1,
             Err(e) => return Err(e.into()),
         }
     }
 }
 
-/// The unfinished job of the queue that has the new job's key, if it has one.
-fn unfinished_with_key(tx: &Transaction, queue: &str, key: Option<&str>) -> Result<Option<Job>> {
+/// The unfinished job of the queue that has the new job's key, if it has one, with its
+/// `seq`.
+pub(super) fn unfinished_with_key(
+    tx: &Transaction,
+    queue: &str,
+    key: Option<&str>,
+) -> Result<Option<(i64, Job)>> {
     let Some(key) = key else {
         return Ok(None);
     };
@@ -249,8 +329,7 @@ fn unfinished_with_key(tx: &Transaction, queue: &str, key: Option<&str>) -> Resu
     Ok(tx
         .prepare_cached(&sql)?
         .query_row(params![queue, key], job_from_row)
-        .optional()?
-        .map(|(_, job)| job))
+        .optional()?)
 }
 
 /// Whether an insert failed only because its random id is already taken.
@@ -259,18 +338,13 @@ fn is_id_clash(e: &rusqlite::Error) -> bool {
         if f.code == ErrorCode::ConstraintViolation && message.contains("jobs.id"))
 }
 
-fn new_job(
-    id: String,
-    new: &NewJob,
-    max_retries: u32,
-    backoff: Option<Backoff>,
-    now: Millis,
-) -> Job {
+/// A new job as it is stored, without its id and payload yet.
+fn new_job(new: &NewJob, max_retries: u32, backoff: Option<Backoff>, now: Millis) -> Job {
     Job {
-        id,
+        id: String::new(),
         queue: new.queue.clone(),
         job_type: new.job_type.clone(),
-        payload: new.payload.clone(),
+        payload: String::new(),
         priority: new.priority,
         status: Status::Pending,
         attempt_count: 0,

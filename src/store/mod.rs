@@ -3,6 +3,7 @@
 //! domain structs. Writes read the clock after taking the write lock, so time spent waiting
 //! for another writer never makes a new claim start out expired; tests can swap the clock.
 
+mod batch;
 mod claims;
 mod groups;
 mod jobs;
