@@ -88,6 +88,11 @@ impl Store {
     ) -> Result<T> {
         self.require_shared_wal_index("write to")?;
         let path = self.path.clone();
+        // Each multi-row INSERT keeps a statement journal, to undo its rows if one clashes.
+        // It holds a few dozen pages, just over what SQLite keeps in memory by default
+        // before spilling to a temporary file: kept in memory, a million lines make half as
+        // many writes.
+        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
