@@ -48,6 +48,13 @@ impl IdGen {
         }
     }
 
+    /// A generator that draws the same numbers as every other of the same seed, for tests
+    /// that need two "processes" to clash.
+    #[cfg(test)]
+    pub fn seeded(state: u64) -> Self {
+        IdGen { state, last_job: 0 }
+    }
+
     /// A job id for a job made at `now`: the time, then a random start that later ids of
     /// the same millisecond count up from. Strictly increasing within a process, even when
     /// many ids share a millisecond or the clock steps back.

@@ -107,15 +107,21 @@ impl Store {
         // connection's read open across COMMIT while one of its statements is mid-way, so
         // everything printed below comes from the state this commit made. The added jobs
         // are the prototype but for id and payload, so only those are read back.
-        let mut stmt =
-            tx.prepare("SELECT seq, id, payload FROM jobs WHERE seq >= ?1 ORDER BY seq")?;
-        let mut rows = stmt.query([order.anchor().unwrap_or(i64::MAX)])?;
-        let anchor = rows.next()?.map(added_from_row).transpose()?;
-        if order.anchor().is_some() && anchor.is_none() {
-            return Err(anyhow!("cannot add the batch: its first job is missing"));
-        }
-        tx.execute_batch("COMMIT")
-            .map_err(|e| cannot_write(&path, e.into()))?;
+        let failed = |e: rusqlite::Error| cannot_write(&path, e.into());
+        let mut stmt = tx
+            .prepare("SELECT seq, id, payload FROM jobs WHERE seq >= ?1 ORDER BY seq")
+            .map_err(failed)?;
+        let mut rows = stmt
+            .query([order.anchor().unwrap_or(i64::MAX)])
+            .map_err(failed)?;
+        let anchor = match rows.next().map_err(failed)? {
+            Some(row) => Some(added_from_row(row).map_err(failed)?),
+            None if order.anchor().is_some() => {
+                return Err(anyhow!("cannot add the batch: its first job is missing"))
+            }
+            None => None,
+        };
+        tx.execute_batch("COMMIT").map_err(failed)?;
 
         let first = anchor.filter(|_| order.first_added.is_some());
         let mut jobs = Committed {
@@ -338,6 +344,58 @@ impl Iterator for Committed<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{OpenOptions, Synchronous};
+
+    /// A store whose ids come from `seed`, at a fixed time.
+    fn store(path: &std::path::Path, seed: u64) -> Store {
+        let options = OpenOptions {
+            synchronous: Synchronous::Normal,
+            create_dir: false,
+        };
+        let mut store = Store::open(path, &options).unwrap();
+        store.set_clock(Box::new(|| 1_764_000_000_000));
+        store.ids = IdGen::seeded(seed);
+        store
+    }
+
+    /// Runs a batch of `payloads` and returns what it printed.
+    fn batch(store: &mut Store, payloads: &[String]) -> Vec<BatchJob> {
+        let lines = payloads.iter().cloned().map(Ok);
+        store
+            .enqueue_stream(&NewJob::new("q", ""), lines, |_, jobs| jobs.collect())
+            .unwrap()
+    }
+
+    #[test]
+    fn an_id_taken_by_another_process_is_drawn_again_without_losing_a_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        // Another process that drew the same start in the same millisecond took the id.
+        let taken = store(&path, 7).enqueue(&[NewJob::new("q", "0")]).unwrap();
+        let taken = &taken[0].job.id;
+        // One statement of 512 jobs starting with that id, then jobs added one by one; and
+        // a batch of one, added alone.
+        for count in [600, 1] {
+            let payloads: Vec<String> = (1..=count).map(|n| n.to_string()).collect();
+            let printed = batch(&mut store(&path, 7), &payloads);
+            let added: Vec<(String, String)> = printed
+                .into_iter()
+                .map(|job| match job {
+                    BatchJob::Added { id, payload } => (id, payload),
+                    BatchJob::Found(job) => panic!("found {}", job.id),
+                })
+                .collect();
+            let payloads_out: Vec<&String> = added.iter().map(|(_, p)| p).collect();
+            assert_eq!(payloads_out, payloads.iter().collect::<Vec<_>>());
+            assert!(added.iter().all(|(id, _)| id != taken));
+            assert!(
+                added.windows(2).all(|w| w[0].0 < w[1].0),
+                "ids in line order"
+            );
+        }
+        let counts = store(&path, 1).stats().unwrap();
+        assert_eq!(counts.total(), 602, "{counts:?}");
+    }
 
     #[test]
     fn order_keeps_runs_of_added_and_found_lines() {
