@@ -735,3 +735,43 @@ fn batch_prints_its_jobs_as_committed_while_others_change_them() {
     }
     assert_eq!(jobs[0].id, claimed.id);
 }
+
+#[test]
+fn jobs_with_ids_of_the_earlier_random_kind_keep_working_beside_new_ones() {
+    let env = TestEnv::new();
+    let job = env.enqueue("e", "1", &["--key", "k"]);
+    // A database from before time-ordered ids: q_ and 10 random characters.
+    let old = "q_7f3k2m9x4c";
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    conn.execute("UPDATE jobs SET id = ?1 WHERE id = ?2", [old, &job.id])
+        .unwrap();
+    drop(conn);
+    let got: Job = env.json(&["get", old]);
+    assert_eq!(got.payload, json!(1));
+
+    // A batch finds the old job by its key, and adds new jobs beside it.
+    let found: Vec<Job> = env
+        .cmd(["enqueue", "e", "--batch", "--key", "k"])
+        .stdin("2\n3\n")
+        .expect_status(0)
+        .json();
+    assert!(found
+        .iter()
+        .all(|j| j.id == old && j.deduplicated == Some(true)));
+    let table = env
+        .cmd(["enqueue", "e", "--batch", "--key", "k", "--format", "table"])
+        .stdin("4\n")
+        .expect_status(0);
+    assert!(table.stdout.contains(old), "{}", table.stdout);
+    let added: Vec<Job> = env
+        .cmd(["enqueue", "e", "--batch"])
+        .stdin("5\n6\n")
+        .expect_status(0)
+        .json();
+    added.iter().for_each(|j| assert_id_shape(&j.id));
+
+    assert_eq!(env.dequeue("e", &[]).id, old);
+    env.cmd(["complete", old]).expect_status(0);
+    let next = env.dequeue("e", &[]);
+    assert_eq!(next.id, added[0].id);
+}
