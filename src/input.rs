@@ -172,53 +172,75 @@ fn too_big() -> String {
     )
 }
 
-/// The most `--batch` reads from stdin. All of it is checked before anything is written, so
-/// it is held in memory; larger loads go in several batches.
-const MAX_BATCH_BYTES: u64 = 256 * 1024 * 1024;
-
-/// Reads newline-delimited JSON payloads, skipping blank lines. Every line is checked before
-/// anything is written, so a bad line leaves the queue untouched.
-pub fn read_batch(input: impl BufRead) -> anyhow::Result<Vec<String>> {
-    let mut input = input.take(MAX_BATCH_BYTES + 1);
-    let mut payloads = Vec::new();
-    let mut line = Vec::new();
-    let mut total = 0u64;
-    for number in 1.. {
-        line.clear();
-        let read = (&mut input)
-            .take(MAX_RAW_JSON_BYTES + 1)
-            .read_until(b'\n', &mut line)?;
-        if read == 0 {
-            break;
-        }
-        total += read as u64;
-        let bad = |what: String| {
-            Error::invalid(format!(
-                "--batch line {number}: {what}; nothing was enqueued"
-            ))
-        };
-        if total > MAX_BATCH_BYTES {
-            return Err(Error::invalid(format!(
-                "--batch input is over {} MiB; nothing was enqueued (split it into several batches)",
-                MAX_BATCH_BYTES / (1024 * 1024)
-            ))
-            .into());
-        }
-        if read as u64 > MAX_RAW_JSON_BYTES {
-            return Err(bad(too_big()).into());
-        }
-        let text = std::str::from_utf8(&line).map_err(|_| bad("not valid UTF-8".into()))?;
-        if text.trim().is_empty() {
-            continue;
-        }
-        // serde_json counts lines within the text it is given: on a single line, only the
-        // column means anything. Only JSON's own whitespace is cut: `42` and a U+0085 is
-        // no JSON, whatever Unicode calls that character.
-        let payload = compact_json(text.trim_end_matches(JSON_WHITESPACE))
-            .map_err(|e| bad(e.replace(" at line 1 column", " at column")))?;
-        payloads.push(payload);
+/// Reads newline-delimited JSON payloads for `--batch`, one line at a time, so a batch of any
+/// size takes little memory: each payload comes out compacted, blank lines are skipped, and
+/// a bad line ends the batch with an error naming its number. The caller adds the payloads
+/// in one transaction, which that error then rolls back.
+pub fn read_batch<R: BufRead>(input: R) -> BatchLines<R> {
+    BatchLines {
+        input,
+        number: 0,
+        line: Vec::new(),
+        done: false,
     }
-    Ok(payloads)
+}
+
+/// The payloads of a `--batch`, as [`read_batch`] reads them.
+pub struct BatchLines<R> {
+    input: R,
+    /// The number of the last line read, counting blank ones, for error messages.
+    number: u64,
+    /// The line being read, its buffer reused.
+    line: Vec<u8>,
+    done: bool,
+}
+
+impl<R: BufRead> BatchLines<R> {
+    fn read_payload(&mut self) -> anyhow::Result<Option<String>> {
+        loop {
+            self.line.clear();
+            self.number += 1;
+            let read = (&mut self.input)
+                .take(MAX_RAW_JSON_BYTES + 1)
+                .read_until(b'\n', &mut self.line)?;
+            if read == 0 {
+                return Ok(None);
+            }
+            let number = self.number;
+            let bad = |what: String| {
+                Error::invalid(format!(
+                    "--batch line {number}: {what}; nothing was enqueued"
+                ))
+            };
+            if read as u64 > MAX_RAW_JSON_BYTES {
+                return Err(bad(too_big()).into());
+            }
+            let text =
+                std::str::from_utf8(&self.line).map_err(|_| bad("not valid UTF-8".into()))?;
+            if text.trim().is_empty() {
+                continue;
+            }
+            // serde_json counts lines within the text it is given: on a single line, only the
+            // column means anything. Only JSON's own whitespace is cut: `42` and a U+0085 is
+            // no JSON, whatever Unicode calls that character.
+            let payload = compact_json(text.trim_end_matches(JSON_WHITESPACE))
+                .map_err(|e| bad(e.replace(" at line 1 column", " at column")))?;
+            return Ok(Some(payload));
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for BatchLines<R> {
+    type Item = anyhow::Result<String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let item = self.read_payload().transpose();
+        self.done = !matches!(item, Some(Ok(_)));
+        item
+    }
 }
 
 /// Validates a JSON document and returns it compact (no insignificant whitespace), exactly
@@ -246,6 +268,13 @@ const JSON_WHITESPACE: [char; 4] = [' ', '\t', '\n', '\r'];
 /// Removes whitespace outside strings. Only valid JSON reaches here, so tracking string
 /// boundaries and backslash escapes is all it takes.
 fn strip_whitespace(json: &str) -> String {
+    // Most machine-written JSON (a `--batch` line from jq -c) has none: copy it as it is.
+    if !json
+        .bytes()
+        .any(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
+        return json.to_string();
+    }
     let mut out = String::with_capacity(json.len());
     let (mut in_string, mut escaped) = (false, false);
     for c in json.chars() {
@@ -311,7 +340,11 @@ mod tests {
 
     #[test]
     fn a_batch_line_is_json_up_to_its_line_break_and_nothing_else() {
-        let read = |text: &str| read_batch(text.as_bytes()).map_err(|e| e.to_string());
+        let read = |text: &str| {
+            read_batch(text.as_bytes())
+                .collect::<anyhow::Result<Vec<String>>>()
+                .map_err(|e| e.to_string())
+        };
         assert_eq!(read("1 \t\r\n\n 2\n"), Ok(vec!["1".into(), "2".into()]));
         for line in ["42\u{85}\n", "42\u{a0}", "[1]\u{2028}"] {
             let err = read(line).unwrap_err();

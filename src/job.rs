@@ -144,6 +144,33 @@ pub struct Enqueued {
     pub deduplicated: bool,
 }
 
+/// One line of `enqueue --batch` as it is read back after the commit.
+#[derive(Debug, Clone)]
+pub enum BatchJob {
+    /// A job added: the batch's prototype job with this id and payload.
+    Added { id: String, payload: String },
+    /// A job in full: the one a line with a key or a group added alone, or the unfinished
+    /// job that held the batch's dedup key (`deduplicated`).
+    Whole(Box<Enqueued>),
+}
+
+impl BatchJob {
+    /// The job as `enqueue` reports it.
+    pub fn into_enqueued(self, prototype: &Job) -> Enqueued {
+        match self {
+            BatchJob::Added { id, payload } => Enqueued {
+                job: Job {
+                    id,
+                    payload,
+                    ..prototype.clone()
+                },
+                deduplicated: false,
+            },
+            BatchJob::Whole(enqueued) => *enqueued,
+        }
+    }
+}
+
 /// A queue's own settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueueSettings {

@@ -130,7 +130,7 @@ proptest! {
 
     #[test]
     fn batches_of_any_lines_are_read_whole_or_refused_by_line(bytes in batch_bytes()) {
-        match read_batch(bytes.as_slice()) {
+        match read_batch(bytes.as_slice()).collect::<anyhow::Result<Vec<String>>>() {
             Ok(payloads) => {
                 let text = String::from_utf8_lossy(&bytes);
                 let lines = text.lines().filter(|l| !l.trim().is_empty());

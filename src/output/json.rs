@@ -159,6 +159,62 @@ impl<'a> CompletedJson<'a> {
     }
 }
 
+/// `enqueue`'s output for the many jobs of a batch that differ only in id and payload: the
+/// rest is rendered once, and each job's id and payload are written between its pieces.
+/// Ids are letters, digits and `_`, and payloads compact JSON as stored, so what comes out
+/// is byte for byte what [`EnqueuedJson`] writes.
+pub struct AddedJson {
+    /// Up to the id's opening quote, then up to the payload, then the rest.
+    pieces: [String; 3],
+}
+
+impl AddedJson {
+    pub fn new(prototype: &Job) -> anyhow::Result<Self> {
+        const ID: &str = "@ID@";
+        const PAYLOAD: &str = "\"@PAYLOAD@\"";
+        let marked = Enqueued {
+            job: Job {
+                id: ID.into(),
+                payload: PAYLOAD.into(),
+                ..prototype.clone()
+            },
+            deduplicated: false,
+        };
+        let text = serde_json::to_string(&EnqueuedJson::new(&marked)?)?;
+        // The id is the first field. Fields before the payload (queue, type) cannot hold a
+        // quote, and later ones write theirs escaped, so the first marker is the payload.
+        let cut = |text: &str, marker: &str| -> anyhow::Result<(String, String)> {
+            let (before, after) = text
+                .split_once(marker)
+                .ok_or_else(|| anyhow::anyhow!("no {marker} in rendered job"))?;
+            Ok((before.to_string(), after.to_string()))
+        };
+        let (head, rest) = cut(&text, &format!("{{\"id\":\"{ID}"))?;
+        let (middle, tail) = cut(&rest, &format!("\"payload\":{PAYLOAD}"))?;
+        Ok(AddedJson {
+            pieces: [
+                format!("{head}{{\"id\":\""),
+                format!("{middle}\"payload\":"),
+                tail,
+            ],
+        })
+    }
+
+    pub fn write(
+        &self,
+        out: &mut impl std::io::Write,
+        id: &str,
+        payload: &str,
+    ) -> std::io::Result<()> {
+        let [head, middle, tail] = &self.pieces;
+        out.write_all(head.as_bytes())?;
+        out.write_all(id.as_bytes())?;
+        out.write_all(middle.as_bytes())?;
+        out.write_all(payload.as_bytes())?;
+        out.write_all(tail.as_bytes())
+    }
+}
+
 #[derive(Serialize)]
 pub struct QueueJson<'a> {
     queue: &'a str,
@@ -283,4 +339,61 @@ pub struct ErrorJson<'a> {
 pub struct ErrorBody<'a> {
     pub kind: &'a str,
     pub message: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::{Backoff, Status};
+
+    fn job(key: Option<&str>, job_type: Option<&str>) -> Job {
+        Job {
+            id: String::new(),
+            queue: "tenant/acme:v1".into(),
+            job_type: job_type.map(Into::into),
+            payload: String::new(),
+            priority: -3,
+            status: Status::Pending,
+            attempt_count: 0,
+            max_retries: 2,
+            backoff: Some(Backoff {
+                base: 1000,
+                max: None,
+            }),
+            group: Some("g".into()),
+            key: key.map(Into::into),
+            worker: None,
+            claim: None,
+            claim_lapsed: false,
+            visible_after: Some(1_764_000_000_123),
+            output: None,
+            errors: Vec::new(),
+            created_at: 1_764_000_000_000,
+            updated_at: 1_764_000_000_000,
+            finished_at: None,
+        }
+    }
+
+    #[test]
+    fn added_jobs_are_written_exactly_as_serde_writes_them() {
+        let keys = [None, Some("k"), Some(r#"","payload":"@PAYLOAD@" @ID@ \"#)];
+        for (key, job_type) in keys.into_iter().zip([None, Some("t"), Some("t")]) {
+            let prototype = job(key, job_type);
+            let added = AddedJson::new(&prototype).unwrap();
+            for (id, payload) in [("q_1m8navtvf88ypa1", r#"{"a":[1,"x y"]}"#), ("q_0", "null")] {
+                let mut spliced = Vec::new();
+                added.write(&mut spliced, id, payload).unwrap();
+                let enqueued = Enqueued {
+                    job: Job {
+                        id: id.into(),
+                        payload: payload.into(),
+                        ..prototype.clone()
+                    },
+                    deduplicated: false,
+                };
+                let expected = serde_json::to_string(&EnqueuedJson::new(&enqueued).unwrap());
+                assert_eq!(String::from_utf8(spliced).unwrap(), expected.unwrap());
+            }
+        }
+    }
 }

@@ -12,13 +12,15 @@ use serde::Serialize;
 
 use crate::cli::Format;
 use crate::error::Report;
-use crate::job::{Counts, Enqueued, Job, QueueCounts, QueueSettings, StoreInfo, SweepReport};
+use crate::job::{
+    BatchJob, Counts, Enqueued, Job, QueueCounts, QueueSettings, StoreInfo, SweepReport,
+};
 use crate::text::visible;
 use crate::time::{now, rfc3339, Millis};
 use crate::worker::{Event, JobResult, Summary};
 use json::{
-    CancelJson, CompletedJson, CountsJson, EnqueuedJson, ErrorBody, ErrorJson, InfoJson, JobJson,
-    PurgeJson, QueueJson, QueueSettingsJson, SettingsJson, SweepJson, WorkEventJson,
+    AddedJson, CancelJson, CompletedJson, CountsJson, EnqueuedJson, ErrorBody, ErrorJson, InfoJson,
+    JobJson, PurgeJson, QueueJson, QueueSettingsJson, SettingsJson, SweepJson, WorkEventJson,
     WorkSummaryJson, WrittenJson,
 };
 
@@ -50,6 +52,9 @@ pub fn print_error(format: Format, report: &Report) {
     line.push('\n');
     let _ = io::stderr().lock().write_all(line.as_bytes());
 }
+
+/// Rows per table when a long list is printed a page at a time.
+const TABLE_PAGE: usize = 1000;
 
 /// Where results go.
 pub struct Printer {
@@ -185,17 +190,78 @@ impl Printer {
         }
     }
 
-    /// The jobs of `enqueue --batch`.
-    pub fn enqueued(&mut self, list: &[Enqueued]) -> Result<()> {
+    /// The jobs of `enqueue --batch`, written as they come: JSON one job at a time, tables
+    /// a page at a time. Jobs added are `prototype` with their own id and payload.
+    pub fn batch(
+        &mut self,
+        prototype: &Job,
+        jobs: &mut dyn Iterator<Item = Result<BatchJob>>,
+    ) -> Result<()> {
         match self.format {
-            Format::Table => {
-                let jobs: Vec<Job> = list.iter().map(|e| e.job.clone()).collect();
-                self.jobs(&jobs)
+            Format::Table => self.batch_table(prototype, jobs),
+            Format::Json | Format::Jsonl => self.batch_json(prototype, jobs),
+        }
+    }
+
+    fn batch_json(
+        &mut self,
+        prototype: &Job,
+        jobs: &mut dyn Iterator<Item = Result<BatchJob>>,
+    ) -> Result<()> {
+        let added = AddedJson::new(prototype)?;
+        let (open, separator, close): (&[u8], &[u8], &[u8]) = match self.format {
+            Format::Json => (b"[", b",", b"]\n"),
+            _ => (b"", b"\n", b"\n"),
+        };
+        self.out.write_all(open)?;
+        let mut count = 0u64;
+        for job in jobs {
+            let job = job?;
+            if count > 0 {
+                self.out.write_all(separator)?;
             }
-            Format::Json => self.array(list.iter().map(EnqueuedJson::new)),
-            Format::Jsonl => list
-                .iter()
-                .try_for_each(|e| self.line(&EnqueuedJson::new(e)?)),
+            count += 1;
+            match job {
+                BatchJob::Added { id, payload } => added.write(&mut self.out, &id, &payload)?,
+                whole @ BatchJob::Whole(_) => {
+                    let enqueued = whole.into_enqueued(prototype);
+                    serde_json::to_writer(&mut self.out, &EnqueuedJson::new(&enqueued)?)?;
+                }
+            }
+        }
+        // JSON lines of no jobs are no lines at all.
+        if self.format == Format::Json || count > 0 {
+            self.out.write_all(close)?;
+        }
+        Ok(())
+    }
+
+    /// Tables a page at a time, each page aligned on its own: a batch's jobs all have the
+    /// same widths but for a found job's older id, and every page reads times against one
+    /// clock reading, so the pages line up.
+    fn batch_table(
+        &mut self,
+        prototype: &Job,
+        jobs: &mut dyn Iterator<Item = Result<BatchJob>>,
+    ) -> Result<()> {
+        let mut page = Vec::with_capacity(TABLE_PAGE);
+        let mut first = true;
+        let (now, width) = (now(), table_width());
+        loop {
+            page.clear();
+            for job in jobs.take(TABLE_PAGE) {
+                page.push(job?.into_enqueued(prototype).job);
+            }
+            if page.is_empty() {
+                if first {
+                    self.nothing("jobs");
+                }
+                return Ok(());
+            }
+            let lines = table::job_rows(&page, now, width, self.color);
+            // Later pages leave out the header line.
+            self.lines(lines.get(usize::from(!first)..).unwrap_or_default())?;
+            first = false;
         }
     }
 

@@ -98,6 +98,20 @@ pub enum Inserted {
     KeyTaken,
 }
 
+/// A job's own values in [`Tx::insert_many`], beside the prototype all the rows share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRow {
+    pub id: String,
+    pub payload: String,
+}
+
+/// The rows a batch added ([`Tx::insert_many`]), read back after its commit, in the order
+/// they were added, as the commit wrote them.
+pub trait AddedRows {
+    /// The next row added; `None` after the last.
+    fn next_row(&mut self) -> Result<Option<NewRow>>;
+}
+
 /// A deleted job, as far as its group is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deleted {
@@ -121,6 +135,12 @@ pub trait Tx {
     /// Writes back every column a transition may change.
     fn update(&mut self, seq: Seq, job: &Job, stored: Stored) -> Result<()>;
     fn insert(&mut self, job: &Job, stored: Stored) -> Result<Inserted>;
+    /// Inserts jobs that are `prototype` but for their ids and payloads (`rows`, in order),
+    /// in as few statements as the engine likes: all of them, in this order (their `seq`s
+    /// follow it), or none. `Added` holds the first row's `seq`. Rows added so are what
+    /// [`Backend::write_batch`] reads back after the commit.
+    fn insert_many(&mut self, prototype: &Job, stored: Stored, rows: &[NewRow])
+        -> Result<Inserted>;
     fn delete(&mut self, seq: Seq) -> Result<()>;
     /// The unfinished job of `queue` holding dedup key `key`.
     fn unfinished_with_key(&mut self, queue: &str, key: &str) -> Result<Option<Job>>;
@@ -169,6 +189,13 @@ pub trait Tx {
 /// results, not its side effects.
 pub type WriteFn<'a> = dyn FnMut(&mut dyn Tx) -> Result<()> + 'a;
 
+/// The adding half of [`Backend::write_batch`]: runs once, inside the transaction. It reads
+/// its input as it goes, so unlike a [`WriteFn`] it can never be run again.
+pub type BatchFn<'a> = dyn FnOnce(&mut dyn Tx) -> Result<()> + 'a;
+
+/// The reading half of [`Backend::write_batch`]: runs once, after the commit.
+pub type ReadBackFn<'a> = dyn FnOnce(&mut dyn AddedRows) -> Result<()> + 'a;
+
 /// Whether a queue has something to claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Readiness {
@@ -187,6 +214,16 @@ pub trait Backend {
     /// Runs `f` in one write transaction and commits it. With `fixed_now` (a test's clock),
     /// [`Tx::now`] is that time throughout.
     fn write(&mut self, fixed_now: Option<Millis>, f: &mut WriteFn) -> Result<()>;
+    /// Runs `add` in one write transaction and commits it, then hands `read` the rows `add`
+    /// inserted with [`Tx::insert_many`], exactly as committed, whatever other transactions
+    /// did to them since. `add` runs once: a failure the engine would retry is returned.
+    /// Memory stays flat however many rows there are.
+    fn write_batch(
+        &mut self,
+        fixed_now: Option<Millis>,
+        add: Box<BatchFn>,
+        read: Box<ReadBackFn>,
+    ) -> Result<()>;
 
     fn get(&mut self, id: &str) -> Result<Option<Job>>;
     /// Calls `emit` for each matching job, newest first, a page at a time.

@@ -14,7 +14,7 @@ use crate::lifecycle::{self, FailOptions};
 use crate::time::Millis;
 
 /// How often an insert draws a new id after a collision before giving up.
-const ID_ATTEMPTS: usize = 8;
+pub(super) const ID_ATTEMPTS: usize = 8;
 
 impl Store {
     /// Adds jobs in one transaction: all of them or, on any error, none.
@@ -200,11 +200,27 @@ fn replay_one(tx: &mut dyn Tx, seq: Seq, job: &mut Job, now: Millis) -> Result<(
 /// Queue settings read once per queue within one transaction, not once per job: a batch
 /// of a hundred thousand jobs asks once.
 #[derive(Default)]
-struct Defaults {
+pub(super) struct Defaults {
     last: Option<(String, QueueSettings)>,
 }
 
 impl Defaults {
+    /// The retries and backoff of a job like `new`: its own, or else its queue's.
+    pub(super) fn fill_in(
+        &mut self,
+        tx: &mut dyn Tx,
+        new: &NewJob,
+    ) -> Result<(u32, Option<Backoff>)> {
+        let settings = self.for_queue(tx, &new.queue)?;
+        let backoff = new
+            .backoff
+            .or(settings.backoff_ms.map(|base| Backoff { base, max: None }));
+        Ok((
+            new.max_retries.or(settings.max_retries).unwrap_or(0),
+            backoff,
+        ))
+    }
+
     fn for_queue(&mut self, tx: &mut dyn Tx, queue: &str) -> Result<QueueSettings> {
         match &self.last {
             Some((q, settings)) if q == queue => Ok(settings.clone()),
@@ -218,17 +234,13 @@ impl Defaults {
 }
 
 /// Adds one job, or returns the unfinished job that already has its key.
-fn insert(
+pub(super) fn insert(
     tx: &mut dyn Tx,
     ids: &mut IdGen,
     defaults: &mut Defaults,
     new: &NewJob,
 ) -> Result<Enqueued> {
-    let settings = defaults.for_queue(tx, &new.queue)?;
-    let backoff = new
-        .backoff
-        .or(settings.backoff_ms.map(|base| Backoff { base, max: None }));
-    let max_retries = new.max_retries.or(settings.max_retries).unwrap_or(0);
+    let (max_retries, backoff) = defaults.fill_in(tx, new)?;
     // A key freed between the look and the insert (its job finished in another
     // transaction) sends the insert round again; a collision of random ids draws another.
     for _ in 0..ID_ATTEMPTS {
@@ -248,13 +260,17 @@ fn insert(
             None => false,
         };
         let now = tx.now();
-        let job = new_job(ids.job_id(), new, max_retries, backoff, now);
+        let job = new_job(ids.job_id(now), new, max_retries, backoff, now);
         let stored = Stored::for_pending(&job, behind_group, now);
-        if let Inserted::Added(_) = tx.insert(&job, stored)? {
-            return Ok(Enqueued {
-                job,
-                deduplicated: false,
-            });
+        match tx.insert(&job, stored)? {
+            Inserted::Added(_) => {
+                return Ok(Enqueued {
+                    job,
+                    deduplicated: false,
+                })
+            }
+            Inserted::IdTaken => ids.skip_ahead(),
+            Inserted::KeyTaken => {}
         }
     }
     Err(anyhow::anyhow!(
@@ -263,7 +279,7 @@ fn insert(
     ))
 }
 
-fn new_job(
+pub(super) fn new_job(
     id: String,
     new: &NewJob,
     max_retries: u32,

@@ -4,6 +4,7 @@
 //! error mapping. Commands see only [`Store`], which returns domain structs.
 
 mod backend;
+mod batch;
 mod claims;
 mod groups;
 mod jobs;

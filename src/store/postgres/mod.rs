@@ -6,6 +6,7 @@
 mod errors;
 mod reads;
 mod schema;
+mod spool;
 mod sql;
 mod target;
 mod tx;
@@ -18,7 +19,7 @@ use anyhow::{anyhow, Result};
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls, SimpleQueryMessage};
 
-use super::backend::{Backend, Readiness, WriteFn};
+use super::backend::{Backend, BatchFn, ReadBackFn, Readiness, WriteFn};
 use super::{OpenOptions, Synchronous};
 use crate::job::{Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings};
 use crate::time::Millis;
@@ -131,10 +132,19 @@ impl Db {
             .map_err(|e| explain(&format!("cannot {what} {}", self.name), e))
     }
 
-    /// One attempt at a write: BEGIN, the lock timeout, the durability asked for, the
-    /// server's time and the schema version go in one round trip; the notifications for
-    /// queues that got claimable work go with the COMMIT.
+    /// One attempt at a write: see [`Db::transaction`].
     fn write_once(&mut self, fixed_now: Option<Millis>, f: &mut WriteFn) -> Result<()> {
+        self.transaction(fixed_now, |tx| f(tx))
+    }
+
+    /// Runs `f` in one transaction and commits it: BEGIN, the lock timeout, the durability
+    /// asked for, the server's time and the schema version go in one round trip; the
+    /// notifications for queues that got claimable work go with the COMMIT.
+    fn transaction<T>(
+        &mut self,
+        fixed_now: Option<Millis>,
+        f: impl FnOnce(&mut tx::PgTx) -> Result<T>,
+    ) -> Result<T> {
         let relaxed = match self.synchronous {
             Synchronous::Full => "",
             Synchronous::Normal => "SET LOCAL synchronous_commit = off; ",
@@ -158,18 +168,18 @@ impl Db {
                     fixed_now.unwrap_or(now),
                     fixed_now.is_some(),
                 );
-                f(&mut tx)?;
-                Ok(std::mem::take(&mut tx.claimable))
+                let value = f(&mut tx)?;
+                Ok((value, std::mem::take(&mut tx.claimable)))
             });
-        let result = result.and_then(|claimable| {
+        let result = result.and_then(|done| {
             self.hold_before_commit()?;
-            Ok(claimable)
+            Ok(done)
         });
         match result {
-            Ok(claimable) => {
+            Ok((value, claimable)) => {
                 let commit = format!("{}COMMIT", self.notifications(&claimable));
                 self.client.simple_query(&commit)?;
-                Ok(())
+                Ok(value)
             }
             Err(e) => {
                 // The connection may be gone; the server rolls back on its own then.
@@ -270,6 +280,25 @@ impl Backend for Db {
                 result => return result.map_err(|e| explain(&context, e)),
             }
         }
+    }
+
+    /// Like [`Backend::write`], but never run again: `add` consumes its input. The rows it
+    /// added are kept as they were inserted (see `spool.rs` for why that is what the commit
+    /// wrote) and read back from there.
+    fn write_batch(
+        &mut self,
+        fixed_now: Option<Millis>,
+        add: Box<BatchFn>,
+        read: Box<ReadBackFn>,
+    ) -> Result<()> {
+        let context = format!("cannot write to {}", self.name);
+        let mut added = self
+            .transaction(fixed_now, |tx| {
+                add(tx)?;
+                std::mem::take(&mut tx.added).finish()
+            })
+            .map_err(|e| explain(&context, e))?;
+        read(&mut added)
     }
 
     fn get(&mut self, id: &str) -> Result<Option<Job>> {

@@ -12,9 +12,10 @@ use postgres::types::{ToSql, Type};
 use postgres::Client;
 
 use super::reads::{purge_conditions, settings_in};
+use super::spool::Spool;
 use super::sql::{self, job_from_row, wide, Sql};
 use crate::job::{ClaimRequest, Job, PurgeFilter, QueueSettings, Status};
-use crate::store::backend::{Deleted, Inserted, Seq, Stored, Tx};
+use crate::store::backend::{Deleted, Inserted, NewRow, Seq, Stored, Tx};
 use crate::time::Millis;
 
 /// Due delayed jobs made claimable per claim; the rest wait for the next claim.
@@ -30,6 +31,8 @@ pub struct PgTx<'a> {
     fixed: bool,
     /// Queues where this transaction made a job claimable now: each is told once, at commit.
     pub claimable: BTreeSet<String>,
+    /// The rows [`Tx::insert_many`] added, kept to be read back after the commit.
+    pub added: Spool,
 }
 
 /// The server's time, as the last column of a statement's rows. In a locking read it is
@@ -52,6 +55,7 @@ impl<'a> PgTx<'a> {
             now,
             fixed,
             claimable: BTreeSet::new(),
+            added: Spool::default(),
         }
     }
 
@@ -190,6 +194,58 @@ impl Tx for PgTx<'_> {
             job.queue,
             job.group.as_deref().unwrap_or_default()
         )
+    }
+
+    fn insert_many(&mut self, p: &Job, stored: Stored, rows: &[NewRow]) -> Result<Inserted> {
+        if p.key.is_some() || (p.group.is_some() && stored.is_live()) || rows.is_empty() {
+            bail!("cannot add jobs with a key, a group's live job, or no jobs, many at a time");
+        }
+        let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
+        let payloads: Vec<&str> = rows.iter().map(|row| row.payload.as_str()).collect();
+        // One statement for all the rows: arrays unnested in their order, which the
+        // identity follows, so `seq` keeps the lines' order. Without a key or a live group
+        // job, only an id can clash: the conflict target names that index alone, so the
+        // server checks no other ahead of each row.
+        let inserted = self.client.query_typed(
+            &self.sql.of(
+                "INSERT INTO @jobs (id, queue, type, payload, priority, status, max_retries, \
+                 backoff_ms, backoff_max_ms, job_group, dedup_key, visible_after, created_at, \
+                 updated_at) SELECT r.id, $3, $4, r.payload, $5, $6, $7, $8, $9, $10, NULL, \
+                 $11, $12, $12 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY \
+                 AS r(id, payload, n) ORDER BY r.n ON CONFLICT (id) DO NOTHING RETURNING seq",
+            ),
+            &[
+                (&ids, Type::TEXT_ARRAY),
+                (&payloads, Type::TEXT_ARRAY),
+                (&p.queue, Type::TEXT),
+                (&p.job_type, Type::TEXT),
+                (&p.priority, Type::INT8),
+                (&stored.as_str(), Type::TEXT),
+                (&i64::from(p.max_retries), Type::INT8),
+                (&p.backoff.map(|b| b.base), Type::INT8),
+                (&p.backoff.and_then(|b| b.max), Type::INT8),
+                (&p.group, Type::TEXT),
+                (&p.visible_after, Type::INT8),
+                (&p.created_at, Type::INT8),
+            ],
+        )?;
+        let seqs = inserted
+            .iter()
+            .map(|row| row.try_get::<_, Seq>(0))
+            .collect::<Result<Vec<Seq>, _>>()?;
+        if seqs.len() < rows.len() {
+            // An id was taken. Rows added after it would come before it once it is drawn
+            // again: take them out, so the whole statement runs again with new ids.
+            self.execute(
+                "DELETE FROM @jobs WHERE seq = ANY($1)",
+                &[(&seqs, Type::INT8_ARRAY)],
+            )?;
+            return Ok(Inserted::IdTaken);
+        }
+        self.added.push(rows)?;
+        self.note(&p.queue, stored);
+        let first = seqs.iter().min().copied().unwrap_or_default();
+        Ok(Inserted::Added(first))
     }
 
     fn delete(&mut self, seq: Seq) -> Result<()> {

@@ -18,9 +18,9 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
-use rusqlite::{ffi, Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{ffi, Connection, OpenFlags, Rows, TransactionBehavior};
 
-use super::backend::{Backend, Readiness, WriteFn};
+use super::backend::{AddedRows, Backend, BatchFn, NewRow, ReadBackFn, Readiness, WriteFn};
 use super::{OpenOptions, Synchronous};
 use crate::job::{Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings};
 use crate::time::{self, Millis};
@@ -158,6 +158,53 @@ impl Backend for Db {
         written.map_err(|e| explain(&context, e))
     }
 
+    /// Like [`Backend::write`], then reads the added rows back through a read that starts
+    /// before the COMMIT: SQLite keeps a connection's read open across COMMIT while one of
+    /// its statements is mid-way, so every row read afterwards comes from the state this
+    /// commit made, whatever other processes commit meanwhile.
+    fn write_batch(
+        &mut self,
+        fixed_now: Option<Millis>,
+        add: Box<BatchFn>,
+        read: Box<ReadBackFn>,
+    ) -> Result<()> {
+        self.require_shared_wal_index("write to")?;
+        let context = format!("cannot write to database {}", self.name);
+        // Each multi-row INSERT keeps a statement journal, to undo its rows if one clashes.
+        // It holds a few dozen pages, just over what SQLite keeps in memory by default
+        // before spilling to a temporary file: kept in memory, a million lines make half as
+        // many writes.
+        let failed = |e: rusqlite::Error| explain(&context, e.into());
+        self.conn
+            .pragma_update(None, "temp_store", "MEMORY")
+            .map_err(failed)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(failed)?;
+        schema::check_version(&tx).map_err(|e| explain(&context, e))?;
+        let now = fixed_now.unwrap_or_else(time::now);
+        let added = (|| {
+            let mut batch = tx::SqliteTx::new(&tx, now);
+            add(&mut batch)?;
+            Ok(batch.added())
+        })()
+        .map_err(|e| explain(&context, e))?;
+        let (first, last) = added.unwrap_or((1, 0));
+        let mut stmt = tx
+            .prepare("SELECT id, payload FROM jobs WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq")
+            .map_err(failed)?;
+        let mut rows = stmt.query([first, last]).map_err(failed)?;
+        // Stepped before the COMMIT, so the read holds the snapshot the commit leaves.
+        let head = rows
+            .next()
+            .and_then(|row| row.map(new_row).transpose())
+            .map_err(failed)?;
+        tx.execute_batch("COMMIT").map_err(failed)?;
+        let mut back = ReadBack { head, rows };
+        read(&mut back)
+    }
+
     fn get(&mut self, id: &str) -> Result<Option<Job>> {
         self.reading(|conn| reads::get(conn, id))
     }
@@ -233,6 +280,30 @@ impl Backend for Db {
             sleep(left.min(POLL));
         }
     }
+}
+
+/// A batch's added rows, read from the snapshot its commit left.
+struct ReadBack<'stmt> {
+    /// The first row, read before the COMMIT.
+    head: Option<NewRow>,
+    rows: Rows<'stmt>,
+}
+
+impl AddedRows for ReadBack<'_> {
+    fn next_row(&mut self) -> Result<Option<NewRow>> {
+        if let Some(row) = self.head.take() {
+            return Ok(Some(row));
+        }
+        Ok(self.rows.next()?.map(new_row).transpose()?)
+    }
+}
+
+/// An added row's id and payload, as the read-back query selects them.
+fn new_row(row: &rusqlite::Row) -> rusqlite::Result<NewRow> {
+    Ok(NewRow {
+        id: row.get(0)?,
+        payload: row.get(1)?,
+    })
 }
 
 /// Opens a connection (see [`connect`]) and makes the schema ready for `access`, falling

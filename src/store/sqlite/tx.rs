@@ -1,25 +1,75 @@
 //! The rules' transaction operations ([`Tx`]) in SQLite's SQL. The whole transaction holds
 //! the write lock (`BEGIN IMMEDIATE`), so nothing here needs row or group locks.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use rusqlite::{params, params_from_iter, ErrorCode, OptionalExtension, Transaction};
 
 use super::reads::{self, purge_conditions};
 use super::rows::{conversion_error, job_from_row, stored_from_db, JOB_COLUMNS};
 use crate::job::{ClaimRequest, Job, PurgeFilter, QueueSettings, Status};
-use crate::store::backend::{Deleted, Inserted, Seq, Stored, Tx};
+use crate::store::backend::{Deleted, Inserted, NewRow, Seq, Stored, Tx};
 use crate::time::Millis;
 
 pub struct SqliteTx<'a> {
     tx: &'a Transaction<'a>,
     /// Read once the write lock was held: nothing commits until this transaction ends.
     now: Millis,
+    /// The `seq`s of the first and last rows [`Tx::insert_many`] added.
+    added: Option<(Seq, Seq)>,
 }
 
 impl<'a> SqliteTx<'a> {
     pub fn new(tx: &'a Transaction<'a>, now: Millis) -> Self {
-        SqliteTx { tx, now }
+        SqliteTx {
+            tx,
+            now,
+            added: None,
+        }
     }
+
+    /// The `seq`s of the first and last rows [`Tx::insert_many`] added. Every row between
+    /// them is one of those: the transaction holds the write lock, and SQLite numbers new
+    /// rows past the largest `seq` (see [`SqliteTx::record_added`]).
+    pub fn added(&self) -> Option<(Seq, Seq)> {
+        self.added
+    }
+
+    /// Notes rows `first..=last` as added.
+    fn record_added(&mut self, first: Seq, last: Seq) -> Result<()> {
+        match &mut self.added {
+            None => self.added = Some((first, last)),
+            // A new row gets the largest seq plus one until seq reaches i64::MAX, and a
+            // random free one after that: checked, since reading the batch back relies on it.
+            Some((_, prev)) if first > *prev => *prev = last,
+            Some(_) => bail!("cannot add the batch: the table's row numbers ran out"),
+        }
+        Ok(())
+    }
+}
+
+/// Parameters every row of [`insert_many_sql`] shares: `?1`–`?11`.
+const SHARED_PARAMS: usize = 11;
+
+/// An INSERT of `rows` jobs that share every setting: `?1`–`?11` the shared columns, then
+/// each row's id and payload.
+fn insert_many_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|k| {
+            let (id, payload) = row_params(k);
+            format!("(?{id}, ?1, ?2, ?{payload}, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)")
+        })
+        .collect();
+    format!(
+        "INSERT INTO jobs (id, queue, type, payload, priority, status, max_retries, \
+         backoff_ms, backoff_max_ms, job_group, dedup_key, visible_after, created_at, \
+         updated_at) VALUES {}",
+        values.join(", ")
+    )
+}
+
+/// The parameters of the id and the payload of row `k` (from 0) in [`insert_many_sql`].
+fn row_params(k: usize) -> (usize, usize) {
+    (SHARED_PARAMS + 1 + 2 * k, SHARED_PARAMS + 2 + 2 * k)
 }
 
 /// The claim query: `?1` queue, `?2` limit, `?3` job type when `typed`. It matches the
@@ -100,6 +150,45 @@ impl Tx for SqliteTx<'_> {
             Err(e) => match unique_violation(&e) {
                 Some(Inserted::IdTaken) => Ok(Inserted::IdTaken),
                 Some(Inserted::KeyTaken) => Ok(Inserted::KeyTaken),
+                _ => Err(e.into()),
+            },
+        }
+    }
+
+    fn insert_many(&mut self, p: &Job, stored: Stored, rows: &[NewRow]) -> Result<Inserted> {
+        if p.key.is_some() || rows.is_empty() {
+            bail!("cannot add jobs with a key, or no jobs, many at a time");
+        }
+        // Cached by its text: a batch runs the same full-size statement over and over.
+        let mut stmt = self.tx.prepare_cached(&insert_many_sql(rows.len()))?;
+        stmt.raw_bind_parameter(1, &p.queue)?;
+        stmt.raw_bind_parameter(2, &p.job_type)?;
+        stmt.raw_bind_parameter(3, p.priority)?;
+        stmt.raw_bind_parameter(4, stored.as_str())?;
+        stmt.raw_bind_parameter(5, p.max_retries)?;
+        stmt.raw_bind_parameter(6, p.backoff.map(|b| b.base))?;
+        stmt.raw_bind_parameter(7, p.backoff.and_then(|b| b.max))?;
+        stmt.raw_bind_parameter(8, &p.group)?;
+        stmt.raw_bind_parameter(9, &p.key)?;
+        stmt.raw_bind_parameter(10, p.visible_after)?;
+        stmt.raw_bind_parameter(11, p.created_at)?;
+        for (k, row) in rows.iter().enumerate() {
+            let (id, payload) = row_params(k);
+            stmt.raw_bind_parameter(id, &row.id)?;
+            stmt.raw_bind_parameter(payload, &row.payload)?;
+        }
+        // A failing statement adds none of its rows: SQLite undoes it alone, and the
+        // transaction goes on.
+        match stmt.raw_execute() {
+            Ok(_) => {
+                // The rows of one statement are numbered one after the other.
+                let last = self.tx.last_insert_rowid();
+                let first = last - (rows.len() as i64 - 1);
+                self.record_added(first, last)?;
+                Ok(Inserted::Added(first))
+            }
+            Err(e) => match unique_violation(&e) {
+                Some(Inserted::IdTaken) => Ok(Inserted::IdTaken),
                 _ => Err(e.into()),
             },
         }
