@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# `enqueue --batch` of a million lines against raw SQLite inserting the same lines, and its
-# peak memory for a million and ten million lines.
+# `enqueue --batch` of a million lines against raw inserts of the same lines, on SQLite and
+# on PostgreSQL, and its peak memory for a million and ten million lines.
 #
-# Method: LINES lines like {"n":1,"task":"resize","path":"/img/1.png"} in a file. For each
-# of ROUNDS rounds, in turn, each on a fresh database file with WAL and synchronous=FULL:
+# Method: LINES lines like {"n":1,"task":"resize","path":"/img/1.png"} in a file.
+# SQLite: for each of ROUNDS rounds, in turn, each on a fresh database file with WAL and
+# synchronous=FULL:
 #   1. floor: bench/floor.rs (the same bundled SQLite as queueprim) inserts every line in
 #      one transaction, one prepared INSERT per line, into a minimal queue table (seq,
 #      unique id, queue, payload, status, priority; one partial index like jobs_ready);
@@ -12,9 +13,21 @@
 #      table: SQLite's own loop, no program around it (a different SQLite build: Debian's);
 #   4. `queueprim enqueue --batch < file > /dev/null`, the whole process: reading and
 #      checking every line, one transaction, printing every job as JSON.
+# PostgreSQL: a throwaway cluster (bench/common.sh's pg_start: fsync on, over a Unix
+# socket); for each round, in turn, each into a fresh table or schema:
+#   5. floor: psql sends every line with COPY into the minimal queue table (the same
+#      columns and partial index as SQLite's), in one transaction;
+#   6. psql COPY of the same lines into queueprim's own schema (created beforehand by
+#      queueprim), all its indexes included;
+#   7. psql, one INSERT ... SELECT over generate_series making the same rows on the server
+#      into the minimal table: nothing sent over the socket at all;
+#   8. `queueprim --db postgresql://… enqueue --batch < file > /dev/null`, the whole process,
+#      into a schema created beforehand (so its creation is not timed).
 # Each is timed as a whole process by GNU time: wall clock, CPU (user + system) and peak
-# RSS. Reported: medians over the rounds, and each rate as a ratio to the floor (1). Then
-# one `enqueue --batch` of BIG lines, for its peak memory.
+# RSS; on PostgreSQL the server does the inserting, so only wall clocks compare there (the
+# CPU and memory columns are the client's).
+# Reported: medians over the rounds, and each rate as a ratio to its engine's floor (1).
+# Then one `enqueue --batch` of BIG lines on each engine, for its peak memory.
 #
 # Usage: bench/batch.sh [LINES] [ROUNDS] [BIG]   (defaults 1000000, 5, 10000000)
 #        BENCH_QUICK=1 bench/batch.sh             (smoke mode: 20000 lines, 1 round, 50000)
@@ -50,22 +63,62 @@ INSERT INTO jobs (id, queue, payload, status, priority)
 COMMIT;
 SQL
 
-# Runs one of the four on a fresh database as a whole process under GNU time; prints
-# "wall cpu rss_mib".
+# The PostgreSQL floors' table, like SQLite's minimal one.
+PG_MINIMAL="SET client_min_messages = warning; DROP TABLE IF EXISTS floor; CREATE TABLE floor (seq bigint GENERATED ALWAYS AS IDENTITY
+  PRIMARY KEY, id text COLLATE \"C\" NOT NULL UNIQUE, queue text COLLATE \"C\" NOT NULL DEFAULT 'q',
+  payload text NOT NULL, status text NOT NULL DEFAULT 'pending', priority bigint NOT NULL DEFAULT 0);
+  CREATE INDEX floor_ready ON floor (queue, priority DESC, seq) WHERE status = 'pending';"
+pg_series() {
+  cat <<SQL
+BEGIN;
+INSERT INTO floor (id, payload)
+  SELECT 'q_' || lpad(i::text, 15, '0'),
+         '{"n":' || i || ',"task":"resize","path":"/img/' || i || '.png"}'
+  FROM generate_series(1, $1) AS i;
+COMMIT;
+SQL
+}
+# COPY's rows: the id, a tab, the payload (which holds no tab or backslash); for queueprim's
+# schema also the queue, status and times it requires.
+copy_rows() { awk '{ printf "q_%015d\t%s\n", NR, $0 }' "$1"; }
+copy_schema_rows() { awk '{ printf "q_%015d\t%s\tq\tpending\t1764000000000\t1764000000000\n", NR, $0 }' "$1"; }
+
+# Runs one of the eight on a fresh database; prints "wall cpu rss_mib".
 measure() {
   local db="$WORK/bench.db" input="$WORK/input.jsonl"
   rm -f "$db" "$db-wal" "$db-shm"
   local timed=(/usr/bin/time -o "$WORK/time" -f '%e %U %S %M')
+  local psql=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$PG_URL")
   case $1 in
     floor)  "${timed[@]}" "$FLOOR" "$db" "$input" minimal ;;
     schema) "${timed[@]}" "$FLOOR" "$db" "$input" queueprim ;;
     shell)  "${timed[@]}" sqlite3 "$db" < "$WORK/shell.sql" >/dev/null ;;
     ours)   "${timed[@]}" "$QP" --db "$db" enqueue q --batch < "$input" >/dev/null ;;
+    pg_copy)
+      "${psql[@]}" -c "$PG_MINIMAL" >/dev/null
+      "${timed[@]}" "${psql[@]}" -1 -c "\copy floor (id, payload) FROM '$WORK/copy.tsv'" >/dev/null ;;
+    pg_schema)
+      "$QP" --db "$PG_URL&schema=batch" enqueue setup --payload 1 >/dev/null
+      "${timed[@]}" "${psql[@]}" -c "\copy batch.jobs (id, payload, queue, status, created_at, updated_at) FROM '$WORK/copy-schema.tsv'" >/dev/null
+      "${psql[@]}" -c "SET client_min_messages = warning; DROP SCHEMA batch CASCADE" >/dev/null ;;
+    pg_series)
+      "${psql[@]}" -c "$PG_MINIMAL" >/dev/null
+      pg_series "$LINES" > "$WORK/series.sql"
+      "${timed[@]}" "${psql[@]}" -f "$WORK/series.sql" >/dev/null ;;
+    pg_ours)
+      local url="$PG_URL&schema=batch"
+      "$QP" --db "$url" enqueue setup --payload 1 >/dev/null
+      "${timed[@]}" "$QP" --db "$url" enqueue q --batch < "$input" >/dev/null
+      "${psql[@]}" -c "SET client_min_messages = warning; DROP SCHEMA batch CASCADE" >/dev/null ;;
   esac
   awk '{printf "%s %.2f %.1f\n", $1, $2 + $3, $4 / 1024}' "$WORK/time"
 }
 
-names=(floor schema shell ours)
+pg_start
+copy_rows "$WORK/input.jsonl" > "$WORK/copy.tsv"
+copy_schema_rows "$WORK/input.jsonl" > "$WORK/copy-schema.tsv"
+
+names=(floor schema shell ours pg_copy pg_schema pg_series pg_ours)
 declare -A wall cpu rss
 for _ in $(seq 1 "$ROUNDS"); do
   for name in "${names[@]}"; do
@@ -75,25 +128,48 @@ for _ in $(seq 1 "$ROUNDS"); do
 done
 med() { tr ' ' '\n' | grep . | median; }
 
-f_wall=$(echo "${wall[floor]}" | med); f_cpu=$(echo "${cpu[floor]}" | med)
-printf '| what (%d lines, median of %d rounds) | wall s | jobs/s | vs floor | CPU s | vs floor (CPU) | peak RSS MiB |\n' "$LINES" "$ROUNDS"
-printf '|---|---|---|---|---|---|---|\n'
 label() {
   case $1 in
-    floor)  echo 'floor: raw SQLite program, minimal queue table, one INSERT per line' ;;
-    schema) echo 'the same program, queueprim'"'"'s own schema' ;;
-    shell)  echo 'sqlite3 shell, minimal table, one INSERT … SELECT' ;;
-    ours)   echo '`queueprim enqueue --batch` (whole process, JSON out)' ;;
+    floor)     echo 'floor: raw SQLite program, minimal queue table, one INSERT per line' ;;
+    schema)    echo 'the same program, queueprim'"'"'s own schema' ;;
+    shell)     echo 'sqlite3 shell, minimal table, one INSERT … SELECT' ;;
+    ours)      echo '`queueprim enqueue --batch` (whole process, JSON out)' ;;
+    pg_copy)   echo 'floor: psql COPY of every line, minimal queue table, one transaction' ;;
+    pg_schema) echo 'psql COPY of every line, queueprim'"'"'s own schema' ;;
+    pg_series) echo 'psql, minimal table, one INSERT … SELECT generate_series (nothing sent)' ;;
+    pg_ours)   echo '`queueprim enqueue --batch` (whole process, JSON out)' ;;
   esac
 }
-for name in "${names[@]}"; do
-  w=$(echo "${wall[$name]}" | med); c=$(echo "${cpu[$name]}" | med); m=$(echo "${rss[$name]}" | med)
-  printf '| %s | %.2f | %.0f | %.2f× | %.2f | %.2f× | %.1f |\n' "$(label "$name")" "$w" \
-    "$(echo "$LINES / $w" | bc -l)" "$(echo "$f_wall / $w" | bc -l)" \
-    "$c" "$(echo "$f_cpu / $c" | bc -l)" "$m"
-done
+# table ENGINE FLOOR NAMES…: one engine's rows, ratios against FLOOR's medians; CPU ratios
+# on SQLite only, where the process measured does the work.
+table() {
+  local engine=$1 floor=$2; shift 2
+  local f_wall f_cpu
+  f_wall=$(echo "${wall[$floor]}" | med); f_cpu=$(echo "${cpu[$floor]}" | med)
+  if [ "$engine" = SQLite ]; then
+    printf '\n| SQLite (%d lines, median of %d rounds) | wall s | jobs/s | vs floor | CPU s | vs floor (CPU) | peak RSS MiB |\n|---|---|---|---|---|---|---|\n' "$LINES" "$ROUNDS"
+  else
+    printf '\n| PostgreSQL (%d lines, median of %d rounds) | wall s | jobs/s | vs floor | client CPU s | client peak RSS MiB |\n|---|---|---|---|---|---|\n' "$LINES" "$ROUNDS"
+  fi
+  for name in "$@"; do
+    w=$(echo "${wall[$name]}" | med); c=$(echo "${cpu[$name]}" | med); m=$(echo "${rss[$name]}" | med)
+    printf '| %s | %.2f | %.0f | %.2f× ' "$(label "$name")" "$w" "$(echo "$LINES / $w" | bc -l)" \
+      "$(echo "$f_wall / $w" | bc -l)"
+    if [ "$engine" = SQLite ]; then
+      printf '| %.2f | %.2f× | %.1f |\n' "$c" "$(echo "$f_cpu / $c" | bc -l)" "$m"
+    else
+      printf '| %.2f | %.1f |\n' "$c" "$m"
+    fi
+  done
+}
+table SQLite floor floor schema shell ours
+table PostgreSQL pg_copy pg_copy pg_schema pg_series pg_ours
 
 lines "$BIG" > "$WORK/input.jsonl"
-read -r w c m < <(measure ours)
-printf '\n| `enqueue --batch` of %d lines | wall %.1f s | CPU %.1f s | peak RSS %.1f MiB |\n' "$BIG" "$w" "$c" "$m"
-echo "($(nproc) cores, $(uname -sr))"
+echo
+for name in ours pg_ours; do
+  read -r w c m < <(measure "$name")
+  engine=SQLite; [ "$name" = pg_ours ] && engine=PostgreSQL
+  printf '| `enqueue --batch` of %d lines, %s | wall %.1f s | CPU %.1f s | peak RSS %.1f MiB |\n' "$BIG" "$engine" "$w" "$c" "$m"
+done
+echo "($(nproc) cores, $(uname -sr), $("$PG_BIN/postgres" --version))"
