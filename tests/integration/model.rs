@@ -11,7 +11,9 @@ use std::rc::Rc;
 use proptest::prelude::*;
 use queueprim::error::{Error, Kind};
 use queueprim::job::{Backoff, ClaimRequest, Counts, Job, NewJob, Status, Visible};
-use queueprim::store::{FailOptions, Location, OpenOptions, Store, Synchronous};
+use queueprim::store::{FailOptions, OpenOptions, Store, Synchronous};
+
+use crate::harness::TestEnv;
 
 const QUEUES: [&str; 2] = ["alpha", "beta"];
 const TYPES: [&str; 2] = ["mail", "resize"];
@@ -368,31 +370,31 @@ impl Model {
     }
 }
 
-/// The real store on a temporary file, with a clock the test moves.
+/// The real store, on a temporary file or a fresh schema on the test server (the engine of
+/// this test binary), with a clock the test moves.
 struct Subject {
     store: Store,
     clock: Rc<Cell<i64>>,
-    _dir: tempfile::TempDir,
+    _env: TestEnv,
 }
 
 impl Subject {
     fn new() -> Subject {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let env = TestEnv::new();
         // Commit durability is not under test here, and skipping the fsyncs keeps hundreds
         // of cases quick.
         let options = OpenOptions {
             synchronous: Synchronous::Normal,
             create_dir: false,
         };
-        let mut store = Store::open(&Location::from(dir.path().join("model.db")), &options)
-            .expect("open store");
+        let mut store = Store::open(&env.location(), &options).expect("open store");
         let clock = Rc::new(Cell::new(START));
         let reading = Rc::clone(&clock);
         store.set_clock(Box::new(move || reading.get()));
         Subject {
             store,
             clock,
-            _dir: dir,
+            _env: env,
         }
     }
 }
