@@ -14,13 +14,21 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_queueprim");
 /// A temporary folder holding one test's database.
 pub struct TestEnv {
     dir: tempfile::TempDir,
+    created_ms: i64,
 }
 
 impl TestEnv {
     pub fn new() -> Self {
         TestEnv {
             dir: tempfile::tempdir().expect("temp dir"),
+            created_ms: now_ms(),
         }
+    }
+
+    /// When this environment was made, by the wall clock: anything queueprim stamped for
+    /// this test happened at or after it.
+    pub fn created_ms(&self) -> i64 {
+        self.created_ms
     }
 
     pub fn dir(&self) -> &Path {
@@ -342,6 +350,14 @@ pub fn assert_timestamp(s: &str) {
         shape_ok,
         "not an RFC 3339 UTC timestamp with milliseconds: {s}"
     );
+}
+
+/// The wall clock in milliseconds since the Unix epoch, as queueprim reads it.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i64
 }
 
 /// A timestamp from queueprim's JSON as milliseconds since the Unix epoch.
