@@ -198,7 +198,13 @@ fn sidecar(db: &Path, suffix: &str) -> PathBuf {
 #[test]
 fn a_disk_filled_by_enqueues_refuses_the_write_whole_keeps_reads_and_recovers() {
     let env = TestEnv::new();
-    let _tmpfs = Tmpfs::mount(env.dir(), "1m");
+    let Some(_tmpfs) = Tmpfs::mount(
+        "faults::disk::a_disk_filled_by_enqueues_refuses_the_write_whole_keeps_reads_and_recovers",
+        env.dir(),
+        "1m",
+    ) else {
+        return;
+    };
     let work = WorkInFlight::set_up(&env);
     // A worker waits on the database all along, as in production; it keeps the WAL and
     // its index in place, so reads need no new space.
@@ -241,7 +247,9 @@ fn a_disk_filled_by_enqueues_refuses_the_write_whole_keeps_reads_and_recovers() 
 #[test]
 fn a_disk_filled_between_commands_refuses_every_write_saying_so_and_still_serves_reads() {
     let env = TestEnv::new();
-    let _tmpfs = Tmpfs::mount(env.dir(), "1m");
+    let Some(_tmpfs) = Tmpfs::mount("faults::disk::a_disk_filled_between_commands_refuses_every_write_saying_so_and_still_serves_reads", env.dir(), "1m") else {
+        return;
+    };
     let work = WorkInFlight::set_up(&env);
     // The common case: the disk fills up (logs, another program) between two commands, so
     // no WAL or WAL index is left over to write or read in.
