@@ -393,6 +393,22 @@ fn can_write_in(dir: &Path) -> bool {
     }
 }
 
+/// Runs a program this test process has just written. While any thread forks another
+/// command, the child holds a copy of every open descriptor until it execs, the one that
+/// wrote the file included, and exec refuses a file open for writing ("text file busy"):
+/// that passes as soon as the child execs, so it is tried again, up to the hang limit.
+fn output_of_a_fresh_copy(command: &mut Command) -> std::io::Result<Output> {
+    let started = std::time::Instant::now();
+    loop {
+        match command.output() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && started.elapsed() < GENEROUS => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            result => return result,
+        }
+    }
+}
+
 #[test]
 fn a_db_in_an_unwritable_folder_fails_cleanly_and_creates_nothing() {
     use std::os::unix::process::CommandExt;
@@ -418,16 +434,16 @@ fn a_db_in_an_unwritable_folder_fails_cleanly_and_creates_nothing() {
         let bin = env.dir().join("queueprim");
         fs::copy(BIN, &bin).unwrap();
         set_mode(&bin, 0o755);
-        let output = Command::new(&bin)
+        let mut command = Command::new(&bin);
+        command
             .args(args)
             .env_remove("QUEUEPRIM_DB")
             .env_remove("QUEUEPRIM_FORMAT")
             .env_remove("QUEUEPRIM_SYNCHRONOUS")
             .env("HOME", &locked)
             .uid(65534)
-            .gid(65534)
-            .output()
-            .expect("run queueprim as nobody");
+            .gid(65534);
+        let output = output_of_a_fresh_copy(&mut command).expect("run queueprim as nobody");
         (
             output.status.code(),
             String::from_utf8_lossy(&output.stdout).into_owned(),

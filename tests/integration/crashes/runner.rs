@@ -100,9 +100,10 @@ fn a_job_command_does_not_run_on_after_its_runner_is_sigkilled() {
     let job = env.enqueue("q", "{}", &["--max-retries", "1"]);
     let dir = env.dir().to_str().expect("utf-8 path").to_string();
     // Attempt 1 would take ten minutes, far past its 1 s claim and this test; attempt 2 is
-    // quick. `$1` is the folder for its pid and its log of starts and ends.
-    let script = r#"echo $$ > "$1/pid.$QUEUEPRIM_ATTEMPT"
-echo "start $QUEUEPRIM_ATTEMPT" >> "$1/log"
+    // quick. `$1` is the folder for its log of starts and ends and its pid, written once the
+    // start is logged, since the runner is killed as soon as the pid is there.
+    let script = r#"echo "start $QUEUEPRIM_ATTEMPT" >> "$1/log"
+echo $$ > "$1/pid.$QUEUEPRIM_ATTEMPT"
 if [ "$QUEUEPRIM_ATTEMPT" = 1 ]; then sleep 600; fi
 echo "end $QUEUEPRIM_ATTEMPT" >> "$1/log""#;
     let work = |worker: &str, until_empty: bool| {
