@@ -9,11 +9,14 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 use queueprim::error::{Error, Kind};
 use queueprim::job::{Backoff, ClaimRequest, Counts, Job, NewJob, Status, Visible};
 use queueprim::store::{FailOptions, OpenOptions, Store, Synchronous};
 
 use crate::harness::TestEnv;
+
+use crate::support::rng::seed_for;
 
 const QUEUES: [&str; 2] = ["alpha", "beta"];
 const TYPES: [&str; 2] = ["mail", "resize"];
@@ -818,6 +821,8 @@ proptest! {
         cases: case_count(),
         // A failure prints its shrunk case; no regression files are written into the tree.
         failure_persistence: None,
+        // The suite's seed, printed, so `QUEUEPRIM_TEST_SEED` replays the whole run.
+        rng_seed: RngSeed::Fixed(seed_for("model")),
         ..ProptestConfig::default()
     })]
 
