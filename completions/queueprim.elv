@@ -20,7 +20,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         &'queueprim'= {
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -63,7 +63,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --type 'Job type, so specialised workers can claim only theirs (dequeue --type)'
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand --batch 'Read newline-delimited JSON payloads from stdin, enqueue all in one transaction'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -77,7 +77,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --worker 'Name this worker; stored on the job (its "worker" field) and shown by list'
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -88,7 +88,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --follow-up 'Also enqueue follow-ups written as JSON objects with enqueue''s options, e.g. {"queue":"mail","payload":{..},"priority":"high","delay":"90s"} (also "type", "group", "key", "at", "max_retries", "backoff", "backoff_max"); @FILE or - reads any number of them, one after another (repeatable; after the --enqueue ones)'
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -98,7 +98,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --claim 'Act only if this is still the job''s claim'
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand --dead 'Make the job dead now, whatever retries it has left'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -108,14 +108,14 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --claim 'Act only if this is still the job''s claim'
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
         &'queueprim;get'= {
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -127,21 +127,21 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --limit 'At most N jobs; 0 lists them all'
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
         &'queueprim;stats'= {
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
         &'queueprim;queues'= {
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -151,7 +151,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --older-than 'Only jobs last updated more than DUR ago'
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand --dry-run 'Count what would be deleted, delete nothing'
             cand --all 'Allow a purge with no filter: delete every job that is not claimed'
             cand -h 'Print help (see more with ''--help'')'
@@ -160,7 +160,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         &'queueprim;info'= {
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -168,7 +168,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --interval 'Time between passes'
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand --once 'Make one pass, print what it did, and exit'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -184,7 +184,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --worker 'Name this runner; stored on the jobs it claims [default: HOST:PID]'
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand --until-empty 'Exit once no job is visible and none is running'
             cand --until-drained 'Exit once the queue (of --type) has no unfinished job left: none visible, delayed, backing off or waiting in its group, and none claimed, here or by anyone else (their jobs may fail and come back). A paused queue with jobs is not drained'
             cand -h 'Print help (see more with ''--help'')'
@@ -195,7 +195,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --status 'With --queue: which jobs to retry'
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -203,14 +203,14 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --claim 'Act only if this is still the job''s claim'
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
         &'queueprim;cancel'= {
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -219,7 +219,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --limit 'At most N jobs'
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -227,7 +227,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --queue 'Queue name, instead of the positional QUEUE'
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -235,7 +235,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --queue 'Queue name, instead of the positional QUEUE'
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -246,7 +246,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --backoff 'Retry backoff for new jobs'
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand --reset 'Forget every default first (pausing is kept)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -254,7 +254,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         &'queueprim;completions'= {
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -262,7 +262,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --dir 'Write every page into this folder instead (e.g. ~/.local/share/man/man1)'
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }

@@ -28,7 +28,7 @@ complete -c queueprim -n "__fish_queueprim_needs_command" -l db -d 'Database: a 
 complete -c queueprim -n "__fish_queueprim_needs_command" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_needs_command" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_needs_command" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_needs_command" -s V -l version -d 'Print version'
@@ -70,7 +70,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l db -d 'D
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -l batch -d 'Read newline-delimited JSON payloads from stdin, enqueue all in one transaction'
 complete -c queueprim -n "__fish_queueprim_using_subcommand enqueue" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -84,7 +84,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l db -d 'D
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand dequeue" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l output -d 'Result to store on the job: JSON, @FILE, or - for stdin' -r
@@ -95,7 +95,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l db -d '
 complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand complete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l reason -d 'Why it failed (kept in the job\'s errors; cut at 4096 characters)' -r
@@ -105,7 +105,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l db -d 'Data
 complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -l dead -d 'Make the job dead now, whatever retries it has left'
 complete -c queueprim -n "__fish_queueprim_using_subcommand fail" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -115,14 +115,14 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand extend" -l db -d 'Da
 complete -c queueprim -n "__fish_queueprim_using_subcommand extend" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand extend" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand extend" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand extend" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand get" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand get" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand get" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand get" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l queue -d 'Only jobs in this queue, instead of the positional QUEUE' -r
@@ -137,21 +137,21 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l db -d 'Data
 complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand list" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand stats" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand stats" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand stats" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand stats" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand queues" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand queues" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand queues" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand queues" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand queues" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l queue -d 'Only jobs in this queue, instead of the positional QUEUE' -r
@@ -164,7 +164,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l db -d 'Dat
 complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l dry-run -d 'Count what would be deleted, delete nothing'
 complete -c queueprim -n "__fish_queueprim_using_subcommand purge" -l all -d 'Allow a purge with no filter: delete every job that is not claimed'
@@ -173,7 +173,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand info" -l db -d 'Data
 complete -c queueprim -n "__fish_queueprim_using_subcommand info" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand info" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand info" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand info" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -l interval -d 'Time between passes' -r
@@ -181,7 +181,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -l db -d 'Dat
 complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -l once -d 'Make one pass, print what it did, and exit'
 complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -197,7 +197,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l db -d 'Data
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l until-empty -d 'Exit once no job is visible and none is running'
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l until-drained -d 'Exit once the queue (of --type) has no unfinished job left: none visible, delayed, backing off or waiting in its group, and none claimed, here or by anyone else (their jobs may fail and come back). A paused queue with jobs is not drained'
@@ -209,7 +209,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand retry" -l db -d 'Dat
 complete -c queueprim -n "__fish_queueprim_using_subcommand retry" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand retry" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand retry" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand retry" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand release" -l claim -d 'Act only if this is still the job\'s claim' -r
@@ -217,14 +217,14 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand release" -l db -d 'D
 complete -c queueprim -n "__fish_queueprim_using_subcommand release" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand release" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand release" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand release" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand cancel" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand cancel" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand cancel" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand cancel" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand cancel" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand peek" -l queue -d 'Queue name, instead of the positional QUEUE' -r
@@ -233,7 +233,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand peek" -l db -d 'Data
 complete -c queueprim -n "__fish_queueprim_using_subcommand peek" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand peek" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand peek" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand peek" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand pause" -l queue -d 'Queue name, instead of the positional QUEUE' -r
@@ -241,7 +241,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand pause" -l db -d 'Dat
 complete -c queueprim -n "__fish_queueprim_using_subcommand pause" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand pause" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand pause" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand pause" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand resume" -l queue -d 'Queue name, instead of the positional QUEUE' -r
@@ -249,7 +249,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand resume" -l db -d 'Da
 complete -c queueprim -n "__fish_queueprim_using_subcommand resume" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand resume" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand resume" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand resume" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l queue -d 'Queue name, instead of the positional QUEUE' -r
@@ -260,7 +260,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l db -d 'Da
 complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l reset -d 'Forget every default first (pausing is kept)'
 complete -c queueprim -n "__fish_queueprim_using_subcommand config" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -268,7 +268,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand completions" -l db -
 complete -c queueprim -n "__fish_queueprim_using_subcommand completions" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand completions" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand completions" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand man" -l dir -d 'Write every page into this folder instead (e.g. ~/.local/share/man/man1)' -r -F
@@ -276,7 +276,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand man" -l db -d 'Datab
 complete -c queueprim -n "__fish_queueprim_using_subcommand man" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand man" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand man" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "enqueue" -d 'Add a job to a queue and print it'

@@ -70,7 +70,7 @@ pub struct GlobalArgs {
     pub format: Option<Format>,
 
     /// full syncs every commit to disk; normal survives a crash of queueprim, not of the
-    /// machine
+    /// machine holding the database
     #[arg(
         long,
         global = true,

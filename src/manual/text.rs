@@ -38,7 +38,8 @@ pub fn for_page(command: Option<&str>) -> Vec<Section> {
 
 const FILES_SHORT: &str = "The database, by default queueprim.db in the user data folder \
 (~/.local/share/queueprim/ on Linux), and beside it the -wal and -shm files SQLite keeps while \
-it is used. queueprim info shows which file a command uses; see queueprim(1).";
+it is used; or a PostgreSQL server, when --db is a postgresql:// URL. queueprim info shows \
+which database a command uses; see queueprim(1).";
 
 fn main_page() -> Vec<Section> {
     vec![
@@ -58,6 +59,15 @@ fn main_page() -> Vec<Section> {
                     "DB-wal, DB-shm",
                     "SQLite's write-ahead log and its index, beside the database. Back up a live \
                      database with sqlite3 DB \".backup copy.db\", which sees the log too.",
+                ),
+                Item(
+                    "postgresql://USER@HOST/DB",
+                    "A PostgreSQL server instead of a file, for workers on many hosts: the tables \
+                     live in the schema queueprim (?schema=NAME for another), created by the \
+                     first command that writes. Every time is the server's; claims lock only \
+                     the rows they take; waiters are woken by LISTEN/NOTIFY. The URL's \
+                     password never appears in output; PGHOST, PGPORT, PGUSER, PGPASSWORD and \
+                     PGDATABASE fill in what it leaves out.",
                 ),
             ],
         ),
@@ -141,7 +151,10 @@ fn exit_status(command: &str) -> Vec<Para> {
 
 fn environment(command: &str) -> Vec<Para> {
     let mut items = vec![
-        Item("QUEUEPRIM_DB", "The database file, as --db (which wins)."),
+        Item(
+            "QUEUEPRIM_DB",
+            "The database, as --db (which wins): a SQLite file, or a postgresql:// URL.",
+        ),
         Item("QUEUEPRIM_FORMAT", "The output format, as --format."),
         Item("QUEUEPRIM_SYNCHRONOUS", "full or normal, as --synchronous."),
     ];
@@ -158,7 +171,8 @@ fn environment(command: &str) -> Vec<Para> {
              QUEUEPRIM_CLAIM, QUEUEPRIM_DB",
             "Given to each job's command: the job's id, queue and type (empty when none), \
              which try this is (the job's attempts, 1 for the first), its claim token, and the \
-             database's absolute path, so the command can call queueprim itself.",
+             database (a file's absolute path, or the URL), so the command can call queueprim \
+             itself.",
         )),
         _ => {}
     }

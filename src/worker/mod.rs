@@ -2,12 +2,13 @@
 //! for each, renews claims while commands run, records each result, and shuts down without
 //! leaving a job claimed or a child running.
 
+mod finish;
 mod guard;
 mod process;
 mod result;
+mod summary;
 mod watchdog;
 
-use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -15,16 +16,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::error::{Error, Kind};
-use crate::job::{clip_reason, ClaimRequest, Job, Outcome, Status};
+use crate::job::{ClaimRequest, Job};
 use crate::lifecycle::FailOptions;
 use crate::reconnect::reconnect;
 use crate::signals::Interrupt;
 use crate::store::Store;
 use crate::time::{self, Millis};
 use crate::watch::Watch;
+use finish::{claim_lost, settle, Finish};
 use guard::Guard;
 use process::JobProcess;
+pub use summary::Summary;
 use watchdog::Watchdog;
 
 /// How often the runner checks on its commands while they run.
@@ -76,65 +78,6 @@ pub struct Event<'a> {
     pub attempt: u32,
     pub duration: Duration,
     pub result: &'a JobResult,
-}
-
-/// Totals reported when the runner exits: each job once, by the last result it had here,
-/// and how many commands ran in all.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Summary {
-    pub done: u64,
-    pub retried: u64,
-    pub dead: u64,
-    pub lost: u64,
-    pub released: u64,
-    pub runs: u64,
-    /// Jobs counted as retried or lost, which may come back to this runner: if one does,
-    /// its next result replaces that count. Only these are remembered, so a runner that
-    /// lives for months does not keep every id it ever ran.
-    may_return: HashMap<String, MayReturn>,
-}
-
-/// Why a job counted in a [`Summary`] may still come back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MayReturn {
-    Retried,
-    Lost,
-}
-
-impl Summary {
-    fn count(&mut self, id: &str, result: &JobResult) {
-        match self.may_return.remove(id) {
-            Some(MayReturn::Retried) => self.retried -= 1,
-            Some(MayReturn::Lost) => self.lost -= 1,
-            None => {}
-        }
-        self.runs += 1;
-        let comes_back = match result {
-            JobResult::Done => {
-                self.done += 1;
-                None
-            }
-            JobResult::Retry(_) => {
-                self.retried += 1;
-                Some(MayReturn::Retried)
-            }
-            JobResult::Dead(_) => {
-                self.dead += 1;
-                None
-            }
-            JobResult::Lost(_) => {
-                self.lost += 1;
-                Some(MayReturn::Lost)
-            }
-            JobResult::Released => {
-                self.released += 1;
-                None
-            }
-        };
-        if let Some(why) = comes_back {
-            self.may_return.insert(id.to_string(), why);
-        }
-    }
 }
 
 /// A job whose command is running.
@@ -555,69 +498,6 @@ impl Runner<'_> {
     }
 }
 
-/// How a run's job is recorded.
-enum Finish {
-    Complete(Option<String>),
-    Fail(String),
-    Release,
-}
-
-impl Finish {
-    fn failed(&self, outcome: Outcome) -> JobResult {
-        let reason = match self {
-            Finish::Fail(reason) => reason.clone(),
-            _ => String::new(),
-        };
-        match outcome {
-            Outcome::Retry => JobResult::Retry(reason),
-            Outcome::Dead => JobResult::Dead(reason),
-        }
-    }
-
-    /// Whether `now` (the job as it is) shows that an earlier try of this record, cut short
-    /// by a lost connection, committed after all; the result it had, if so.
-    fn took_effect(&self, claimed: &Job, now: &Job) -> Option<JobResult> {
-        if now.claim != claimed.claim {
-            return None;
-        }
-        match self {
-            Finish::Complete(_) => (now.status == Status::Done).then_some(JobResult::Done),
-            Finish::Fail(reason) => {
-                let ours = now
-                    .errors
-                    .last()
-                    .is_some_and(|f| f.reason == clip_reason(reason))
-                    && now.attempt_count == claimed.attempt_count + 1;
-                match now.status {
-                    Status::Pending if ours => Some(self.failed(Outcome::Retry)),
-                    Status::Dead if ours => Some(self.failed(Outcome::Dead)),
-                    _ => None,
-                }
-            }
-            // An expiry would have left the claim lapsed; a release does not.
-            Finish::Release => {
-                (now.status == Status::Pending && !now.claim_lapsed).then_some(JobResult::Released)
-            }
-        }
-    }
-}
-
-/// A conflict or a vanished job means another worker owns the job now: report it as lost
-/// instead of stopping the whole runner.
-fn settle(outcome: Result<JobResult>) -> Result<JobResult> {
-    match outcome {
-        Err(e) if claim_lost(&e) => Ok(JobResult::Lost(format!("{e:#}"))),
-        other => other,
-    }
-}
-
-fn claim_lost(e: &anyhow::Error) -> bool {
-    matches!(
-        e.downcast_ref::<Error>().map(|e| e.kind),
-        Some(Kind::Conflict | Kind::NotFound)
-    )
-}
-
 /// What a job's command learns from its environment.
 fn job_env(job: &Job, db: &std::ffi::OsStr) -> Vec<(&'static str, String)> {
     vec![
@@ -631,24 +511,4 @@ fn job_env(job: &Job, db: &std::ffi::OsStr) -> Vec<(&'static str, String)> {
         ("QUEUEPRIM_CLAIM", job.claim.clone().unwrap_or_default()),
         ("QUEUEPRIM_DB", db.to_string_lossy().into_owned()),
     ]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_summary_counts_a_job_once_by_its_last_result() {
-        let mut summary = Summary::default();
-        summary.count("q_a", &JobResult::Retry("boom".into()));
-        summary.count("q_b", &JobResult::Lost("gone".into()));
-        summary.count("q_a", &JobResult::Retry("boom".into()));
-        summary.count("q_a", &JobResult::Done);
-        summary.count("q_b", &JobResult::Dead("boom".into()));
-        summary.count("q_c", &JobResult::Retry("boom".into()));
-        let counts = (summary.done, summary.retried, summary.dead, summary.lost);
-        assert_eq!(counts, (1, 1, 1, 0));
-        assert_eq!(summary.runs, 6);
-        assert_eq!(summary.may_return.len(), 1, "only q_c may still come back");
-    }
 }

@@ -6,7 +6,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::harness::{Job, TestEnv, BIN};
+use crate::harness::{millis, Job, TestEnv, BIN};
+use crate::support::process::{has_open, Reaped};
+use crate::support::wait::{eventually, now_ms, GENEROUS};
 
 fn mode(path: &Path) -> u32 {
     fs::metadata(path)
@@ -391,6 +393,22 @@ fn can_write_in(dir: &Path) -> bool {
     }
 }
 
+/// Runs a program this test process has just written. While any thread forks another
+/// command, the child holds a copy of every open descriptor until it execs, the one that
+/// wrote the file included, and exec refuses a file open for writing ("text file busy"):
+/// that passes as soon as the child execs, so it is tried again, up to the hang limit.
+fn output_of_a_fresh_copy(command: &mut Command) -> std::io::Result<Output> {
+    let started = std::time::Instant::now();
+    loop {
+        match command.output() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && started.elapsed() < GENEROUS => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            result => return result,
+        }
+    }
+}
+
 #[test]
 fn a_db_in_an_unwritable_folder_fails_cleanly_and_creates_nothing() {
     use std::os::unix::process::CommandExt;
@@ -416,16 +434,16 @@ fn a_db_in_an_unwritable_folder_fails_cleanly_and_creates_nothing() {
         let bin = env.dir().join("queueprim");
         fs::copy(BIN, &bin).unwrap();
         set_mode(&bin, 0o755);
-        let output = Command::new(&bin)
+        let mut command = Command::new(&bin);
+        command
             .args(args)
             .env_remove("QUEUEPRIM_DB")
             .env_remove("QUEUEPRIM_FORMAT")
             .env_remove("QUEUEPRIM_SYNCHRONOUS")
             .env("HOME", &locked)
             .uid(65534)
-            .gid(65534)
-            .output()
-            .expect("run queueprim as nobody");
+            .gid(65534);
+        let output = output_of_a_fresh_copy(&mut command).expect("run queueprim as nobody");
         (
             output.status.code(),
             String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -522,25 +540,62 @@ fn holding_write_lock(db: &Path, during: impl FnOnce(), at_commit: &str) {
     conn.execute_batch("COMMIT").unwrap();
 }
 
+/// Spawns `args` while this test holds the write lock, and returns once the process waits
+/// for that lock: it has the database open and sleeps, which a command does only in SQLite's
+/// busy handler (seen in `/proc/PID/wchan`; where the kernel does not show it, the process
+/// gets half a second from opening the database to reach the lock).
+fn spawn_waiting_for_the_lock(env: &TestEnv, args: &[&str]) -> Reaped {
+    let mut child = Reaped::new(env.cmd(args).spawn());
+    let pid = child.child().id();
+    let mut shown = true;
+    eventually(GENEROUS, "the command to wait for the write lock", || {
+        let wchan = fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+        shown = !matches!(wchan.trim(), "" | "0");
+        has_open(pid, &env.db()) && (!shown || wchan.contains("sleep"))
+    });
+    if !shown {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    child
+}
+
 #[test]
 fn a_claim_made_after_waiting_for_the_lock_starts_when_the_lock_was_taken() {
     let env = TestEnv::new();
     env.enqueue("q", "1", &["--max-retries", "3"]);
-    let mut child = None;
+    let mut waiting = None;
+    let mut lock_released_at = 0;
     holding_write_lock(
         &env.db(),
         || {
-            child = Some(env.cmd(["dequeue", "q", "--timeout", "1s"]).spawn());
+            let mut child = spawn_waiting_for_the_lock(&env, &["dequeue", "q", "--timeout", "1s"]);
             std::thread::sleep(std::time::Duration::from_millis(1500));
+            assert!(
+                child.child().try_wait().unwrap().is_none(),
+                "the dequeue cannot finish while the write lock is held"
+            );
+            lock_released_at = now_ms();
+            waiting = Some(child);
         },
         "",
     );
-    let output = child.unwrap().wait_with_output().unwrap();
-    assert!(output.status.success());
-    let job: Job = serde_json::from_slice(&output.stdout).unwrap();
+    let done = waiting
+        .unwrap()
+        .finish(GENEROUS, "the dequeue that waited for the lock");
+    assert_eq!(done.code, Some(0), "{done:?}");
+    let job: Job = serde_json::from_str(&done.stdout).unwrap();
     // Had the clock been read before waiting 1.5 s for the lock, this 1 s claim would have
-    // been handed out already expired, and the next dequeue would take the job again.
-    env.assert_empty("q");
+    // started, and ended, before the lock was even released.
+    let (start, end) = (
+        millis(&job.updated_at),
+        millis(job.visible_after.as_deref().unwrap()),
+    );
+    assert!(
+        start >= lock_released_at,
+        "the claim starts at {} ({start}), before the lock was released ({lock_released_at})",
+        job.updated_at
+    );
+    assert_eq!(end - start, 1_000, "{job:?}");
     let claimed: Job = env.json(&["get", &job.id]);
     assert_eq!(
         (claimed.status.as_str(), claimed.attempt_count),
@@ -556,14 +611,18 @@ fn a_newer_version_written_while_a_command_waited_for_the_lock_is_not_written_to
     holding_write_lock(
         &env.db(),
         || {
-            child = Some(env.cmd(["enqueue", "q", "--payload", "2"]).spawn());
-            std::thread::sleep(std::time::Duration::from_millis(500));
+            child = Some(spawn_waiting_for_the_lock(
+                &env,
+                &["enqueue", "q", "--payload", "2"],
+            ));
         },
         "PRAGMA user_version = 99",
     );
-    let output = child.unwrap().wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("newer"));
+    let output = child
+        .unwrap()
+        .finish(GENEROUS, "the enqueue that waited for the lock");
+    assert_eq!(output.code, Some(1), "{output:?}");
+    assert!(output.stderr.contains("newer"), "{output:?}");
     let conn = rusqlite::Connection::open(env.db()).unwrap();
     let jobs: i64 = conn
         .query_row("SELECT COUNT(*) FROM jobs", [], |r| r.get(0))

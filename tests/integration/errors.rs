@@ -2,9 +2,9 @@
 //! stale claim (4), JSON and plain error shapes, bad input writing nothing, closed pipes.
 
 use std::io::Read;
-use std::time::Duration;
 
 use crate::harness::{Counts, ErrorBody, Job, Purge, Run, TestEnv};
+use crate::support::wait::sleep_past_visible;
 
 /// Checks a failed run printed nothing on stdout and exactly one JSON error object on one
 /// line of stderr, and returns that object.
@@ -378,7 +378,7 @@ fn stale_claim_after_the_job_was_reclaimed_is_a_conflict() {
     env.enqueue("e", "1", &["--max-retries", "2"]);
     let first = env.dequeue("e", &["--timeout", "1s", "--worker", "w1"]);
     let old = first.claim.clone().unwrap();
-    std::thread::sleep(Duration::from_millis(1_100));
+    sleep_past_visible(&first);
     let second = env.dequeue("e", &["--worker", "w2"]);
     assert_eq!(second.id, first.id, "the expired job is claimed again");
     let new = second.claim.clone().unwrap();

@@ -8,6 +8,7 @@ use std::thread;
 use serde_json::Value;
 
 use crate::harness::{millis, Counts, Job, TestEnv};
+use crate::support::wait::sleep_past_visible;
 
 fn payload(job: &Job) -> String {
     job.payload.to_string()
@@ -67,7 +68,7 @@ fn an_expired_claim_or_a_release_keeps_the_group_in_order() {
     env.enqueue("q", "1", &["--group", "g", "--max-retries", "1"]);
     env.enqueue("q", "2", &["--group", "g"]);
     let first = env.dequeue("q", &["--timeout", "1s"]);
-    std::thread::sleep(std::time::Duration::from_millis(1_100));
+    sleep_past_visible(&first);
     let again = env.dequeue("q", &[]);
     assert_eq!(again.id, first.id);
     env.json::<Job>(&["release", &first.id]);

@@ -31,10 +31,12 @@ pub struct TestEnv {
     schema: Option<String>,
     /// The URL of a server of the test's own, when it is not on the shared one.
     server: Option<String>,
+    created_ms: i64,
 }
 
 impl TestEnv {
     pub fn new() -> Self {
+        let created_ms = now_ms();
         let schema = match ENGINE {
             Engine::Sqlite => None,
             Engine::Postgres => Some(postgres::cluster().fresh_schema()),
@@ -43,17 +45,26 @@ impl TestEnv {
             dir: tempfile::tempdir().expect("temp dir"),
             schema,
             server: None,
+            created_ms,
         }
     }
 
     /// A test's database on `cluster`, a PostgreSQL server of the test's own.
     pub fn on(cluster: &postgres::Cluster) -> Self {
+        let created_ms = now_ms();
         let schema = cluster.fresh_schema();
         TestEnv {
             dir: tempfile::tempdir().expect("temp dir"),
             server: Some(cluster.url(&schema)),
             schema: Some(schema),
+            created_ms,
         }
+    }
+
+    /// When this environment was made, by the wall clock: anything queueprim stamped for
+    /// this test happened at or after it.
+    pub fn created_ms(&self) -> i64 {
+        self.created_ms
     }
 
     pub fn dir(&self) -> &Path {
@@ -463,6 +474,14 @@ pub fn assert_timestamp(s: &str) {
         shape_ok,
         "not an RFC 3339 UTC timestamp with milliseconds: {s}"
     );
+}
+
+/// The wall clock in milliseconds since the Unix epoch, as queueprim reads it.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i64
 }
 
 /// A timestamp from queueprim's JSON as milliseconds since the Unix epoch.

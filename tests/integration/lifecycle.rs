@@ -1,9 +1,7 @@
 //! A job's life: complete, fail and the retry rule, extend, claim expiry and `--claim` fencing.
 
-use std::thread::sleep;
-use std::time::Duration;
-
 use crate::harness::{Job, TestEnv};
+use crate::support::wait::sleep_past_visible;
 
 #[test]
 fn complete_stores_output_from_argument_file_or_stdin() {
@@ -62,8 +60,8 @@ fn fail_dead_skips_remaining_retries() {
 fn expired_claim_with_no_retries_left_makes_the_job_dead() {
     let env = TestEnv::new();
     let job = env.enqueue("q", "1", &[]);
-    env.dequeue("q", &["--timeout", "1s", "--worker", "crashy"]);
-    sleep(Duration::from_millis(1_100));
+    let claimed = env.dequeue("q", &["--timeout", "1s", "--worker", "crashy"]);
+    sleep_past_visible(&claimed);
     env.assert_empty("q");
     let dead: Job = env.json(&["get", &job.id]);
     assert_eq!((dead.status.as_str(), dead.attempt_count), ("dead", 1));
@@ -80,7 +78,7 @@ fn expired_claim_is_redelivered_and_counts_an_attempt() {
     let env = TestEnv::new();
     let job = env.enqueue("q", "1", &["--max-retries", "1"]);
     let first = env.dequeue("q", &["--timeout", "1s"]);
-    sleep(Duration::from_millis(1_100));
+    sleep_past_visible(&first);
     let second = env.dequeue("q", &[]);
     assert_eq!(second.id, job.id);
     assert_eq!(second.attempt_count, 1);
@@ -92,7 +90,7 @@ fn claim_fences_a_worker_whose_claim_went_to_someone_else() {
     let env = TestEnv::new();
     let job = env.enqueue("q", "1", &["--max-retries", "3"]);
     let slow = env.dequeue("q", &["--timeout", "1s", "--worker", "slow"]);
-    sleep(Duration::from_millis(1_100));
+    sleep_past_visible(&slow);
     let fast = env.dequeue("q", &["--worker", "fast"]);
     let stale = slow.claim.unwrap();
     for verb in [&["complete"][..], &["fail"], &["extend", "--by", "1m"]] {
@@ -119,8 +117,8 @@ fn late_complete_is_accepted_while_nobody_else_took_the_job() {
     let env = TestEnv::new();
     let job = env.enqueue("q", "1", &["--max-retries", "1"]);
     let claimed = env.dequeue("q", &["--timeout", "1s"]);
+    sleep_past_visible(&claimed);
     let token = claimed.claim.unwrap();
-    sleep(Duration::from_millis(1_100));
     // sweep puts the expired claim back to pending; nobody has claimed it since.
     let sweep: crate::harness::Sweep = env.json(&["sweep", "--once"]);
     assert_eq!(sweep.retried, 1);
@@ -136,8 +134,8 @@ fn late_complete_is_accepted_while_nobody_else_took_the_job() {
 fn complete_without_claim_acts_on_an_expired_but_unreleased_claim() {
     let env = TestEnv::new();
     let job = env.enqueue("q", "1", &[]);
-    env.dequeue("q", &["--timeout", "1s"]);
-    sleep(Duration::from_millis(1_100));
+    let claimed = env.dequeue("q", &["--timeout", "1s"]);
+    sleep_past_visible(&claimed);
     let done: Job = env.json(&["complete", &job.id]);
     assert_eq!((done.status.as_str(), done.attempt_count), ("done", 0));
 }
@@ -149,7 +147,8 @@ fn extend_pushes_the_deadline_so_the_job_is_not_redelivered() {
     let claimed = env.dequeue("q", &["--timeout", "1s"]);
     let extended: Job = env.json(&["extend", &job.id, "--by", "1h"]);
     assert!(extended.visible_after > claimed.visible_after);
-    sleep(Duration::from_millis(1_100));
+    // Past the claim's first deadline: only the extension keeps the job from the queue.
+    sleep_past_visible(&claimed);
     env.assert_empty("q");
     let still: Job = env.json(&["get", &job.id]);
     assert_eq!((still.status.as_str(), still.attempt_count), ("claimed", 0));

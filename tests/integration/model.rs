@@ -9,9 +9,14 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 use queueprim::error::{Error, Kind};
 use queueprim::job::{Backoff, ClaimRequest, Counts, Job, NewJob, Status, Visible};
-use queueprim::store::{FailOptions, Location, OpenOptions, Store, Synchronous};
+use queueprim::store::{FailOptions, OpenOptions, Store, Synchronous};
+
+use crate::harness::TestEnv;
+
+use crate::support::rng::seed_for;
 
 const QUEUES: [&str; 2] = ["alpha", "beta"];
 const TYPES: [&str; 2] = ["mail", "resize"];
@@ -368,31 +373,31 @@ impl Model {
     }
 }
 
-/// The real store on a temporary file, with a clock the test moves.
+/// The real store, on a temporary file or a fresh schema on the test server (the engine of
+/// this test binary), with a clock the test moves.
 struct Subject {
     store: Store,
     clock: Rc<Cell<i64>>,
-    _dir: tempfile::TempDir,
+    _env: TestEnv,
 }
 
 impl Subject {
     fn new() -> Subject {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let env = TestEnv::new();
         // Commit durability is not under test here, and skipping the fsyncs keeps hundreds
         // of cases quick.
         let options = OpenOptions {
             synchronous: Synchronous::Normal,
             create_dir: false,
         };
-        let mut store = Store::open(&Location::from(dir.path().join("model.db")), &options)
-            .expect("open store");
+        let mut store = Store::open(&env.location(), &options).expect("open store");
         let clock = Rc::new(Cell::new(START));
         let reading = Rc::clone(&clock);
         store.set_clock(Box::new(move || reading.get()));
         Subject {
             store,
             clock,
-            _dir: dir,
+            _env: env,
         }
     }
 }
@@ -816,6 +821,8 @@ proptest! {
         cases: case_count(),
         // A failure prints its shrunk case; no regression files are written into the tree.
         failure_persistence: None,
+        // The suite's seed, printed, so `QUEUEPRIM_TEST_SEED` replays the whole run.
+        rng_seed: RngSeed::Fixed(seed_for("model")),
         ..ProptestConfig::default()
     })]
 

@@ -1,6 +1,7 @@
 //! Dequeue order and selection: priority then FIFO, job types, delays and `--count`.
 
-use crate::harness::{Job, TestEnv};
+use crate::harness::{millis, Job, TestEnv};
+use crate::support::wait::{now_ms, sleep_past};
 
 fn payload_n(job: &Job) -> i64 {
     job.payload["n"].as_i64().expect("payload n")
@@ -77,13 +78,43 @@ fn type_filter_claims_only_that_type_and_untyped_dequeue_takes_any() {
 fn delayed_jobs_wait_their_turn_and_do_not_block_others() {
     let env = TestEnv::new();
     env.enqueue("q", r#"{"n":1}"#, &["--delay", "1h", "--priority", "high"]);
-    // Long enough that a loaded machine still looks before it falls due.
-    env.enqueue("q", r#"{"n":2}"#, &["--delay", "1500ms"]);
+    let soon = env.enqueue("q", r#"{"n":2}"#, &["--delay", "1500ms"]);
     env.enqueue("q", r#"{"n":3}"#, &[]);
-    assert_eq!(payload_n(&env.dequeue("q", &[])), 3);
-    env.assert_empty("q");
-    std::thread::sleep(std::time::Duration::from_millis(1600));
-    assert_eq!(payload_n(&env.dequeue("q", &[])), 2);
+    let due_at = soon
+        .visible_after
+        .expect("a delayed job has a visible time");
+    let due = millis(&due_at);
+    // Looks until jobs 2 and 3 are both handed out. Which a look gets depends on when
+    // queueprim made it, by its own clock, so each answer is checked against that time
+    // rather than against how fast this machine got there: job 3 first while job 2 is not
+    // due, nothing more until it is, then job 2 (enqueued before job 3, so first once due).
+    let mut handed_out: Vec<i64> = Vec::new();
+    while handed_out.len() < 2 {
+        let asked_at = now_ms();
+        let run = env.cmd(["dequeue", "q"]).expect_status(0);
+        if run.stdout.is_empty() {
+            assert!(
+                handed_out.contains(&3) && asked_at < due,
+                "nothing handed out at {asked_at} after {handed_out:?}; job 2 is due at {due}"
+            );
+            sleep_past(&due_at);
+            continue;
+        }
+        let job: Job = run.json();
+        let claimed_at = millis(&job.updated_at);
+        match payload_n(&job) {
+            2 => assert!(
+                claimed_at >= due,
+                "job 2 handed out before it was due: {job:?}"
+            ),
+            3 => assert!(
+                claimed_at < due || handed_out.contains(&2),
+                "job 3 handed out ahead of job 2, due since {due_at}: {job:?}"
+            ),
+            _ => panic!("a job delayed an hour was handed out: {job:?}"),
+        }
+        handed_out.push(payload_n(&job));
+    }
     env.assert_empty("q");
 }
 
@@ -106,9 +137,9 @@ fn count_claims_up_to_n_in_order_each_with_its_own_claim() {
 #[test]
 fn a_delayed_job_keeps_its_place_in_line_once_it_is_due() {
     let env = TestEnv::new();
-    env.enqueue("q", r#"{"n":1}"#, &["--delay", "200ms"]);
+    let delayed = env.enqueue("q", r#"{"n":1}"#, &["--delay", "200ms"]);
     env.enqueue("q", r#"{"n":2}"#, &[]);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    sleep_past(delayed.visible_after.as_deref().unwrap());
     assert_eq!(payload_n(&env.dequeue("q", &[])), 1);
     assert_eq!(payload_n(&env.dequeue("q", &[])), 2);
     let listed: Vec<Job> = env.json(&["list", "--status", "pending"]);

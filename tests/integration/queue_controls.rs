@@ -4,6 +4,20 @@
 use std::time::{Duration, Instant};
 
 use crate::harness::{millis, Job, QueueCounts, QueueSettings, TestEnv};
+use crate::support::process::{wait_until_catching, Reaped};
+use crate::support::wait::{sleep_past_visible, GENEROUS};
+
+/// User and system CPU ticks a process has used so far, from `/proc/PID/stat`.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
 
 /// How far in the future a pending job becomes visible, in ms after its last update.
 fn delay_of(job: &Job) -> i64 {
@@ -34,10 +48,7 @@ fn backoff_delays_each_retry_twice_as_long_up_to_the_cap() {
             if !run.stdout.is_empty() {
                 break run.json::<Job>();
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(5),
-                "the retry never became visible"
-            );
+            assert!(start.elapsed() < GENEROUS, "the retry never became visible");
             std::thread::sleep(Duration::from_millis(20));
         };
         let failed: Job = env.json(&["fail", &claimed.id, "--reason", "again"]);
@@ -162,13 +173,13 @@ fn a_paused_queue_takes_jobs_and_hands_out_none_until_resumed() {
     let q = queues.iter().find(|q| q.queue == "q").unwrap();
     assert!(q.paused);
     // A waiting worker keeps waiting and gets the job once the queue is resumed.
-    let waiter = env.cmd(["dequeue", "q", "--wait", "10s"]).spawn();
-    std::thread::sleep(Duration::from_millis(300));
+    let mut waiter = Reaped::new(env.cmd(["dequeue", "q", "--wait"]).spawn());
+    wait_until_catching(waiter.child(), &[libc::SIGTERM]);
     let resumed: QueueSettings = env.json(&["resume", "q"]);
     assert!(!resumed.paused);
-    let out = waiter.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let got: Job = serde_json::from_slice(&out.stdout).expect("the waiter got the job");
+    let out = waiter.finish(GENEROUS, "the waiter on a resumed queue");
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let got: Job = serde_json::from_str(&out.stdout).expect("the waiter got the job");
     assert_eq!(got.id, job.id);
 }
 
@@ -213,22 +224,20 @@ fn config_sets_defaults_for_new_jobs_and_claims() {
 #[test]
 fn a_waiter_on_a_paused_queue_sleeps_even_with_work_due() {
     let env = TestEnv::new();
-    env.enqueue("q", "1", &["--delay", "100ms"]);
+    let delayed = env.enqueue("q", "1", &["--delay", "100ms"]);
     env.json::<QueueSettings>(&["pause", "q"]);
-    std::thread::sleep(Duration::from_millis(200));
-    let mut waiter = env.cmd(["dequeue", "q", "--wait", "3s"]).spawn();
+    sleep_past_visible(&delayed);
+    let mut waiter = Reaped::new(env.cmd(["dequeue", "q", "--wait"]).spawn());
+    // Counted from when it is waiting, so a slow start cannot hide a spin.
+    wait_until_catching(waiter.child(), &[libc::SIGTERM]);
+    let before = cpu_ticks(waiter.child().id());
     std::thread::sleep(Duration::from_millis(1500));
-    // user + system CPU ticks so far, from /proc: a spinning waiter burns ~100 a second.
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", waiter.id())).unwrap();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    let _ = waiter.kill();
-    let _ = waiter.wait();
+    let ticks = cpu_ticks(waiter.child().id()) - before;
+    assert!(
+        waiter.child().try_wait().unwrap().is_none(),
+        "a waiter on a paused queue stopped waiting"
+    );
+    // A spinning waiter burns about 100 ticks a second, all it can get.
     assert!(
         ticks < 30,
         "a waiter on a paused queue used {ticks} CPU ticks in 1.5 s"

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use crate::harness::{Counts, Job, TestEnv};
+use crate::harness::{millis, Counts, Job, TestEnv};
 use crate::support::process::{send_signal, wait_for};
-use crate::support::wait::eventually;
+use crate::support::wait::{eventually, now_ms, GENEROUS};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -132,7 +132,9 @@ fn failing_command_records_its_exit_and_stderr_tail_under_the_retry_rule() {
     let env = TestEnv::new();
     let job = env.enqueue("q", "{}", &["--max-retries", "1"]);
     let script = "echo noise >&2; echo \"attempt $QUEUEPRIM_ATTEMPT broke\" >&2; exit 3";
+    let started = Instant::now();
     let run = work_until_empty(&env, &["--format", "json"], script);
+    let whole_run = started.elapsed();
     let failed = get(&env, &job.id);
     assert_eq!((failed.status.as_str(), failed.attempt_count), ("dead", 2));
     let reasons: Vec<&str> = failed.errors.iter().map(|e| e.reason.as_str()).collect();
@@ -161,7 +163,11 @@ fn failing_command_records_its_exit_and_stderr_tail_under_the_retry_rule() {
         (job.id.as_str(), "q")
     );
     assert!(first.reason.unwrap().starts_with("exit 3"));
-    assert!(first.duration_ms < 60_000);
+    assert!(
+        Duration::from_millis(first.duration_ms) <= whole_run,
+        "a job's duration ({} ms) is part of the runner's ({whole_run:?})",
+        first.duration_ms
+    );
     let second: JobEvent = serde_json::from_str(lines[1]).unwrap();
     assert_eq!((second.result.as_str(), second.attempt), ("dead", 2));
     let summary: SummaryEvent = serde_json::from_str(lines[2]).unwrap();
@@ -184,6 +190,10 @@ fn command_killed_by_a_signal_fails_with_the_signal_named() {
     assert_eq!(dead.errors[0].reason, "signal 9 (SIGKILL): about to die");
 }
 
+/// One of the few tests that need the machine to keep up a little (RELIABILITY.md lists
+/// them): the runner renews every third of the claim, and its claim guard stops a command
+/// two thirds into a claim no renewal has extended, so a renewal may land up to a third of
+/// the claim (1 s here) late.
 #[test]
 fn a_job_running_three_times_its_claim_timeout_completes_once_without_redelivery() {
     let env = TestEnv::new();
@@ -194,28 +204,35 @@ fn a_job_running_three_times_its_claim_timeout_completes_once_without_redelivery
             "q",
             "--until-empty",
             "--timeout",
-            "1s",
+            "3s",
             "--",
             "sh",
             "-c",
-            "sleep 3; echo finished",
+            "sleep 9; echo finished",
         ])
         .spawn();
-    eventually(
-        Duration::from_secs(10),
-        "the runner to claim the job",
-        || get(&env, &job.id).status == "claimed",
-    );
-    // While the command runs past its 1 s claim several times over, nobody else gets the job.
+    let mut claimed = get(&env, &job.id);
+    eventually(GENEROUS, "the runner to claim the job", || {
+        claimed = get(&env, &job.id);
+        claimed.status == "claimed"
+    });
+    let first_deadline = millis(claimed.visible_after.as_deref().unwrap());
+    // While the command runs past its claim several times over, nobody else gets the job:
+    // other workers look until it is done, long after the claim's first deadline.
     let start = Instant::now();
-    let mut looks = 0;
-    while start.elapsed() < Duration::from_millis(2500) {
+    let mut looked_past_the_first_deadline = false;
+    while get(&env, &job.id).status == "claimed" {
+        let asked_at = now_ms();
         env.assert_empty("q");
-        looks += 1;
+        looked_past_the_first_deadline |= asked_at > first_deadline;
+        assert!(start.elapsed() < GENEROUS, "the job never finished");
         sleep(Duration::from_millis(100));
     }
-    assert!(looks > 5);
-    assert!(wait_for(&mut runner, Duration::from_secs(20), "queueprim work").success());
+    assert!(
+        looked_past_the_first_deadline,
+        "the job finished before its first claim ran out, so nothing was renewed"
+    );
+    assert!(wait_for(&mut runner, GENEROUS, "queueprim work").success());
     let done = get(&env, &job.id);
     assert_eq!((done.status.as_str(), done.attempt_count), ("done", 0));
     assert!(done.errors.is_empty(), "{:?}", done.errors);
@@ -234,7 +251,7 @@ fn concurrency_runs_jobs_side_by_side() {
     // the same time can all succeed.
     let script = format!(
         "touch {dir}/$QUEUEPRIM_JOB_ID; i=0; \
-         while [ $(ls {dir} | wc -l) -lt 4 ]; do i=$((i+1)); [ $i -gt 200 ] && exit 1; sleep 0.05; done",
+         while [ $(ls {dir} | wc -l) -lt 4 ]; do i=$((i+1)); [ $i -gt 1200 ] && exit 1; sleep 0.05; done",
         dir = shell_quote(&rendezvous)
     );
     work_until_empty(&env, &["--concurrency", "4"], &script);
@@ -246,16 +263,18 @@ fn concurrency_runs_jobs_side_by_side() {
 fn job_timeout_stops_the_command_and_fails_the_job() {
     let env = TestEnv::new();
     let job = env.enqueue("q", "{}", &[]);
+    // The command must have written "started" before the timeout strikes: two seconds are
+    // for a loaded machine to start a shell, not a measurement.
     let run = work_until_empty(
         &env,
-        &["--job-timeout", "300ms"],
+        &["--job-timeout", "2s"],
         "echo started >&2; exec sleep 30",
     );
     let failed = get(&env, &job.id);
     assert_eq!(failed.status, "dead");
     assert_eq!(
         failed.errors[0].reason,
-        "timed out after 300ms (--job-timeout): started"
+        "timed out after 2s (--job-timeout): started"
     );
     let event: JobEvent = serde_json::from_str(run.stdout.lines().next().unwrap()).unwrap();
     assert_eq!(event.result, "dead");
@@ -271,11 +290,11 @@ fn sigterm_mid_job_gives_the_job_back_and_leaves_no_process_behind() {
     let mut runner = env
         .cmd(["work", "q", "--grace", "300ms", "--", "sh", "-c", &script])
         .spawn();
-    eventually(Duration::from_secs(10), "the job to start", || {
+    eventually(GENEROUS, "the job to start", || {
         !processes_with(marker).is_empty()
     });
     send_signal(&runner, libc::SIGTERM);
-    let status = wait_for(&mut runner, Duration::from_secs(20), "queueprim work");
+    let status = wait_for(&mut runner, GENEROUS, "queueprim work");
     assert_eq!(status.code(), Some(0));
     let released = get(&env, &job.id);
     assert_eq!(
@@ -298,12 +317,10 @@ fn sigint_lets_a_running_job_finish_within_the_grace_period() {
     let mut runner = env
         .cmd(["work", "q", "--grace", "20s", "--", "sh", "-c", &script])
         .spawn();
-    eventually(Duration::from_secs(10), "the first job to start", || {
-        flag.exists()
-    });
+    eventually(GENEROUS, "the first job to start", || flag.exists());
     send_signal(&runner, libc::SIGINT);
     assert_eq!(
-        wait_for(&mut runner, Duration::from_secs(20), "queueprim work").code(),
+        wait_for(&mut runner, GENEROUS, "queueprim work").code(),
         Some(0)
     );
     assert_eq!(get(&env, &first.id).status, "done");
@@ -365,13 +382,11 @@ fn a_claim_lost_while_running_is_reported_and_nothing_is_recorded() {
             &script,
         ])
         .spawn();
-    eventually(Duration::from_secs(10), "the job to start", || {
-        flag.exists()
-    });
+    eventually(GENEROUS, "the job to start", || flag.exists());
     // The job disappears under the runner; its next renewal finds the claim gone.
     env.cmd(["purge", "--queue", "q", "--status", "claimed"])
         .expect_status(0);
-    assert!(wait_for(&mut runner, Duration::from_secs(20), "queueprim work").success());
+    assert!(wait_for(&mut runner, GENEROUS, "queueprim work").success());
     let output = runner.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let event: JobEvent = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
@@ -469,7 +484,7 @@ fn until_drained_waits_for_jobs_claimed_by_others() {
     let mut runner = env
         .cmd(["work", "q", "--until-drained", "--", "sh", "-c", "exit 0"])
         .spawn();
-    eventually(Duration::from_secs(20), "the runner to do its job", || {
+    eventually(GENEROUS, "the runner to do its job", || {
         get(&env, &mine.id).status == "done"
     });
     assert!(
@@ -477,10 +492,5 @@ fn until_drained_waits_for_jobs_claimed_by_others() {
         "the other worker's job is not finished, so the queue is not drained"
     );
     env.json::<Job>(&["complete", &theirs.id, "--claim", &claim]);
-    assert!(wait_for(
-        &mut runner,
-        Duration::from_secs(20),
-        "queueprim work --until-drained"
-    )
-    .success());
+    assert!(wait_for(&mut runner, GENEROUS, "queueprim work --until-drained").success());
 }

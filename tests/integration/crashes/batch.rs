@@ -109,6 +109,10 @@ fn assert_usable(env: &TestEnv) {
     env.cmd(["complete", &job.id]).expect_status(0);
 }
 
+/// At most this many kills aimed at the transaction, each halving its window after a miss:
+/// by the last, the window is a few microseconds past the first growth of the WAL.
+const MAX_AIMED_ROUNDS: usize = 16;
+
 #[test]
 fn enqueue_batch_killed_at_varied_moments_adds_all_or_nothing() {
     let mut rng = Rng::for_test("enqueue_batch_killed_at_varied_moments");
@@ -125,16 +129,29 @@ fn enqueue_batch_killed_at_varied_moments_adds_all_or_nothing() {
         _ => panic!("the reference batch never grew the WAL: {reference:?}"),
     };
 
-    // Half the kills at any moment of the run (reading input, in the transaction, printing
-    // after the commit); half aimed at the transaction, after the WAL started growing.
+    // Four kills at any moment of the run (reading input, in the transaction, printing after
+    // the commit); then kills aimed at the transaction, after the WAL started growing, until
+    // two landed inside it. An aimed kill that came after the commit (the machine is faster
+    // now than when the reference was timed) halves the window for the next one; a slower
+    // machine only moves an aimed kill nearer the start of the transaction.
     let mut rounds = vec![reference];
-    for n in 0..8 {
-        let kill_at = if n % 2 == 0 {
-            KillAt::After(rng.between(Duration::ZERO, whole_run.mul_f64(1.1)))
-        } else {
-            KillAt::AfterWalGrows(rng.between(Duration::ZERO, writing.mul_f64(0.5)))
-        };
+    for _ in 0..4 {
+        let kill_at = KillAt::After(rng.between(Duration::ZERO, whole_run.mul_f64(1.1)));
         rounds.push(batch_round(&input, kill_at));
+    }
+    let mut window = writing.mul_f64(0.5);
+    for _ in 0..MAX_AIMED_ROUNDS {
+        if rounds.iter().filter(|r| r.killed_mid_transaction()).count() >= 2 {
+            break;
+        }
+        let round = batch_round(
+            &input,
+            KillAt::AfterWalGrows(rng.between(Duration::ZERO, window)),
+        );
+        if round.jobs == BATCH_LINES {
+            window /= 2;
+        }
+        rounds.push(round);
     }
 
     let count = |pred: &dyn Fn(&BatchRound) -> bool| rounds.iter().filter(|r| pred(r)).count();

@@ -170,6 +170,7 @@ fn kill_at_commit(command: Cmd, application: &str) -> Watched {
     Watched {
         ended,
         db_was_open: false,
+        db_opened_at: None,
         wal_grew_at: None,
         wal_gone_at: None,
         elapsed: started.elapsed(),
@@ -230,31 +231,48 @@ const HELD_EVERY: usize = 5;
 const CALIBRATION_ROUNDS: usize = 3;
 
 /// Runs `rounds` kill rounds cycling through `finishes`: the first few undisturbed to time the
-/// command, the rest SIGKILLed after a random delay of up to 1.25 times the median run of the
-/// commands that finished on their own so far (a running figure, so that a slow start or a
-/// busy spell does not skew every delay), so kills land before the process opens the
-/// database, in its transaction, and after its commit.
+/// command, then SIGKILLed by turns at any moment of its run and aimed at its time with the
+/// database open. Delays are drawn up to 1.25 times the median (whole run, or time with the
+/// database open) of the commands that finished on their own so far: a running figure, so a
+/// slow start or a busy spell does not skew every delay. Kills so land before the process
+/// opens the database, in its transaction, and after its commit; the aimed ones make sure
+/// some land mid-command even while the machine is slower than it was when timed, since a
+/// slower command only moves a kill aimed after the open nearer to it. On PostgreSQL, where
+/// no file shows the open, every `HELD_EVERY`th round is held at its commit instead and the
+/// others are killed at any moment.
 fn run_kill_rounds(env: &TestEnv, rng: &mut Rng, finishes: &[Finish], rounds: usize) -> Vec<Round> {
     let mut done: Vec<Round> = Vec::with_capacity(rounds);
-    let mut finished_in: Vec<Duration> = Vec::new();
+    let (mut whole_runs, mut open_spans): (Vec<Duration>, Vec<Duration>) = (vec![], vec![]);
     for n in 0..rounds {
         let finish = finishes[n % finishes.len()];
-        let kill_at = if n < CALIBRATION_ROUNDS {
-            KillAt::Never
-        } else if ENGINE == Engine::Postgres && n % HELD_EVERY == 0 {
-            KillAt::AtCommit
-        } else {
-            finished_in.sort();
-            let typical = finished_in[finished_in.len() / 2];
-            KillAt::After(rng.between(Duration::ZERO, typical.mul_f64(1.25)))
+        let kill_at = match n {
+            n if n < CALIBRATION_ROUNDS => KillAt::Never,
+            n if ENGINE == Engine::Postgres && n % HELD_EVERY == 0 => KillAt::AtCommit,
+            // Aimed at the time with the file open: SQLite only, where the open can be seen.
+            n if n % 2 == 1 && ENGINE == Engine::Sqlite => {
+                KillAt::AfterDbOpens(rng.between(Duration::ZERO, typical(&open_spans)))
+            }
+            _ => KillAt::After(rng.between(Duration::ZERO, typical(&whole_runs))),
         };
         let round = kill_round(env, n, finish, kill_at);
         if !round.killed() {
-            finished_in.push(round.watched.elapsed);
+            whole_runs.push(round.watched.elapsed);
+            if let Some(opened) = round.watched.db_opened_at {
+                open_spans.push(round.watched.elapsed.saturating_sub(opened));
+            }
         }
         done.push(round);
     }
     done
+}
+
+/// 1.25 times the median of `spans` (nothing if there are none yet).
+fn typical(spans: &[Duration]) -> Duration {
+    let mut sorted = spans.to_vec();
+    sorted.sort();
+    sorted
+        .get(sorted.len() / 2)
+        .map_or(Duration::ZERO, |median| median.mul_f64(1.25))
 }
 
 /// Waits out the claims the kills left behind, then checks that one dequeue hands out again

@@ -26,28 +26,28 @@ use std::time::Duration;
 use crate::harness::{Job, TestEnv};
 
 /// Milliseconds, briefly.
-pub fn ms(n: u64) -> Duration {
+fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
 // ---------------------------------------------------------------------------------------------
 // The database, read and checked
 
-pub fn wal_path(db: &Path) -> PathBuf {
+fn wal_path(db: &Path) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
     name.push("-wal");
     PathBuf::from(name)
 }
 
-pub fn file_len(path: &Path) -> u64 {
+fn file_len(path: &Path) -> u64 {
     fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
-pub fn get(env: &TestEnv, id: &str) -> Job {
+fn get(env: &TestEnv, id: &str) -> Job {
     env.json(&["get", id])
 }
 
-pub fn list(env: &TestEnv, queue: &str, status: Option<&str>) -> Vec<Job> {
+fn list(env: &TestEnv, queue: &str, status: Option<&str>) -> Vec<Job> {
     let mut args = vec!["list", queue, "--limit", "0"];
     if let Some(status) = status {
         args.extend(["--status", status]);
@@ -57,7 +57,7 @@ pub fn list(env: &TestEnv, queue: &str, status: Option<&str>) -> Vec<Job> {
 
 /// Claims every visible job of `queue` at once (releasing expired claims first, as every
 /// dequeue does), for a long time, as worker `drain`.
-pub fn drain(env: &TestEnv, queue: &str) -> Vec<Job> {
+fn drain(env: &TestEnv, queue: &str) -> Vec<Job> {
     env.json(&[
         "dequeue",
         queue,
@@ -70,30 +70,30 @@ pub fn drain(env: &TestEnv, queue: &str) -> Vec<Job> {
     ])
 }
 
-pub fn by_id(jobs: &[Job]) -> BTreeMap<&str, &Job> {
+fn by_id(jobs: &[Job]) -> BTreeMap<&str, &Job> {
     jobs.iter().map(|job| (job.id.as_str(), job)).collect()
 }
 
 /// The job `drained` holds for `job`, which must be there.
 #[track_caller]
-pub fn handed_out_again<'a>(drained: &BTreeMap<&str, &'a Job>, job: &Job) -> &'a Job {
+fn handed_out_again<'a>(drained: &BTreeMap<&str, &'a Job>, job: &Job) -> &'a Job {
     drained
         .get(job.id.as_str())
         .unwrap_or_else(|| panic!("job was not handed out again: {job:?}"))
 }
 
-pub fn ids(jobs: &[Job]) -> BTreeSet<String> {
+fn ids(jobs: &[Job]) -> BTreeSet<String> {
     jobs.iter().map(|job| job.id.clone()).collect()
 }
 
 /// The reason queueprim records when a claim with this deadline expires.
-pub fn expiry_reason(deadline: &str) -> String {
+fn expiry_reason(deadline: &str) -> String {
     format!("claim expired at {deadline} without complete or fail")
 }
 
 /// The claim deadline of a claimed job.
 #[track_caller]
-pub fn deadline(job: &Job) -> &str {
+fn deadline(job: &Job) -> &str {
     job.visible_after
         .as_deref()
         .unwrap_or_else(|| panic!("a claimed job has a deadline: {job:?}"))
@@ -101,7 +101,7 @@ pub fn deadline(job: &Job) -> &str {
 
 /// Asserts `actual` is `expected` to the last field: nothing missing, nothing half-written.
 #[track_caller]
-pub fn assert_same_job(expected: &Job, actual: &Job, what: &str) {
+fn assert_same_job(expected: &Job, actual: &Job, what: &str) {
     assert_eq!(
         format!("{actual:#?}"),
         format!("{expected:#?}"),
@@ -112,7 +112,7 @@ pub fn assert_same_job(expected: &Job, actual: &Job, what: &str) {
 /// Asserts the history of `job` holds only expired claims, one per failed attempt, each
 /// naming a worker from `workers`.
 #[track_caller]
-pub fn assert_only_expiries(job: &Job, workers: &BTreeSet<String>) {
+fn assert_only_expiries(job: &Job, workers: &BTreeSet<String>) {
     assert_eq!(
         job.errors.len() as u32,
         job.attempt_count,
@@ -135,7 +135,7 @@ pub fn assert_only_expiries(job: &Job, workers: &BTreeSet<String>) {
 /// Asserts that `again`, dequeued after the deadline of `orphaned`'s claim, is that job handed
 /// out anew: one more failed attempt, recorded as the expiry of the orphaned claim.
 #[track_caller]
-pub fn assert_redelivered(orphaned: &Job, again: &Job) {
+fn assert_redelivered(orphaned: &Job, again: &Job) {
     assert_eq!(again.id, orphaned.id);
     assert_eq!(again.status, "claimed", "{again:?}");
     assert_eq!(

@@ -17,6 +17,8 @@ pub enum KillAt {
     Never,
     /// This long after it was started.
     After(Duration),
+    /// This long after it was first seen with the database open.
+    AfterDbOpens(Duration),
     /// This long after its WAL first grew, that is once it is writing its transaction.
     AfterWalGrows(Duration),
     /// Once it stands just before its COMMIT, stopped there by the test (PostgreSQL).
@@ -30,6 +32,8 @@ pub struct Watched {
     /// It had the database open when it ended: it had parsed all its input by then, since
     /// commands read and check their input before they open the store.
     pub db_was_open: bool,
+    /// When it was first seen with the database open.
+    pub db_opened_at: Option<Duration>,
     /// When the WAL file first grew beyond its size at the start: the process was writing
     /// pages, so it was inside its write transaction (or had committed).
     pub wal_grew_at: Option<Duration>,
@@ -48,13 +52,15 @@ pub fn watch_and_kill(child: &mut Child, db: &Path, kill_at: KillAt) -> Watched 
     let start = Instant::now();
     let wal = wal_path(db);
     let wal_at_start = file_len(&wal);
-    let (mut db_was_open, mut wal_grew_at, mut wal_gone_at) = (false, None, None);
+    let (mut db_opened_at, mut wal_grew_at, mut wal_gone_at) = (None, None, None);
     let ended = loop {
         if let Some(status) = child.try_wait().expect("try_wait") {
             break ended(status);
         }
         let now = start.elapsed();
-        db_was_open = db_was_open || has_open(child.id(), db);
+        if db_opened_at.is_none() && has_open(child.id(), db) {
+            db_opened_at = Some(now);
+        }
         match (wal_grew_at, wal.exists()) {
             (None, true) if file_len(&wal) > wal_at_start => wal_grew_at = Some(now),
             (Some(_), false) if wal_gone_at.is_none() => wal_gone_at = Some(now),
@@ -63,6 +69,7 @@ pub fn watch_and_kill(child: &mut Child, db: &Path, kill_at: KillAt) -> Watched 
         let due = match kill_at {
             KillAt::Never => false,
             KillAt::After(delay) => now >= delay,
+            KillAt::AfterDbOpens(delay) => db_opened_at.is_some_and(|open| now >= open + delay),
             KillAt::AfterWalGrows(delay) => wal_grew_at.is_some_and(|grew| now >= grew + delay),
             KillAt::AtCommit => unreachable!("a kill at the commit needs a gate, not watching"),
         };
@@ -73,7 +80,8 @@ pub fn watch_and_kill(child: &mut Child, db: &Path, kill_at: KillAt) -> Watched 
     };
     Watched {
         ended,
-        db_was_open,
+        db_was_open: db_opened_at.is_some(),
+        db_opened_at,
         wal_grew_at,
         wal_gone_at,
         elapsed: start.elapsed(),

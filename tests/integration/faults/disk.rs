@@ -5,14 +5,13 @@ use std::fs;
 use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::thread;
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::harness::{Counts, Job, Run, TestEnv, BIN};
 use crate::support::integrity::assert_intact;
-use crate::support::process::{run_to_end, send_signal};
+use crate::support::process::{run_to_end, send_signal, wait_until_catching};
+use crate::support::wait::{eventually, GENEROUS};
 
 use super::tmpfs::{fill_the_disk, Tmpfs};
 use super::{
@@ -164,20 +163,17 @@ struct Waiter {
 
 impl Waiter {
     fn start(env: &TestEnv) -> Waiter {
-        let child = env
+        let mut child = env
             .cmd(["dequeue", "idle", "--wait", "--worker", "waiter"])
             .spawn();
         // Nothing else runs now, so the shared-memory file existing means the waiter has
         // the database open (the process that closes it last removes the file).
         let shm = sidecar(&env.db(), "-shm");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !shm.exists() {
-            assert!(
-                Instant::now() < deadline,
-                "the waiting dequeue never opened the database"
-            );
-            thread::sleep(Duration::from_millis(5));
-        }
+        eventually(GENEROUS, "the waiting dequeue to open the database", || {
+            shm.exists()
+        });
+        // So that the SIGTERM at the end is caught, not fatal.
+        wait_until_catching(&mut child, &[libc::SIGTERM]);
         Waiter { child }
     }
 
@@ -202,7 +198,13 @@ fn sidecar(db: &Path, suffix: &str) -> PathBuf {
 #[test]
 fn a_disk_filled_by_enqueues_refuses_the_write_whole_keeps_reads_and_recovers() {
     let env = TestEnv::new();
-    let _tmpfs = Tmpfs::mount(env.dir(), "1m");
+    let Some(_tmpfs) = Tmpfs::mount(
+        "faults::disk::a_disk_filled_by_enqueues_refuses_the_write_whole_keeps_reads_and_recovers",
+        env.dir(),
+        "1m",
+    ) else {
+        return;
+    };
     let work = WorkInFlight::set_up(&env);
     // A worker waits on the database all along, as in production; it keeps the WAL and
     // its index in place, so reads need no new space.
@@ -245,7 +247,9 @@ fn a_disk_filled_by_enqueues_refuses_the_write_whole_keeps_reads_and_recovers() 
 #[test]
 fn a_disk_filled_between_commands_refuses_every_write_saying_so_and_still_serves_reads() {
     let env = TestEnv::new();
-    let _tmpfs = Tmpfs::mount(env.dir(), "1m");
+    let Some(_tmpfs) = Tmpfs::mount("faults::disk::a_disk_filled_between_commands_refuses_every_write_saying_so_and_still_serves_reads", env.dir(), "1m") else {
+        return;
+    };
     let work = WorkInFlight::set_up(&env);
     // The common case: the disk fills up (logs, another program) between two commands, so
     // no WAL or WAL index is left over to write or read in.
@@ -287,7 +291,7 @@ fn run_with_size_limit(env: &TestEnv, bytes: u64, args: &[&str], stdin: &str) ->
             Ok(())
         });
     }
-    run_to_end(command, stdin.as_bytes().to_vec(), Duration::from_secs(30))
+    run_to_end(command, stdin.as_bytes().to_vec(), GENEROUS)
 }
 
 #[test]

@@ -7,12 +7,12 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::thread;
-use std::time::Duration;
 
 use clap::{Arg, ArgAction, CommandFactory};
 
 use crate::harness::{Run, BIN};
 use crate::support::process::run_to_end;
+use crate::support::wait::GENEROUS;
 
 use super::{assert_no_problems, described, error_line_problem, raw};
 
@@ -465,7 +465,7 @@ fn every_value_taking_argument_refuses_nonsense_naming_itself_and_creating_nothi
                 if let Some((var, value)) = &case.env {
                     command.env(var, value);
                 }
-                let run = run_to_end(command, Vec::new(), Duration::from_secs(10));
+                let run = run_to_end(command, Vec::new(), GENEROUS);
                 if let Some(problem) = check_case(case, &db, &run) {
                     failures.lock().unwrap().push(described(&problem, &run));
                 }

@@ -6,6 +6,8 @@ use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use crate::support::privilege::skip_without_privilege;
+
 /// A tmpfs mounted over a folder, seen only by this test's thread and the processes it
 /// starts: the thread first moves to a mount namespace of its own, so the mount never shows
 /// up on the machine and vanishes with the thread even if the test process is killed.
@@ -14,17 +16,22 @@ pub struct Tmpfs {
 }
 
 impl Tmpfs {
-    /// Mounts `size` (like `1m`) over `dir`. Fails, never skips, where that is impossible.
-    pub fn mount(dir: &Path, size: &str) -> Tmpfs {
+    /// Mounts `size` (like `1m`) over `dir` for the test `test`; `None` when this process
+    /// may not (see [`skip_without_privilege`]), and the test is to return at once.
+    pub fn mount(test: &str, dir: &Path, size: &str) -> Option<Tmpfs> {
         // SAFETY: unshare has no memory-safety preconditions; CLONE_NEWNS (which implies
         // CLONE_FS) detaches only the calling thread, which libtest runs this test on alone.
         if unsafe { libc::unshare(libc::CLONE_NEWNS) } != 0 {
-            panic!(
-                "the disk-full test needs to mount a small tmpfs, in a mount namespace of its \
-                 own, and cannot ({}): run it as root (or with CAP_SYS_ADMIN), as CI does; it \
-                 does not skip",
-                io::Error::last_os_error()
+            let error = io::Error::last_os_error();
+            assert_eq!(
+                error.raw_os_error(),
+                Some(libc::EPERM),
+                "unshare(CLONE_NEWNS): {error}"
             );
+            let why =
+                format!("it mounts a small tmpfs, and may not make a mount namespace ({error})");
+            skip_without_privilege(test, &why);
+            return None;
         }
         // Otherwise a mount below a shared mount (systemd makes / shared) would propagate
         // back to the machine's namespace.
@@ -43,9 +50,9 @@ impl Tmpfs {
             libc::MS_NOSUID | libc::MS_NODEV,
             Some(&options),
         );
-        Tmpfs {
+        Some(Tmpfs {
             dir: dir.to_path_buf(),
-        }
+        })
     }
 }
 

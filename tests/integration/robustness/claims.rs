@@ -7,9 +7,11 @@
 use std::fs;
 use std::path::Path;
 use std::process::Child;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::harness::{millis, Counts, Job, TestEnv};
+use crate::support::process::{send_signal, wait_for};
+use crate::support::wait::{eventually, sleep_until, GENEROUS};
 
 #[test]
 fn claim_timeouts_under_a_second_are_refused_naming_the_minimum() {
@@ -89,34 +91,10 @@ fn running(dir: &Path, id: &str) -> bool {
     rc != 0
 }
 
-/// Waits (hang-catching only) until `condition` holds.
-fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !condition() {
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn wall_now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 /// Stops a runner with SIGTERM and waits for it (hang-catching only).
 fn stop(mut runner: Child) -> std::process::Output {
-    // SAFETY: signalling our own child, which is not reaped yet.
-    unsafe { libc::kill(runner.id() as libc::pid_t, libc::SIGTERM) };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while runner.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            runner.kill().unwrap();
-            panic!("the runner did not stop on SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    send_signal(&runner, libc::SIGTERM);
+    wait_for(&mut runner, GENEROUS, "the runner after SIGTERM");
     runner.wait_with_output().unwrap()
 }
 
@@ -141,7 +119,9 @@ fn a_command_whose_claim_cannot_be_renewed_is_stopped_before_the_claim_expires()
         ])
         .args([&script])
         .spawn();
-    wait_for("the job to start", || dir.join("started").exists());
+    eventually(GENEROUS, "the job to start", || {
+        dir.join("started").exists()
+    });
 
     // Hold the write lock: no renewal can land while the command runs on. Reads still work.
     let holder = rusqlite::Connection::open(env.db()).unwrap();
@@ -151,9 +131,7 @@ fn a_command_whose_claim_cannot_be_renewed_is_stopped_before_the_claim_expires()
     let deadline = millis(claimed.visible_after.as_deref().unwrap());
     // Past the deadline (and then some), another worker may take the job: by then the
     // command must be gone, though no renewal could have landed.
-    wait_for("the claim's deadline to pass", || {
-        wall_now_ms() > deadline + 1_000
-    });
+    sleep_until(deadline + 1_000);
     let still_running = running(dir, &job.id);
     holder.execute_batch("ROLLBACK").unwrap();
     assert!(
@@ -163,7 +141,7 @@ fn a_command_whose_claim_cannot_be_renewed_is_stopped_before_the_claim_expires()
     );
 
     // The runner records why, as a failed attempt, once the database lets it.
-    wait_for("the failure to be recorded", || {
+    eventually(GENEROUS, "the failure to be recorded", || {
         let now: Job = env.json(&["get", &job.id]);
         !now.errors.is_empty()
     });
@@ -202,7 +180,7 @@ fn runners_sharing_a_queue_never_run_one_job_twice_at_once() {
     // claimed the job; the runner must have stopped the command by then.
     let started = |dir: &Path| fs::read_to_string(dir.join("started")).unwrap_or_default();
     for round in 1..=4 {
-        wait_for("a command to be running", || {
+        eventually(GENEROUS, "a command to be running", || {
             started(dir).lines().count() >= round
         });
         let holder = rusqlite::Connection::open(env.db()).unwrap();
@@ -210,7 +188,7 @@ fn runners_sharing_a_queue_never_run_one_job_twice_at_once() {
         std::thread::sleep(Duration::from_millis(1_200));
         holder.execute_batch("ROLLBACK").unwrap();
     }
-    wait_for("every job to be done", || {
+    eventually(GENEROUS, "every job to be done", || {
         let stats: Counts = env.json(&["stats"]);
         stats.done == jobs.len() as u64
     });

@@ -12,6 +12,7 @@ use std::process::Command;
 
 use super::{mode, set_mode, sidecar, sidecars, Unprivileged};
 use crate::harness::{Counts, Job, TestEnv, BIN};
+use crate::support::privilege::skip_without_privilege;
 
 fn counts(run: &crate::harness::Run) -> Counts {
     run.json()
@@ -97,7 +98,10 @@ fn read_only_leftovers_of_ones_own_are_made_writable_like_the_database() {
 fn read_only_leftovers_of_someone_elses_are_named_with_the_fix() {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root, to leave files that belong to another user");
+        skip_without_privilege(
+            "robustness::read_only::read_only_leftovers_of_someone_elses_are_named_with_the_fix",
+            "it leaves files that belong to another user, which only root may do",
+        );
         return;
     }
     let env = TestEnv::new();
@@ -129,15 +133,19 @@ struct Mount {
 }
 
 impl Mount {
-    fn tmpfs(dir: &Path) -> Mount {
+    /// Mounts a tmpfs over `dir` for the test `test`; `None` when this process may not (see
+    /// [`skip_without_privilege`]), and the test is to return at once.
+    fn tmpfs(test: &str, dir: &Path) -> Option<Mount> {
         // SAFETY: unshare has no memory-safety preconditions; CLONE_NEWNS (which implies
         // CLONE_FS) detaches only the calling thread, which libtest runs this test on alone.
         if unsafe { libc::unshare(libc::CLONE_NEWNS) } != 0 {
-            panic!(
-                "the read-only file system test mounts a tmpfs in a mount namespace of its own \
-                 and cannot ({}): run it as root (or with CAP_SYS_ADMIN), as CI does",
+            let why = format!(
+                "it mounts a tmpfs it can make read-only, and may not make a mount namespace \
+                 ({})",
                 io::Error::last_os_error()
             );
+            skip_without_privilege(test, &why);
+            return None;
         }
         // Otherwise a mount below a shared mount would propagate to the machine's namespace.
         mount(
@@ -155,9 +163,9 @@ impl Mount {
             libc::MS_NOSUID | libc::MS_NODEV,
             Some("size=4m,mode=0755"),
         );
-        Mount {
+        Some(Mount {
             dir: dir.to_path_buf(),
-        }
+        })
     }
 
     fn make_read_only(&self) {
@@ -228,7 +236,11 @@ fn queueprim(db: &Path, args: &[&str]) -> crate::harness::Run {
 #[test]
 fn a_database_on_a_read_only_file_system_is_read_and_writes_say_why() {
     let env = TestEnv::new();
-    let mount = Mount::tmpfs(&env.dir().join("ro"));
+    let test =
+        "robustness::read_only::a_database_on_a_read_only_file_system_is_read_and_writes_say_why";
+    let Some(mount) = Mount::tmpfs(test, &env.dir().join("ro")) else {
+        return;
+    };
     let db = mount.dir.join("queue.db");
     let job: Job = queueprim(&db, &["enqueue", "q", "--payload", "1"])
         .expect_status(0)
@@ -284,7 +296,10 @@ fn copy_with_uncheckpointed_wal(env: &TestEnv, to: &Path, with_shm: bool) {
 #[test]
 fn a_read_only_file_system_with_a_write_ahead_log_is_read_with_its_index() {
     let env = TestEnv::new();
-    let mount = Mount::tmpfs(&env.dir().join("ro"));
+    let test = "robustness::read_only::a_read_only_file_system_with_a_write_ahead_log_is_read_with_its_index";
+    let Some(mount) = Mount::tmpfs(test, &env.dir().join("ro")) else {
+        return;
+    };
     let db = mount.dir.join("queue.db");
     copy_with_uncheckpointed_wal(&env, &db, true);
     mount.make_read_only();
@@ -295,7 +310,10 @@ fn a_read_only_file_system_with_a_write_ahead_log_is_read_with_its_index() {
 #[test]
 fn a_read_only_file_system_with_a_write_ahead_log_but_no_index_says_what_to_do() {
     let env = TestEnv::new();
-    let mount = Mount::tmpfs(&env.dir().join("ro"));
+    let test = "robustness::read_only::a_read_only_file_system_with_a_write_ahead_log_but_no_index_says_what_to_do";
+    let Some(mount) = Mount::tmpfs(test, &env.dir().join("ro")) else {
+        return;
+    };
     let db = mount.dir.join("queue.db");
     copy_with_uncheckpointed_wal(&env, &db, false);
     mount.make_read_only();

@@ -2,13 +2,15 @@
 //! until a deadline queueprim reported has passed. Never sleep a guessed "long enough".
 
 use std::thread::sleep;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use crate::harness::millis;
+pub use crate::harness::now_ms;
+use crate::harness::{millis, Job};
 
 /// How long something that should happen promptly may take before the test calls it a hang.
-/// Generous on purpose: the machine is shared, and these limits catch hangs, not slowness.
-pub const GENEROUS: Duration = Duration::from_secs(10);
+/// Generous on purpose: the machine is shared and may be slow for a while, and these limits
+/// catch hangs, not slowness. Nothing waits this long unless something is broken.
+pub const GENEROUS: Duration = Duration::from_secs(60);
 
 /// Polls until `check` holds; fails the test, naming `what`, if that takes longer than `limit`.
 #[track_caller]
@@ -18,14 +20,6 @@ pub fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) 
         assert!(start.elapsed() < limit, "timed out waiting for {what}");
         sleep(Duration::from_millis(10));
     }
-}
-
-/// The wall clock in milliseconds since the Unix epoch, as queueprim reads it.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_millis() as i64
 }
 
 /// Sleeps until the wall clock reads `ms` (at once if it already has).
@@ -40,4 +34,12 @@ pub fn sleep_until(ms: i64) {
 /// time) has passed, with a margin.
 pub fn sleep_past(deadline: &str) {
     sleep_until(millis(deadline) + 50);
+}
+
+/// Sleeps until `job`'s `visible_after` has passed: its claim's deadline if it is claimed,
+/// the end of its delay if it is pending.
+#[track_caller]
+pub fn sleep_past_visible(job: &Job) {
+    let at = job.visible_after.as_deref();
+    sleep_past(at.unwrap_or_else(|| panic!("the job has no visible_after: {job:?}")));
 }
