@@ -78,9 +78,10 @@ impl Store {
                 let order = order
                     .take()
                     .ok_or_else(|| anyhow!("the batch committed without its order"))?;
-                let prototype = order.prototype.clone().unwrap_or_else(|| {
-                    new_job(String::new(), template, 0, None, Millis::default())
-                });
+                let prototype = order
+                    .prototype
+                    .clone()
+                    .ok_or_else(|| anyhow!("the batch committed without its prototype"))?;
                 let mut jobs = Committed::new(order, rows);
                 printed.set(Some(print(&prototype, &mut jobs)?));
                 Ok(())
@@ -103,14 +104,13 @@ fn add_all(
     let mut order = Order::default();
     let mut defaults = Defaults::default();
     if template.key.is_some() || template.group.is_some() {
-        let Some(first) = payloads.next().transpose()? else {
-            return Ok(order);
-        };
-        let line = NewJob {
-            payload: first,
-            ..template.clone()
-        };
-        order.head = Some(jobs::insert(tx, ids, &mut defaults, &line)?);
+        if let Some(first) = payloads.next().transpose()? {
+            let line = NewJob {
+                payload: first,
+                ..template.clone()
+            };
+            order.head = Some(jobs::insert(tx, ids, &mut defaults, &line)?);
+        }
     }
     let (max_retries, backoff) = defaults.fill_in(tx, template)?;
     let now = tx.now();

@@ -1,7 +1,8 @@
 //! The store: every read and write of the queue, on either engine. The rules (`jobs`,
-//! `claims`, `groups`, `settings`, `queries`) are written once against the [`backend`] seam;
-//! `sqlite/` and `postgres/` each hold one engine's SQL, connection set-up, migrations and
-//! error mapping. Commands see only [`Store`], which returns domain structs.
+//! `batch`, `claims`, `groups`, `settings`, `queries`) are written once against the
+//! [`backend`] seam; `sqlite/` and `postgres/` each hold one engine's SQL, connection
+//! set-up, migrations and error mapping. Commands see only [`Store`], which returns domain
+//! structs.
 
 mod backend;
 mod batch;
