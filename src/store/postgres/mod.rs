@@ -1,13 +1,15 @@
 //! The PostgreSQL engine, for producers and workers on many hosts: one connection per
-//! process, the tables in their own schema, every time read from the server's clock, and
-//! waiters woken by LISTEN/NOTIFY. Transactions run side by side under READ COMMITTED;
-//! `tx` says how each operation stays correct without a global lock.
+//! process, secured as libpq's `sslmode` says (`tls`), the tables in their own schema,
+//! every time read from the server's clock, and waiters woken by LISTEN/NOTIFY.
+//! Transactions run side by side under READ COMMITTED; `tx` says how each operation stays
+//! correct without a global lock.
 
 mod errors;
 mod reads;
 mod schema;
 mod sql;
 mod target;
+mod tls;
 mod tx;
 
 use std::collections::BTreeSet;
@@ -16,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, NoTls, SimpleQueryMessage};
+use postgres::{Client, SimpleQueryMessage};
 
 use super::backend::{Backend, Readiness, WriteFn};
 use super::{OpenOptions, Synchronous};
@@ -96,10 +98,8 @@ impl Db {
 
     fn connect(target: &Target, options: &OpenOptions) -> Result<Db> {
         let name = target.name().to_string();
-        let client = target
-            .config
-            .connect(NoTls)
-            .map_err(|e| explain(&format!("cannot connect to {name}"), e.into()))?;
+        let client =
+            tls::connect(target).map_err(|e| explain(&format!("cannot connect to {name}"), e))?;
         Ok(Db {
             client,
             target: target.clone(),

@@ -7,3 +7,4 @@
 mod crashes;
 mod interleavings;
 mod outages;
+mod tls;
