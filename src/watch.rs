@@ -15,6 +15,19 @@ use crate::store::Store;
 /// lost with a dropped connection, and a look costs a few index probes.
 const RECHECK: Duration = Duration::from_secs(5);
 
+/// [`RECHECK`]; debug builds take `QUEUEPRIM_TEST_RECHECK_MS` instead, so that a test can
+/// tell a waiter woken by a notification from one that looked again on its own.
+fn recheck() -> Duration {
+    #[cfg(debug_assertions)]
+    if let Some(ms) = std::env::var("QUEUEPRIM_TEST_RECHECK_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+    {
+        return Duration::from_millis(ms);
+    }
+    RECHECK
+}
+
 #[derive(Debug, Default)]
 pub struct Watch {
     /// The change counter read before the last look that found nothing; `None`: look now.
@@ -38,7 +51,7 @@ impl Watch {
         Ok(match self.seen {
             None => true,
             Some(_) if self.due_at.is_some_and(|due| now >= due) => true,
-            Some(_) if self.looked_at.is_some_and(|at| now >= at + RECHECK) => true,
+            Some(_) if self.looked_at.is_some_and(|at| now >= at + recheck()) => true,
             Some(seen) => store.changes(queue)? != seen,
         })
     }
@@ -72,7 +85,7 @@ impl Watch {
             return Ok(());
         };
         let now = Instant::now();
-        let nap = [self.due_at, self.looked_at.map(|at| at + RECHECK)]
+        let nap = [self.due_at, self.looked_at.map(|at| at + recheck())]
             .into_iter()
             .flatten()
             .map(|t| t.saturating_duration_since(now))

@@ -108,6 +108,14 @@ impl Target {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// The same server, named with `schema`: for a second connection serving the schema of
+    /// another URL.
+    pub fn for_schema(mut self, schema: &str) -> Target {
+        self.name = display_name(&self.config, schema);
+        self.schema = schema.to_string();
+        self
+    }
 }
 
 /// The TLS mode and root certificates: the URL's, else libpq's variables (`PGSSLMODE`,
