@@ -259,7 +259,7 @@ fn explain_handshake(target: &Target, check: &Check, err: postgres::Error) -> an
     let reason = match tls_failure(&err) {
         Some(failure) => refused(check, failure),
         // The driver's own words for a server that answered the TLS request with no.
-        None if err.to_string().contains("does not support TLS") => format!(
+        None if says(&err, "does not support TLS") => format!(
             "the server does not accept TLS connections (sslmode={} needs them: turn ssl on \
              in the server's configuration, or use sslmode=prefer to connect unencrypted)",
             mode_name(target.tls)
@@ -267,6 +267,18 @@ fn explain_handshake(target: &Target, check: &Check, err: postgres::Error) -> an
         None => return err.into(),
     };
     Error::database(format!("cannot connect to {}: {reason}", target.name())).into()
+}
+
+/// Whether the error or one of its causes says `text`.
+fn says(err: &postgres::Error, text: &str) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(current) = cause {
+        if current.to_string().contains(text) {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 /// The rustls error under a driver error: tokio-rustls hands it over inside an I/O error.

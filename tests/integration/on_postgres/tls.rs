@@ -2,7 +2,8 @@
 //! `ssl=on` on 127.0.0.1 and certificates made here (an authority, a server certificate
 //! for localhost and 127.0.0.1, and an unrelated authority): prefer and require encrypt
 //! without checking, verify-ca checks the authority, verify-full the authority and the host
-//! name, and each refusal names the server (never the password) and what to change.
+//! name, and each refusal names the server (never the password) and what to change; and a
+//! server without TLS, which require refuses and prefer reaches unencrypted.
 
 use std::fs;
 use std::net::TcpListener;
@@ -329,4 +330,52 @@ fn require_on_a_unix_socket_connects_unencrypted_as_libpq_does() {
     env.cmd(["enqueue", "q", "--payload", "1"])
         .env("QUEUEPRIM_DB", &url)
         .expect_status(0);
+}
+
+#[test]
+fn a_server_without_tls_is_refused_by_require_and_reached_plainly_by_prefer() {
+    let port = free_port();
+    let plain = private_cluster_with(&[
+        ("listen_addresses", "127.0.0.1"),
+        ("port", &port.to_string()),
+    ]);
+    let env = TestEnv::on(&plain);
+    let schema = env.schema().expect("a schema");
+    let url = |mode: &str| {
+        format!(
+            "postgresql://postgres:s3cret-pw@127.0.0.1:{port}/{DATABASE}?schema={schema}\
+             &sslmode={mode}&application_name=plain_{mode}"
+        )
+    };
+    let run = env
+        .cmd(["enqueue", "q", "--payload", "1"])
+        .env("QUEUEPRIM_DB", url("require"))
+        .expect_status(1);
+    assert!(
+        run.stderr.contains(
+            "the server does not accept TLS connections (sslmode=require needs them: turn ssl \
+             on in the server's configuration, or use sslmode=prefer"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
+    let mut waiter = env
+        .cmd(["dequeue", "q", "--wait", "5m"])
+        .env("QUEUEPRIM_DB", url("prefer"))
+        .spawn();
+    let mut ssl = String::new();
+    eventually(GENEROUS, "the waiter's session", || {
+        ssl = plain.psql(
+            "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE a.application_name = 'plain_prefer'",
+        );
+        !ssl.is_empty()
+    });
+    assert_eq!(ssl, "f", "unencrypted");
+    env.cmd(["enqueue", "q", "--payload", "1"])
+        .env("QUEUEPRIM_DB", url("prefer"))
+        .expect_status(0);
+    let status = wait_for(&mut waiter, GENEROUS * 3, "dequeue --wait");
+    assert!(status.success(), "{status:?}");
 }
