@@ -26,7 +26,8 @@ pub enum Tls {
     Off,
     /// `allow`, `prefer` (the default): TLS when the server offers it, unverified.
     Prefer,
-    /// `require`: TLS always, the certificate unverified.
+    /// `require`: TLS always; the certificate checked as for `VerifyCa` only when a root
+    /// certificate file is named or found, as libpq does.
     Require,
     /// `verify-ca`: TLS with a certificate signed by a trusted authority.
     VerifyCa,
