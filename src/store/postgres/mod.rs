@@ -100,13 +100,14 @@ impl Db {
         let name = target.name().to_string();
         let client =
             tls::connect(target).map_err(|e| explain(&format!("cannot connect to {name}"), e))?;
+        let channel = format!("queueprim.{}", target.schema);
         Ok(Db {
             client,
             target: target.clone(),
             sql: Sql::new(&target.schema),
             schema: target.schema.clone(),
-            channel: format!("queueprim.{}", target.schema),
-            listener: Listener::new(&format!("queueprim.{}", target.schema), &target.schema),
+            listener: Listener::new(&channel, &target.schema),
+            channel,
             name,
             synchronous: options.synchronous,
         })
@@ -323,7 +324,8 @@ impl Backend for Db {
     }
 
     fn reconnect(&mut self) -> Result<()> {
-        let main_replaced = self.client.is_closed();
+        // Asked again, not looked up: a connection that hangs is not closed, yet is gone.
+        let main_replaced = !listen::alive(&mut self.client);
         if main_replaced {
             let options = OpenOptions {
                 synchronous: self.synchronous,
