@@ -164,6 +164,15 @@ fn environment(command: &str) -> Vec<Para> {
          anyway). COLUMNS is the width of a table that is not written to a terminal \
          (default 80).",
     );
+    if matches!(command, "" | "dequeue" | "work") {
+        items.push(Item(
+            "QUEUEPRIM_LISTEN_DB",
+            "On PostgreSQL, where waiters LISTEN for new jobs: a postgresql:// URL that \
+             reaches the same database directly, for a --db that goes through a pooler in \
+             transaction mode (where LISTEN cannot work); none to listen nowhere, waiters \
+             then look again every 5 s. Unset: on the --db connection.",
+        ));
+    }
     match command {
         "" | "list" | "queues" | "peek" | "retry" | "get" => items.push(tables),
         "work" => items.push(Item(

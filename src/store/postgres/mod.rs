@@ -1,31 +1,34 @@
 //! The PostgreSQL engine, for producers and workers on many hosts: one connection per
-//! process, the tables in their own schema, every time read from the server's clock, and
-//! waiters woken by LISTEN/NOTIFY. Transactions run side by side under READ COMMITTED;
-//! `tx` says how each operation stays correct without a global lock.
+//! process, secured as libpq's `sslmode` says (`tls`), the tables in their own schema,
+//! every time read from the server's clock, and waiters woken by LISTEN/NOTIFY (`listen`:
+//! on that connection, or on a direct one beside a pooler). Transactions run side by side
+//! under READ COMMITTED; `tx` says how each operation stays correct without a global lock.
 
 mod errors;
+mod listen;
 mod reads;
 mod schema;
 mod spool;
 mod sql;
 mod target;
+mod tls;
 mod tx;
 
 use std::collections::BTreeSet;
 use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{anyhow, Result};
-use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, NoTls, SimpleQueryMessage};
+use postgres::{Client, SimpleQueryMessage};
 
 use super::backend::{Backend, BatchFn, ReadBackFn, Readiness, WriteFn};
 use super::{OpenOptions, Synchronous};
 use crate::job::{Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings};
 use crate::time::Millis;
 use errors::explain;
+use listen::Listener;
 pub use schema::SCHEMA_VERSION;
-use sql::{quote_ident, Sql};
+use sql::Sql;
 pub use target::Target;
 
 /// How long a statement waits for a row or group lock before the command gives up; as long
@@ -45,9 +48,8 @@ pub struct Db {
     synchronous: Synchronous,
     /// The channel commits notify when they make a job claimable; its payload is the queue.
     channel: String,
-    listening: bool,
-    /// Notifications received for the queue being waited on.
-    changes: u64,
+    /// Where waiters hear of those notifications.
+    listener: Listener,
 }
 
 impl Db {
@@ -97,20 +99,18 @@ impl Db {
 
     fn connect(target: &Target, options: &OpenOptions) -> Result<Db> {
         let name = target.name().to_string();
-        let client = target
-            .config
-            .connect(NoTls)
-            .map_err(|e| explain(&format!("cannot connect to {name}"), e.into()))?;
+        let client =
+            tls::connect(target).map_err(|e| explain(&format!("cannot connect to {name}"), e))?;
+        let channel = format!("queueprim.{}", target.schema);
         Ok(Db {
             client,
             target: target.clone(),
             sql: Sql::new(&target.schema),
             schema: target.schema.clone(),
-            channel: format!("queueprim.{}", target.schema),
+            listener: Listener::new(&channel, &target.schema),
+            channel,
             name,
             synchronous: options.synchronous,
-            listening: false,
-            changes: 0,
         })
     }
 
@@ -212,27 +212,6 @@ impl Db {
             .iter()
             .map(|queue| format!("SELECT pg_notify('{}', '{queue}'); ", self.channel))
             .collect()
-    }
-
-    fn listen(&mut self) -> Result<()> {
-        if !self.listening {
-            let listen = format!("LISTEN {}", quote_ident(&self.channel));
-            self.reading("listen on", |client, _| Ok(client.batch_execute(&listen)?))?;
-            self.listening = true;
-        }
-        Ok(())
-    }
-
-    /// Counts the notifications already received for `queue`, without waiting.
-    fn drain(&mut self, queue: &str) -> Result<()> {
-        let mut notifications = self.client.notifications();
-        let mut pending = notifications.iter();
-        while let Some(note) = pending.next()? {
-            if note.payload() == queue {
-                self.changes += 1;
-            }
-        }
-        Ok(())
     }
 }
 
@@ -370,58 +349,29 @@ impl Backend for Db {
     }
 
     fn connected(&mut self) -> bool {
-        !self.client.is_closed()
+        listen::alive(&mut self.client) && self.listener.connected()
     }
 
     fn reconnect(&mut self) -> Result<()> {
-        let options = OpenOptions {
-            synchronous: self.synchronous,
-            create_dir: false,
-        };
-        let fresh = Db::connect(&self.target, &options)?;
-        self.client = fresh.client;
-        self.listening = false;
-        // Whatever was notified while the connection was down is lost: count a change so
-        // that a waiter looks again.
-        self.changes += 1;
-        Ok(())
+        // Asked again, not looked up: a connection that hangs is not closed, yet is gone.
+        let main_replaced = !listen::alive(&mut self.client);
+        if main_replaced {
+            let options = OpenOptions {
+                synchronous: self.synchronous,
+                create_dir: false,
+            };
+            self.client = Db::connect(&self.target, &options)?.client;
+        }
+        self.listener
+            .reconnect(&mut self.client, &self.name, main_replaced)
     }
 
     fn changes(&mut self, queue: &str) -> Result<u64> {
-        self.listen()?;
-        let name = self.name.clone();
-        self.drain(queue)
-            .map_err(|e| explain(&format!("cannot wait on {name}"), e))?;
-        Ok(self.changes)
+        self.listener.changes(&mut self.client, &self.name, queue)
     }
 
     fn wait_for_changes(&mut self, seen: u64, queue: &str, max: Duration) -> Result<u64> {
-        self.changes(queue)?;
-        let until = Instant::now() + max;
-        while self.changes == seen {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            let note = {
-                let mut notifications = self.client.notifications();
-                let mut arriving = notifications.timeout_iter(left);
-                arriving.next()
-            };
-            let note =
-                note.map_err(|e| explain(&format!("cannot wait on {}", self.name), e.into()))?;
-            match note {
-                Some(note) if note.payload() == queue => self.changes += 1,
-                Some(_) => {}
-                None if self.client.is_closed() => {
-                    return Err(explain(
-                        &format!("cannot wait on {}", self.name),
-                        anyhow!("the server closed the connection"),
-                    ))
-                }
-                None => break,
-            }
-        }
-        Ok(self.changes)
+        self.listener
+            .wait(&mut self.client, &self.name, seen, queue, max)
     }
 }

@@ -26,7 +26,8 @@ pub enum Tls {
     Off,
     /// `allow`, `prefer` (the default): TLS when the server offers it, unverified.
     Prefer,
-    /// `require`: TLS always, the certificate unverified.
+    /// `require`: TLS always; the certificate checked as for `VerifyCa` only when a root
+    /// certificate file is named or found, as libpq does.
     Require,
     /// `verify-ca`: TLS with a certificate signed by a trusted authority.
     VerifyCa,
@@ -57,18 +58,19 @@ impl Target {
     pub fn parse(url: &str) -> Result<Target> {
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
         let mut schema = DEFAULT_SCHEMA.to_string();
-        let mut tls = Tls::Prefer;
+        let mut tls = None;
         let mut root_cert = None;
         let mut passed = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             match key {
                 "schema" => schema = parse_schema(value)?,
-                "sslmode" => tls = parse_sslmode(value)?,
+                "sslmode" => tls = Some(parse_sslmode(value, "sslmode")?),
                 "sslrootcert" => root_cert = Some(decode(value)?),
                 _ => passed.push(pair),
             }
         }
+        let (tls, root_cert) = tls_settings(tls, root_cert)?;
         let driver_url = match passed.is_empty() {
             true => base.to_string(),
             false => format!("{base}?{}", passed.join("&")),
@@ -106,6 +108,42 @@ impl Target {
     /// the password.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The same server, named with `schema`: for a second connection serving the schema of
+    /// another URL.
+    pub fn for_schema(mut self, schema: &str) -> Target {
+        self.name = display_name(&self.config, schema);
+        self.schema = schema.to_string();
+        self
+    }
+}
+
+/// The TLS mode and root certificates: the URL's, else libpq's variables (`PGSSLMODE`,
+/// `PGSSLROOTCERT`), else `prefer` with the default root file. As in libpq,
+/// `sslrootcert=system` makes the default `verify-full`, and refuses weaker modes: the
+/// system's authorities sign certificates for anyone, so only the host name tells servers
+/// apart.
+fn tls_settings(tls: Option<Tls>, root_cert: Option<String>) -> Result<(Tls, Option<String>)> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let root_cert = root_cert.or_else(|| env("PGSSLROOTCERT"));
+    let tls = match tls {
+        Some(tls) => Some(tls),
+        None => env("PGSSLMODE")
+            .map(|mode| parse_sslmode(&mode, "PGSSLMODE"))
+            .transpose()?,
+    };
+    let system = root_cert.as_deref() == Some(super::tls::SYSTEM_ROOTS);
+    match tls {
+        None if system => Ok((Tls::VerifyFull, root_cert)),
+        None => Ok((Tls::Prefer, root_cert)),
+        Some(Tls::VerifyFull) => Ok((Tls::VerifyFull, root_cert)),
+        Some(_) if system => Err(Error::invalid(
+            "sslrootcert=system needs sslmode=verify-full in the PostgreSQL URL: the \
+             system's authorities vouch for any host, so only its name tells them apart",
+        )
+        .into()),
+        Some(tls) => Ok((tls, root_cert)),
     }
 }
 
@@ -217,7 +255,8 @@ fn parse_schema(value: &str) -> Result<String> {
     Ok(value.to_string())
 }
 
-fn parse_sslmode(value: &str) -> Result<Tls> {
+/// An `sslmode` value, from the URL or from `PGSSLMODE` (`source` names which).
+fn parse_sslmode(value: &str, source: &str) -> Result<Tls> {
     Ok(match value {
         "disable" => Tls::Off,
         "allow" | "prefer" => Tls::Prefer,
@@ -226,9 +265,13 @@ fn parse_sslmode(value: &str) -> Result<Tls> {
         "verify-full" => Tls::VerifyFull,
         other => {
             return Err(Error::invalid(format!(
-                "invalid sslmode '{}' in the PostgreSQL URL: use disable, allow, prefer, \
-                 require, verify-ca or verify-full",
-                crate::text::visible(other, 80)
+                "invalid {source} '{}'{}: use disable, allow, prefer, require, verify-ca or \
+                 verify-full",
+                crate::text::visible(other, 80),
+                match source {
+                    "sslmode" => " in the PostgreSQL URL",
+                    _ => "",
+                }
             ))
             .into())
         }
@@ -277,6 +320,21 @@ mod tests {
             target.name(),
             "postgresql://ada@db.example:6432/jobs (schema team_a)"
         );
+    }
+
+    #[test]
+    fn the_system_store_means_verify_full_and_refuses_weaker_modes() {
+        let target = Target::parse("postgresql://h/db?sslrootcert=system").unwrap();
+        assert_eq!(target.tls, Tls::VerifyFull);
+        let target =
+            Target::parse("postgresql://h/db?sslrootcert=system&sslmode=verify-full").unwrap();
+        assert_eq!(target.tls, Tls::VerifyFull);
+        for mode in ["disable", "allow", "prefer", "require", "verify-ca"] {
+            let url = format!("postgresql://h/db?sslrootcert=system&sslmode={mode}");
+            let err = Target::parse(&url).unwrap_err();
+            let typed = err.downcast_ref::<Error>().expect("typed");
+            assert_eq!(typed.kind, crate::error::Kind::InvalidInput, "{mode}");
+        }
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! What only PostgreSQL needs proven: transactions running side by side (`interleavings`),
 //! clients killed with a transaction open on the server (`crashes`), one clock for hosts
 //! whose clocks differ (`clock`), waking waiters by notification (`waking`), the schema and
-//! its migrations (`schema`), and URLs that keep their passwords out of every message
-//! (`urls`).
+//! its migrations (`schema`), URLs that keep their passwords out of every message
+//! (`urls`), TLS as libpq's sslmode means it (`tls`), and PgBouncer in transaction mode in
+//! front of the server (`pooler`).
 
 mod clock;
 mod crashes;
 mod interleavings;
 mod outages;
+mod pooler;
 mod schema;
+mod tls;
 mod urls;
 mod waking;

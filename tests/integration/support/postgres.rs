@@ -22,6 +22,8 @@ pub const DATABASE: &str = "qp";
 /// A running cluster.
 pub struct Cluster {
     pub socket_dir: PathBuf,
+    /// The server's port: its socket's name in `socket_dir`, and its TCP port if it has one.
+    pub port: u16,
     pub bin: PathBuf,
     /// The shell that runs the server. Its stdin takes `stop` and `start` lines, and keeps
     /// the cluster alive: when this process exits, the pipe closes and the keeper stops the
@@ -43,11 +45,21 @@ pub fn private_cluster() -> Cluster {
     Cluster::start().unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// A cluster of its own with more server settings (`-c name=value`, later ones winning),
+/// for a test of a server set up otherwise: TLS on a TCP port, say.
+pub fn private_cluster_with(settings: &[(&str, &str)]) -> Cluster {
+    Cluster::start_with(settings).unwrap_or_else(|e| panic!("{e}"))
+}
+
 impl Cluster {
     /// A URL for `schema` in the test database, over the Unix socket.
     pub fn url(&self, schema: &str) -> String {
+        let port = match self.port {
+            5432 => String::new(),
+            port => format!("&port={port}"),
+        };
         format!(
-            "postgresql:///{DATABASE}?host={}&user=postgres&schema={schema}",
+            "postgresql:///{DATABASE}?host={}{port}&user=postgres&schema={schema}",
             self.socket_dir.display()
         )
     }
@@ -93,6 +105,7 @@ impl Cluster {
         let out = Command::new(self.bin.join("psql"))
             .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h"])
             .arg(&self.socket_dir)
+            .args(["-p", &self.port.to_string()])
             .args(["-U", "postgres", "-d", DATABASE, "-c", sql])
             .output()
             .map_err(|e| format!("cannot run psql: {e}"))?;
@@ -106,6 +119,10 @@ impl Cluster {
     }
 
     fn start() -> Result<Cluster, String> {
+        Cluster::start_with(&[])
+    }
+
+    fn start_with(settings: &[(&str, &str)]) -> Result<Cluster, String> {
         let bin = server_bin()?;
         let dir = tempfile::Builder::new()
             .prefix("queueprim-pg-")
@@ -131,9 +148,15 @@ impl Cluster {
                 String::from_utf8_lossy(&initdb.stderr)
             ));
         }
-        let keeper = keep_server(&bin, &dir, &data, owner)?;
+        let keeper = keep_server(&bin, &dir, &data, owner, settings)?;
+        let port = settings
+            .iter()
+            .find(|(name, _)| *name == "port")
+            .map_or(Ok(5432), |(_, port)| port.parse())
+            .map_err(|e| format!("a test server's port: {e}"))?;
         let cluster = Cluster {
             socket_dir: dir.clone(),
+            port,
             bin,
             keeper: Mutex::new(keeper),
         };
@@ -176,6 +199,7 @@ impl Cluster {
             .arg("-q")
             .arg("-h")
             .arg(&self.socket_dir)
+            .args(["-p", &self.port.to_string()])
             .status()
             .is_ok_and(|status| status.success())
     }
@@ -187,6 +211,7 @@ impl Cluster {
                 .arg("-q")
                 .arg("-h")
                 .arg(&self.socket_dir)
+                .args(["-p", &self.port.to_string()])
                 .status()
                 .map_err(|e| format!("cannot run pg_isready: {e}"))?;
             if ready.success() {
@@ -204,6 +229,7 @@ impl Cluster {
         let out = Command::new(self.bin.join("psql"))
             .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
             .arg(&self.socket_dir)
+            .args(["-p", &self.port.to_string()])
             .args(["-U", "postgres", "-d", "postgres", "-c", sql])
             .output()
             .map_err(|e| format!("cannot run psql: {e}"))?;
@@ -222,8 +248,9 @@ fn keep_server(
     dir: &Path,
     data: &Path,
     owner: Option<(u32, u32)>,
+    settings: &[(&str, &str)],
 ) -> Result<(Child, ChildStdin), String> {
-    let server = format!(
+    let mut server = format!(
         "{} -D '{}' -k '{}' -c listen_addresses='' -c fsync=off -c synchronous_commit=off \
          -c full_page_writes=off -c max_connections=400 -c shared_buffers=64MB \
          -c log_line_prefix='%m [%p] app=%a ' -c client_connection_check_interval=100ms",
@@ -231,6 +258,9 @@ fn keep_server(
         data.display(),
         dir.display()
     );
+    for (name, value) in settings {
+        server.push_str(&format!(" -c {name}='{value}'"));
+    }
     let as_owner = match owner {
         Some((uid, gid)) => format!("setpriv --reuid={uid} --regid={gid} --clear-groups "),
         None => String::new(),
@@ -293,7 +323,7 @@ fn server_bin() -> Result<PathBuf, String> {
 }
 
 /// As root, the `postgres` system user (initdb and postgres refuse to run as root).
-fn server_owner() -> Result<Option<(u32, u32)>, String> {
+pub fn server_owner() -> Result<Option<(u32, u32)>, String> {
     // SAFETY: getuid has no preconditions.
     if unsafe { libc::getuid() } != 0 {
         return Ok(None);
