@@ -8,6 +8,7 @@ mod reads;
 mod schema;
 mod sql;
 mod target;
+mod transfer;
 mod tx;
 
 use std::collections::BTreeSet;
@@ -18,7 +19,7 @@ use anyhow::{anyhow, Result};
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls, SimpleQueryMessage};
 
-use super::backend::{Backend, Readiness, WriteFn};
+use super::backend::{Backend, Readiness, Seq, Stored, WriteFn};
 use super::{OpenOptions, Synchronous};
 use crate::job::{Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings};
 use crate::time::Millis;
@@ -298,6 +299,17 @@ impl Backend for Db {
     fn purge_count(&mut self, filter: &PurgeFilter) -> Result<u64> {
         self.reading("read", |client, sql| {
             reads::purge_count(client, sql, filter)
+        })
+    }
+
+    fn export_page(
+        &mut self,
+        queues: &[String],
+        after: Seq,
+        limit: u64,
+    ) -> Result<Vec<(Seq, Stored, Job)>> {
+        self.reading("read", |client, sql| {
+            transfer::export_page(client, sql, queues, after, limit)
         })
     }
 

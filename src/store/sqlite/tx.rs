@@ -6,8 +6,9 @@ use rusqlite::{params, params_from_iter, ErrorCode, OptionalExtension, Transacti
 
 use super::reads::{self, purge_conditions};
 use super::rows::{conversion_error, job_from_row, stored_from_db, JOB_COLUMNS};
+use super::transfer;
 use crate::job::{ClaimRequest, Job, PurgeFilter, QueueSettings, Status};
-use crate::store::backend::{Deleted, Inserted, Seq, Stored, Tx};
+use crate::store::backend::{Deleted, Holder, Inserted, Seq, Stored, Tx};
 use crate::time::Millis;
 
 pub struct SqliteTx<'a> {
@@ -137,6 +138,30 @@ impl Tx for SqliteTx<'_> {
             )?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
+    }
+
+    fn last_seq(&mut self) -> Result<Seq> {
+        transfer::last_seq(self.tx)
+    }
+
+    fn taken_ids(&mut self, ids: &[&str]) -> Result<Vec<(String, Seq)>> {
+        transfer::taken_ids(self.tx, ids)
+    }
+
+    fn held_keys(&mut self, pairs: &[(&str, &str)]) -> Result<Vec<Holder>> {
+        transfer::held_keys(self.tx, pairs)
+    }
+
+    fn live_groups(&mut self, pairs: &[(&str, &str)]) -> Result<Vec<Holder>> {
+        transfer::live_groups(self.tx, pairs)
+    }
+
+    fn insert_exact(&mut self, jobs: &[(Job, Stored)]) -> Result<()> {
+        transfer::insert_exact(self.tx, jobs)
+    }
+
+    fn stranded_group(&mut self, after: Seq) -> Result<Option<(String, String)>> {
+        transfer::stranded_group(self.tx, after)
     }
 
     fn lock_group(&mut self, _queue: &str, _group: &str) -> Result<()> {
