@@ -65,8 +65,11 @@ impl<R: BufRead> Reader<R> {
     /// The next job or settings record with its line number; `None` once the end line was
     /// read, its counts agree, and nothing but blank lines follows.
     pub fn next(&mut self) -> Result<Option<(u64, Record)>> {
-        let parsed: serde_json::Result<Line> = match self.next_line()? {
-            Some(text) => serde_json::from_str(text),
+        let (parsed, object): (serde_json::Result<Line>, bool) = match self.next_line()? {
+            Some(text) => (
+                serde_json::from_str(text),
+                text.trim_start().starts_with('{'),
+            ),
             None => {
                 return Err(refused(format!(
                     "the input ends after line {} without the export's end line: the export \
@@ -75,7 +78,14 @@ impl<R: BufRead> Reader<R> {
                 )))
             }
         };
-        let line = parsed.map_err(|e| self.bad(json_error(&e)))?;
+        let line = parsed.map_err(|e| match object {
+            true => self.bad(json_error(&e)),
+            false => self.bad(
+                "not a line of an export, which is an object: {\"job\":…}, {\"settings\":…} \
+                 or {\"end\":…}"
+                    .into(),
+            ),
+        })?;
         let record = match line {
             Line::Job(job) => {
                 self.jobs += 1;

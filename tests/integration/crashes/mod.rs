@@ -14,9 +14,9 @@ mod poison;
 mod runner;
 mod shell_workers;
 mod sweep;
-// Its WAL-watching parts serve the SQLite-only batch test.
+// Its WAL-watching parts serve the SQLite-only batch and import tests.
 #[allow(dead_code)]
-mod watch;
+pub mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
