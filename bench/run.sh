@@ -6,3 +6,4 @@ cargo bench --bench cli
 bash bench/work.sh
 bash bench/wait.sh
 bash bench/groups.sh
+bash bench/export_import.sh

@@ -161,22 +161,17 @@ impl Import<'_> {
             batch.retain(|(line, _, _)| !skipped.contains(line));
             self.report.skipped += skipped.len() as u64;
         }
-        let keys = pairs(&batch, |job, stored| {
+        let keys = pairs(&batch, KEY, |job, stored| {
             let unfinished = !matches!(stored, Stored::Done | Stored::Dead);
             unfinished.then_some(job.key.as_deref()).flatten()
         });
         let held = self.tx.held_keys(&keys.pairs())?;
-        keys.check(&held, self, "dedup key", "an unfinished job")?;
-        let groups = pairs(&batch, |job, stored| {
+        keys.check(&held, self)?;
+        let groups = pairs(&batch, GROUP, |job, stored| {
             stored.is_live().then_some(job.group.as_deref()).flatten()
         });
         let live = self.tx.live_groups(&groups.pairs())?;
-        groups.check(
-            &live,
-            self,
-            "group",
-            "a live job (pending, scheduled or claimed)",
-        )?;
+        groups.check(&live, self)?;
         let jobs: Vec<(Job, Stored)> = batch.into_iter().map(|(_, j, s)| (j, s)).collect();
         self.tx.insert_exact(&jobs)?;
         self.report.imported += jobs.len() as u64;
@@ -227,19 +222,41 @@ impl Import<'_> {
     }
 }
 
-/// The (queue, name) pairs a batch claims for itself, each at most once, with the first
-/// line that claims it: dedup keys of unfinished jobs, or groups of live jobs.
+/// A rule that gives a (queue, name) pair to one job at a time.
+struct Rule {
+    /// What a job is that has the pair: `unfinished with dedup key`.
+    holds: &'static str,
+    /// The rule, as messages state it.
+    rule: &'static str,
+}
+
+const KEY: Rule = Rule {
+    holds: "unfinished with dedup key",
+    rule: "a key belongs to one unfinished job of its queue at a time",
+};
+
+const GROUP: Rule = Rule {
+    holds: "live in group",
+    rule: "a group has one live job (pending, delayed or claimed) at a time, the others \
+           wait behind it",
+};
+
+/// The (queue, name) pairs that jobs of a batch hold under a rule, each with the first
+/// line that holds it, and the first line that holds one again.
 struct Pairs<'a> {
+    rule: Rule,
     first: HashMap<(&'a str, &'a str), (u64, &'a str)>,
-    /// A pair claimed twice in the batch: (line, id, first line, first id).
-    twice: Option<(u64, &'a str, u64, &'a str)>,
+    /// (line, id, first line, first id, queue, name).
+    twice: Option<(u64, &'a str, u64, &'a str, &'a str, &'a str)>,
 }
 
 fn pairs<'a>(
     batch: &'a [(u64, Job, Stored)],
+    rule: Rule,
     name: impl Fn(&'a Job, Stored) -> Option<&'a str>,
 ) -> Pairs<'a> {
     let mut found = Pairs {
+        rule,
         first: HashMap::new(),
         twice: None,
     };
@@ -247,16 +264,14 @@ fn pairs<'a>(
         let Some(name) = name(job, *stored) else {
             continue;
         };
-        match found.first.get(&(job.queue.as_str(), name)) {
+        let queue = job.queue.as_str();
+        match found.first.get(&(queue, name)) {
             Some(&(first, first_id)) => {
-                found.twice = found
-                    .twice
-                    .or(Some((*line, job.id.as_str(), first, first_id)));
+                let again = (*line, job.id.as_str(), first, first_id, queue, name);
+                found.twice = found.twice.or(Some(again));
             }
             None => {
-                found
-                    .first
-                    .insert((job.queue.as_str(), name), (*line, job.id.as_str()));
+                found.first.insert((queue, name), (*line, job.id.as_str()));
             }
         }
     }
@@ -270,14 +285,15 @@ impl Pairs<'_> {
 
     /// Refuses the first line whose pair another job holds: in this batch or earlier in
     /// the input (bad input), or in the database before the import (a conflict).
-    fn check(&self, held: &[Holder], import: &Import, what: &str, holder: &str) -> Result<()> {
+    fn check(&self, held: &[Holder], import: &Import) -> Result<()> {
+        let Rule { holds, rule } = &self.rule;
         let mut problems: Vec<(u64, Error)> = Vec::new();
-        if let Some((line, id, first, first_id)) = self.twice {
+        if let Some((line, id, first, first_id, queue, name)) = self.twice {
             problems.push((
                 line,
                 Error::invalid(format!(
-                    "job {id} and job {first_id} on line {first} both need {what} of their \
-                     queue to themselves; only {holder} may have it"
+                    "job {id} and job {first_id} on line {first} are both {holds} '{name}' of \
+                     queue {queue}; {rule}"
                 )),
             ));
         }
@@ -285,15 +301,15 @@ impl Pairs<'_> {
             let Some(&(line, id)) = self.first.get(&(h.queue.as_str(), h.name.as_str())) else {
                 continue;
             };
-            let about = format!("job {id} has {what} '{}' of queue {}", h.name, h.queue);
+            let about = format!("job {id} is {holds} '{}' of queue {}", h.name, h.queue);
             let error = if h.seq > import.start {
                 Error::invalid(format!(
-                    "{about}, as has {} earlier in the input; only {holder} may have it",
+                    "{about}, as is job {} earlier in the input; {rule}",
                     h.id
                 ))
             } else {
                 Error::conflict(format!(
-                    "{about}, which {} in {} already has; only {holder} may have it",
+                    "{about}, as is job {} already in {}; {rule}",
                     h.id, import.db
                 ))
             };

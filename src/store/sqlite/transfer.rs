@@ -61,17 +61,20 @@ pub(super) fn taken_ids(tx: &Transaction, ids: &[&str]) -> Result<Vec<(String, S
 pub(super) fn held_keys(tx: &Transaction, pairs: &[(&str, &str)]) -> Result<Vec<Holder>> {
     holders(
         tx,
-        "SELECT id, seq FROM jobs WHERE queue = ?1 AND dedup_key = ?2 \
+        "SELECT id, seq FROM jobs INDEXED BY jobs_dedup WHERE queue = ?1 AND dedup_key = ?2 \
          AND status IN ('queued', 'scheduled', 'pending', 'claimed')",
         pairs,
     )
 }
 
+/// The group's live job, found through `jobs_group_live`, named: left to choose, the
+/// planner takes `jobs_queue_status` and walks every pending job of the queue, which in a
+/// queue of a million is a million rows for each group looked up.
 pub(super) fn live_groups(tx: &Transaction, pairs: &[(&str, &str)]) -> Result<Vec<Holder>> {
     holders(
         tx,
-        "SELECT id, seq FROM jobs WHERE queue = ?1 AND job_group = ?2 \
-         AND status IN ('scheduled', 'pending', 'claimed') LIMIT 1",
+        "SELECT id, seq FROM jobs INDEXED BY jobs_group_live WHERE queue = ?1 \
+         AND job_group = ?2 AND status IN ('scheduled', 'pending', 'claimed') LIMIT 1",
         pairs,
     )
 }
@@ -132,12 +135,14 @@ pub(super) fn insert_exact(tx: &Transaction, jobs: &[(Job, Stored)]) -> Result<(
     Ok(())
 }
 
+/// One pass over the jobs imported, each waiting one looking up its group's live job
+/// through `jobs_group_live` (named, as in [`live_groups`]).
 pub(super) fn stranded_group(tx: &Transaction, after: Seq) -> Result<Option<(String, String)>> {
     Ok(tx
         .prepare_cached(
             "SELECT queue, job_group FROM jobs AS waiting WHERE seq > ?1 AND status = 'queued' \
-             AND NOT EXISTS (SELECT 1 FROM jobs AS live WHERE live.queue = waiting.queue \
-             AND live.job_group = waiting.job_group \
+             AND NOT EXISTS (SELECT 1 FROM jobs AS live INDEXED BY jobs_group_live \
+             WHERE live.queue = waiting.queue AND live.job_group = waiting.job_group \
              AND live.status IN ('scheduled', 'pending', 'claimed')) LIMIT 1",
         )?
         .query_row([after], |row| Ok((row.get(0)?, row.get(1)?)))

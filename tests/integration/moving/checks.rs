@@ -300,10 +300,16 @@ fn dedup_keys_and_groups_keep_their_rules_across_the_input_and_the_database() {
         &set(5, "key", json!("k")),
         2,
         Some(5),
-        "both need dedup key",
+        "are both unfinished with dedup key 'k' of queue q",
     );
     let queued_made_live = set(6, "stored", json!("pending"));
-    refused(&dst, &queued_made_live, 2, Some(6), "both need group");
+    refused(
+        &dst,
+        &queued_made_live,
+        2,
+        Some(6),
+        "are both live in group 'g' of queue q",
+    );
     let live_made_queued = set(5, "stored", json!("queued"));
     refused(
         &dst,
@@ -315,10 +321,22 @@ fn dedup_keys_and_groups_keep_their_rules_across_the_input_and_the_database() {
 
     // Against jobs already in the database: conflicts.
     let held = dst.enqueue("q", r#""there""#, &["--key", "k"]).id;
-    refused(&dst, &export, 4, Some(4), &format!("which {held} in"));
+    refused(
+        &dst,
+        &export,
+        4,
+        Some(4),
+        &format!("as is job {held} already in"),
+    );
     dst.cmd(["cancel", &held]).expect_status(0);
     let live = dst.enqueue("q", r#""there""#, &["--group", "g"]).id;
-    refused(&dst, &export, 4, Some(5), &format!("which {live} in"));
+    refused(
+        &dst,
+        &export,
+        4,
+        Some(5),
+        &format!("as is job {live} already in"),
+    );
     // Jobs waiting in a group whose live job is already there may join it.
     let waiting_only = edited(&export, |n, line| {
         if n == 5 {

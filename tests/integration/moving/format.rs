@@ -208,12 +208,13 @@ fn an_export_has_its_header_settings_jobs_in_enqueue_order_and_end() {
     assert!(dead.visible_after.is_none() && dead.finished_at.is_some());
 }
 
-/// A file written by hand to the documented format, version 1, imports as documented.
+/// A file written by hand to the documented format, version 1, imports as documented: with
+/// a blank line, whitespace in a payload, and fields that are null left out.
 const WRITTEN_BY_HAND: &str = r#"{"queueprim_export":1,"engine":"sqlite","exported_at":"2026-01-01T00:00:00.000Z"}
 {"settings":{"queue":"mail","paused":true,"timeout_ms":60000,"max_retries":2,"backoff_ms":null}}
 {"job":{"id":"q_0000000001","queue":"mail","type":"send","payload":{"to": "a@b.c", "n": 1.50},"priority":10,"status":"claimed","stored":"claimed","attempt_count":1,"max_retries":2,"backoff_ms":1000,"backoff_max_ms":null,"group":null,"key":"k","worker":"w1","claim":"c_000000000001","claim_lapsed":false,"visible_after":4102444800000,"output":null,"errors":[{"at":1767225600000,"attempt":1,"worker":"w0","reason":"boom"}],"created_at":1767225600000,"updated_at":1767225601000,"finished_at":null}}
 
-{"job":{"id":"q_0000000002","queue":"mail","type":null,"payload":[],"priority":0,"status":"done","stored":"done","attempt_count":0,"max_retries":0,"backoff_ms":null,"backoff_max_ms":null,"group":"g","key":null,"worker":"w1","claim":"c_000000000002","claim_lapsed":false,"visible_after":null,"output":"ok","errors":[],"created_at":1767225600000,"updated_at":1767225602000,"finished_at":1767225602000}}
+{"job":{"id":"q_0000000002","queue":"mail","payload":[],"priority":0,"status":"done","stored":"done","attempt_count":0,"max_retries":0,"group":"g","worker":"w1","claim":"c_000000000002","claim_lapsed":false,"output":"ok","errors":[],"created_at":1767225600000,"updated_at":1767225602000,"finished_at":1767225602000}}
 {"end":{"jobs":2,"settings":1}}
 "#;
 
