@@ -60,9 +60,8 @@ pub fn held_keys(client: &mut Client, sql: &Sql, pairs: &[(&str, &str)]) -> Resu
     holders(
         client,
         sql,
-        "SELECT j.queue, j.dedup_key, j.id, j.seq FROM unnest($1, $2) AS p(queue, name) \
-         JOIN @jobs AS j ON j.queue = p.queue AND j.dedup_key = p.name \
-         WHERE j.status IN ('queued', 'scheduled', 'pending', 'claimed')",
+        "SELECT id, seq FROM @jobs WHERE queue = p.queue AND dedup_key = p.name \
+         AND status IN ('queued', 'scheduled', 'pending', 'claimed')",
         pairs,
     )
 }
@@ -71,26 +70,40 @@ pub fn live_groups(client: &mut Client, sql: &Sql, pairs: &[(&str, &str)]) -> Re
     holders(
         client,
         sql,
-        "SELECT j.queue, j.job_group, j.id, j.seq FROM unnest($1, $2) AS p(queue, name) \
-         JOIN @jobs AS j ON j.queue = p.queue AND j.job_group = p.name \
-         WHERE j.status IN ('scheduled', 'pending', 'claimed')",
+        "SELECT id, seq FROM @jobs WHERE queue = p.queue AND job_group = p.name \
+         AND status IN ('scheduled', 'pending', 'claimed')",
         pairs,
     )
 }
 
-/// The jobs `template` finds for the (queue, name) pairs, passed as two arrays.
+/// The job `lookup` finds for each (queue, name) pair `p`, the pairs passed as two arrays:
+/// at most one, by the unique index the lookup matches. Each pair is an index probe of its
+/// own (`OFFSET 0` keeps the lateral lookup from being flattened into a join, which reads
+/// every live job of every group, or every key, for each batch), and without a `LIMIT`
+/// the planner is not tempted to scan the table for an early match. Statistics of a table
+/// the import is filling can overestimate the rows each probe finds, and so the cost, past
+/// the server's threshold for compiling the plan (JIT), which costs far more than the
+/// probes: JIT is turned off for the transaction first.
 fn holders(
     client: &mut Client,
     sql: &Sql,
-    template: &str,
+    lookup: &str,
     pairs: &[(&str, &str)],
 ) -> Result<Vec<Holder>> {
     if pairs.is_empty() {
         return Ok(Vec::new());
     }
     let (queues, names): (Vec<&str>, Vec<&str>) = pairs.iter().copied().unzip();
+    client.batch_execute(
+        "SELECT set_config('jit', 'off', true) \
+         WHERE current_setting('server_version_num')::int >= 110000",
+    )?;
+    let statement = format!(
+        "SELECT p.queue, p.name, j.id, j.seq FROM unnest($1, $2) AS p(queue, name) \
+         CROSS JOIN LATERAL ({lookup} OFFSET 0) AS j"
+    );
     let rows = client.query_typed(
-        &sql.of(template),
+        &sql.of(&statement),
         &[(&queues, Type::TEXT_ARRAY), (&names, Type::TEXT_ARRAY)],
     )?;
     rows.iter()
