@@ -35,6 +35,7 @@ pg_start() {
   [ -n "$PGBIN" ] && [ -x "$PGBIN/initdb" ] || return 1
   mkdir -p "$PGDIR"
   if [ "$(id -u)" -eq 0 ]; then   # the server refuses to run as root
+    id postgres >/dev/null 2>&1 || return 1
     chown postgres "$WORK" "$PGDIR"
     AS_PG=(setpriv --reuid=postgres --regid=postgres --clear-groups)
   fi
