@@ -1,10 +1,8 @@
 //! Moving jobs in and out in PostgreSQL's SQL: `export`'s pages in enqueue order, and
 //! `import`'s lookups and inserts, a batch at a time, so that a million jobs cost a few
-//! thousand round trips: each lookup is one statement over arrays, and the jobs go in by
-//! binary COPY.
+//! thousand round trips: each lookup and each insert is one statement over arrays.
 
 use anyhow::Result;
-use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{ToSql, Type};
 use postgres::Client;
 
@@ -118,72 +116,119 @@ fn holders(
         .collect()
 }
 
-/// The columns `insert_exact` copies, and their types, in order.
-const COPIED: &str = "id, queue, type, payload, priority, status, attempt_count, max_retries, \
-    backoff_ms, backoff_max_ms, job_group, dedup_key, worker, claim, claim_lapsed, \
-    visible_after, output, errors, created_at, updated_at, finished_at";
-
-const COPIED_TYPES: [Type; 21] = [
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::INT8,
-    Type::TEXT,
-    Type::INT8,
-    Type::INT8,
-    Type::INT8,
-    Type::INT8,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::BOOL,
-    Type::INT8,
-    Type::TEXT,
-    Type::TEXT,
-    Type::INT8,
-    Type::INT8,
-    Type::INT8,
-];
-
-/// Adds the jobs in one binary COPY: the identity column numbers them in this order.
+/// Adds the jobs in one statement, one array per column: `unnest` turns them back into
+/// rows, in the arrays' order (`WITH ORDINALITY`), so the identity column numbers them in
+/// this order. One unnamed statement, like every other, so that it runs through a pooler
+/// in transaction mode (a COPY would prepare a named one).
 pub fn insert_exact(client: &mut Client, sql: &Sql, jobs: &[(Job, Stored)]) -> Result<()> {
     if jobs.is_empty() {
         return Ok(());
     }
-    let copy =
-        client.copy_in(&sql.of(&format!("COPY @jobs ({COPIED}) FROM STDIN (FORMAT binary)")))?;
-    let mut writer = BinaryCopyInWriter::new(copy, &COPIED_TYPES);
-    for (job, stored) in jobs {
-        let errors = serde_json::to_string(&job.errors)?;
-        let row: [&(dyn ToSql + Sync); 21] = [
-            &job.id,
-            &job.queue,
-            &job.job_type,
-            &job.payload,
-            &job.priority,
-            &stored.as_str(),
-            &i64::from(job.attempt_count),
-            &i64::from(job.max_retries),
-            &job.backoff.map(|b| b.base),
-            &job.backoff.and_then(|b| b.max),
-            &job.group,
-            &job.key,
-            &job.worker,
-            &job.claim,
-            &job.claim_lapsed,
-            &job.visible_after,
-            &job.output,
-            &errors,
-            &job.created_at,
-            &job.updated_at,
-            &job.finished_at,
-        ];
-        writer.write(&row)?;
-    }
-    writer.finish()?;
+    let c = Columns::of(jobs)?;
+    let params: [(&(dyn ToSql + Sync), Type); 21] = [
+        (&c.id, Type::TEXT_ARRAY),
+        (&c.queue, Type::TEXT_ARRAY),
+        (&c.job_type, Type::TEXT_ARRAY),
+        (&c.payload, Type::TEXT_ARRAY),
+        (&c.priority, Type::INT8_ARRAY),
+        (&c.status, Type::TEXT_ARRAY),
+        (&c.attempt_count, Type::INT8_ARRAY),
+        (&c.max_retries, Type::INT8_ARRAY),
+        (&c.backoff_ms, Type::INT8_ARRAY),
+        (&c.backoff_max_ms, Type::INT8_ARRAY),
+        (&c.group, Type::TEXT_ARRAY),
+        (&c.key, Type::TEXT_ARRAY),
+        (&c.worker, Type::TEXT_ARRAY),
+        (&c.claim, Type::TEXT_ARRAY),
+        (&c.claim_lapsed, Type::BOOL_ARRAY),
+        (&c.visible_after, Type::INT8_ARRAY),
+        (&c.output, Type::TEXT_ARRAY),
+        (&c.errors, Type::TEXT_ARRAY),
+        (&c.created_at, Type::INT8_ARRAY),
+        (&c.updated_at, Type::INT8_ARRAY),
+        (&c.finished_at, Type::INT8_ARRAY),
+    ];
+    client.execute_typed(&sql.of(INSERT_ROWS), &params)?;
     Ok(())
+}
+
+const INSERT_ROWS: &str = "INSERT INTO @jobs (id, queue, type, payload, priority, status, \
+    attempt_count, max_retries, backoff_ms, backoff_max_ms, job_group, dedup_key, worker, \
+    claim, claim_lapsed, visible_after, output, errors, created_at, updated_at, finished_at) \
+    SELECT id, queue, type, payload, priority, status, attempt_count, max_retries, backoff_ms, \
+    backoff_max_ms, job_group, dedup_key, worker, claim, claim_lapsed, visible_after, output, \
+    errors, created_at, updated_at, finished_at FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, \
+    $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) WITH ORDINALITY AS \
+    u(id, queue, type, payload, priority, status, attempt_count, max_retries, backoff_ms, \
+    backoff_max_ms, job_group, dedup_key, worker, claim, claim_lapsed, visible_after, output, \
+    errors, created_at, updated_at, finished_at, n) ORDER BY n";
+
+/// A batch of jobs, a column at a time.
+struct Columns<'a> {
+    id: Vec<&'a str>,
+    queue: Vec<&'a str>,
+    job_type: Vec<Option<&'a str>>,
+    payload: Vec<&'a str>,
+    priority: Vec<i64>,
+    status: Vec<&'static str>,
+    attempt_count: Vec<i64>,
+    max_retries: Vec<i64>,
+    backoff_ms: Vec<Option<i64>>,
+    backoff_max_ms: Vec<Option<i64>>,
+    group: Vec<Option<&'a str>>,
+    key: Vec<Option<&'a str>>,
+    worker: Vec<Option<&'a str>>,
+    claim: Vec<Option<&'a str>>,
+    claim_lapsed: Vec<bool>,
+    visible_after: Vec<Option<i64>>,
+    output: Vec<Option<&'a str>>,
+    errors: Vec<String>,
+    created_at: Vec<i64>,
+    updated_at: Vec<i64>,
+    finished_at: Vec<Option<i64>>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(jobs: &'a [(Job, Stored)]) -> Result<Columns<'a>> {
+        let column = |f: &dyn Fn(&'a Job) -> Option<&'a str>| -> Vec<Option<&'a str>> {
+            jobs.iter().map(|(job, _)| f(job)).collect()
+        };
+        Ok(Columns {
+            id: jobs.iter().map(|(j, _)| j.id.as_str()).collect(),
+            queue: jobs.iter().map(|(j, _)| j.queue.as_str()).collect(),
+            job_type: column(&|j| j.job_type.as_deref()),
+            payload: jobs.iter().map(|(j, _)| j.payload.as_str()).collect(),
+            priority: jobs.iter().map(|(j, _)| j.priority).collect(),
+            status: jobs.iter().map(|(_, stored)| stored.as_str()).collect(),
+            attempt_count: jobs
+                .iter()
+                .map(|(j, _)| i64::from(j.attempt_count))
+                .collect(),
+            max_retries: jobs.iter().map(|(j, _)| i64::from(j.max_retries)).collect(),
+            backoff_ms: jobs
+                .iter()
+                .map(|(j, _)| j.backoff.map(|b| b.base))
+                .collect(),
+            backoff_max_ms: jobs
+                .iter()
+                .map(|(j, _)| j.backoff.and_then(|b| b.max))
+                .collect(),
+            group: column(&|j| j.group.as_deref()),
+            key: column(&|j| j.key.as_deref()),
+            worker: column(&|j| j.worker.as_deref()),
+            claim: column(&|j| j.claim.as_deref()),
+            claim_lapsed: jobs.iter().map(|(j, _)| j.claim_lapsed).collect(),
+            visible_after: jobs.iter().map(|(j, _)| j.visible_after).collect(),
+            output: column(&|j| j.output.as_deref()),
+            errors: jobs
+                .iter()
+                .map(|(j, _)| serde_json::to_string(&j.errors))
+                .collect::<serde_json::Result<_>>()?,
+            created_at: jobs.iter().map(|(j, _)| j.created_at).collect(),
+            updated_at: jobs.iter().map(|(j, _)| j.updated_at).collect(),
+            finished_at: jobs.iter().map(|(j, _)| j.finished_at).collect(),
+        })
+    }
 }
 
 pub fn stranded_group(
