@@ -7,9 +7,10 @@ use std::io::{BufRead, Read};
 
 use anyhow::Result;
 
-use super::{Header, Line, VERSION};
+use super::{EndLine, Header, Line, VERSION};
 use crate::error::Error;
 use crate::store::Record;
+use crate::text::visible;
 
 /// The longest line read: far over the largest job (a 1 MiB payload, a 1 MiB output and a
 /// full error history), and a bound on memory for endless input.
@@ -95,22 +96,25 @@ impl<R: BufRead> Reader<R> {
                 self.settings += 1;
                 settings.into_record()
             }
-            Line::End(end) => {
-                if (end.jobs, end.settings) != (self.jobs, self.settings) {
-                    return Err(self.bad(format!(
-                        "the end line counts {} jobs and {} settings, but {} and {} came before it",
-                        end.jobs, end.settings, self.jobs, self.settings
-                    )));
-                }
-                if self.next_line()?.is_some() {
-                    return Err(self.bad("there is more after the export's end line".into()));
-                }
-                return Ok(None);
-            }
+            Line::End(end) => return self.end(&end).map(|()| None),
         };
         record
             .map(|record| Some((self.number, record)))
             .map_err(|e| self.bad(e))
+    }
+
+    /// Checks the end line's counts, and that nothing but blank lines follows it.
+    fn end(&mut self, end: &EndLine) -> Result<()> {
+        if (end.jobs, end.settings) != (self.jobs, self.settings) {
+            return Err(self.bad(format!(
+                "the end line counts {} jobs and {} settings, but {} and {} came before it",
+                end.jobs, end.settings, self.jobs, self.settings
+            )));
+        }
+        match self.next_line()? {
+            Some(_) => Err(self.bad("there is more after the export's end line".into())),
+            None => Ok(()),
+        }
     }
 
     /// The next line that is not blank, without its line break.
@@ -146,9 +150,14 @@ impl<R: BufRead> Reader<R> {
     }
 }
 
+/// An error about line `number`. What serde quotes of the line (a field's name, a value
+/// of the wrong type) is the input's: escaped, and cut should it be huge.
 fn at_line(number: u64, what: String) -> anyhow::Error {
-    refused(format!("line {number}: {what}"))
+    refused(format!("line {number}: {}", visible(&what, QUOTED_CHARS)))
 }
+
+/// The most characters of a message about one line.
+const QUOTED_CHARS: usize = 500;
 
 fn refused(what: String) -> anyhow::Error {
     Error::invalid(format!("{what}; nothing was imported")).into()

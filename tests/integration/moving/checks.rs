@@ -53,6 +53,11 @@ fn refused(db: &Db, input: &str, code: i32, line: Option<usize>, says: &str) -> 
         run.stderr
     );
     assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
+    assert!(
+        !run.stderr.contains('\u{1b}'),
+        "escapes escaped: {}",
+        run.stderr
+    );
     assert_eq!(state(db), before, "a refused import changed the database");
     run
 }
@@ -89,6 +94,10 @@ fn a_bad_line_after_a_whole_batch_imports_nothing_and_is_named() {
         (
             job(&|j| j["colour"] = json!("red")),
             "unknown field `colour`",
+        ),
+        (
+            job(&|j| j["\u{1b}[2J"] = json!(1)),
+            r"unknown field `\u{1b}[2J`",
         ),
         (
             job(&|j| j["queue"] = json!("no spaces")),
