@@ -7,3 +7,4 @@ bash bench/work.sh
 bash bench/wait.sh
 bash bench/groups.sh
 bash bench/batch.sh
+bash bench/export_import.sh

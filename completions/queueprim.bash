@@ -34,6 +34,9 @@ _queueprim() {
             queueprim,enqueue)
                 cmd="queueprim__subcmd__enqueue"
                 ;;
+            queueprim,export)
+                cmd="queueprim__subcmd__export"
+                ;;
             queueprim,extend)
                 cmd="queueprim__subcmd__extend"
                 ;;
@@ -45,6 +48,9 @@ _queueprim() {
                 ;;
             queueprim,help)
                 cmd="queueprim__subcmd__help"
+                ;;
+            queueprim,import)
+                cmd="queueprim__subcmd__import"
                 ;;
             queueprim,info)
                 cmd="queueprim__subcmd__info"
@@ -103,6 +109,9 @@ _queueprim() {
             queueprim__subcmd__help,enqueue)
                 cmd="queueprim__subcmd__help__subcmd__enqueue"
                 ;;
+            queueprim__subcmd__help,export)
+                cmd="queueprim__subcmd__help__subcmd__export"
+                ;;
             queueprim__subcmd__help,extend)
                 cmd="queueprim__subcmd__help__subcmd__extend"
                 ;;
@@ -114,6 +123,9 @@ _queueprim() {
                 ;;
             queueprim__subcmd__help,help)
                 cmd="queueprim__subcmd__help__subcmd__help"
+                ;;
+            queueprim__subcmd__help,import)
+                cmd="queueprim__subcmd__help__subcmd__import"
                 ;;
             queueprim__subcmd__help,info)
                 cmd="queueprim__subcmd__help__subcmd__info"
@@ -161,7 +173,7 @@ _queueprim() {
 
     case "${cmd}" in
         queueprim)
-            opts="-h -V --db --format --synchronous --help --version enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help"
+            opts="-h -V --db --format --synchronous --help --version enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config export import completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -442,6 +454,36 @@ _queueprim() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        queueprim__subcmd__export)
+            opts="-h --queue --db --format --synchronous --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --synchronous)
+                    COMPREPLY=($(compgen -W "full normal" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         queueprim__subcmd__extend)
             opts="-h --by --claim --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -541,7 +583,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__help)
-            opts="enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help"
+            opts="enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config export import completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -638,6 +680,20 @@ _queueprim() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        queueprim__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         queueprim__subcmd__help__subcmd__extend)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -681,6 +737,20 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        queueprim__subcmd__help__subcmd__import)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -876,6 +946,32 @@ _queueprim() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        queueprim__subcmd__import)
+            opts="-h --skip-existing --db --format --synchronous --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --synchronous)
+                    COMPREPLY=($(compgen -W "full normal" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         queueprim__subcmd__info)
             opts="-h --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -949,7 +1045,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__man)
-            opts="-h --dir --db --format --synchronous --help enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man queueprim"
+            opts="-h --dir --db --format --synchronous --help enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config export import completions man queueprim"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

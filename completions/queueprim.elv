@@ -45,6 +45,8 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand pause 'Stop handing out a queue''s jobs; enqueue still accepts them'
             cand resume 'Hand out a paused queue''s jobs again'
             cand config 'Show or set a queue''s defaults, used by jobs and claims that do not set their own'
+            cand export 'Write jobs and queue settings as lines of JSON, to move them to another database'
+            cand import 'Add the jobs and queue settings of an export, read from stdin, in one transaction'
             cand completions 'Print the shell completion script for SHELL'
             cand man 'Print a man page, or write every page into a folder'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -251,6 +253,22 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'queueprim;export'= {
+            cand --queue 'Only the jobs and settings of this queue (repeatable)'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'queueprim;import'= {
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --skip-existing 'Leave a job whose id is already in the database as it is, skip its line, and import the rest [default: refuse the whole import, exit 4]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'queueprim;completions'= {
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
@@ -287,6 +305,8 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand pause 'Stop handing out a queue''s jobs; enqueue still accepts them'
             cand resume 'Hand out a paused queue''s jobs again'
             cand config 'Show or set a queue''s defaults, used by jobs and claims that do not set their own'
+            cand export 'Write jobs and queue settings as lines of JSON, to move them to another database'
+            cand import 'Add the jobs and queue settings of an export, read from stdin, in one transaction'
             cand completions 'Print the shell completion script for SHELL'
             cand man 'Print a man page, or write every page into a folder'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -330,6 +350,10 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         &'queueprim;help;resume'= {
         }
         &'queueprim;help;config'= {
+        }
+        &'queueprim;help;export'= {
+        }
+        &'queueprim;help;import'= {
         }
         &'queueprim;help;completions'= {
         }

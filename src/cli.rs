@@ -161,6 +161,8 @@ pub enum Command {
     Pause(PauseArgs),
     Resume(ResumeArgs),
     Config(ConfigArgs),
+    Export(ExportArgs),
+    Import(ImportArgs),
     Completions(CompletionsArgs),
     Man(ManArgs),
 }
@@ -751,6 +753,44 @@ pub struct ConfigArgs {
     pub reset: bool,
 }
 
+/// Write jobs and queue settings as lines of JSON, to move them to another database.
+///
+/// Writes the settings of the queues, then every job (of each --queue, else all) in enqueue
+/// order with its whole state: status and where a pending job waits (delayed, or behind its
+/// group), attempts, claim and deadline, output, errors and times. import reads it into
+/// any database, SQLite or PostgreSQL. The lines are always this format (README, "Moving a
+/// queue"), whatever --format says. Jobs are read a page at a time, each page its own short
+/// read, so workers carry on meanwhile; a job that changes while the export runs is written
+/// as its page found it, so stop producers and workers first for an exact copy.
+///
+/// Example: queueprim --db old.db export | queueprim --db postgresql://app@db.internal/app import
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Only the jobs and settings of this queue (repeatable)
+    #[arg(long = "queue", value_name = "QUEUE", value_parser = utf8(parse_queue))]
+    pub queues: Vec<String>,
+}
+
+/// Add the jobs and queue settings of an export, read from stdin, in one transaction.
+///
+/// Each job comes back exactly as exported: its id, state, claim and deadline, history and
+/// times (a claim that expired meanwhile is released by the next dequeue, as usual). All or
+/// nothing: a bad line is named by its number and nothing is imported, and so is input cut
+/// short, without export's end line. A job whose id is already in the database is a
+/// conflict (exit 4) unless --skip-existing; so are two unfinished jobs of a queue with one
+/// dedup key, and two live jobs in one group, counting the jobs already there. Imported
+/// jobs come after those in line; settings in the export replace the queue's. On SQLite
+/// the import holds the write lock until it commits: other writers wait.
+///
+/// Example: queueprim --db postgresql://app@db.internal/app export | queueprim --db new.db import
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Leave a job whose id is already in the database as it is, skip its line, and import
+    /// the rest [default: refuse the whole import, exit 4]
+    #[arg(long)]
+    pub skip_existing: bool,
+}
+
 /// Print the shell completion script for SHELL.
 ///
 /// Load it the way your shell loads completions; the man page queueprim-completions(1) and
@@ -783,7 +823,7 @@ pub struct ManArgs {
 }
 
 /// The commands that have a page of their own, as `man COMMAND` names them.
-pub const PAGES: [&str; 23] = [
+pub const PAGES: [&str; 25] = [
     "enqueue",
     "dequeue",
     "complete",
@@ -804,6 +844,8 @@ pub const PAGES: [&str; 23] = [
     "pause",
     "resume",
     "config",
+    "export",
+    "import",
     "completions",
     "man",
     "queueprim",

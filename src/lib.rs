@@ -26,6 +26,7 @@ mod signals;
 pub mod store;
 mod text;
 mod time;
+mod transfer;
 mod watch;
 mod worker;
 

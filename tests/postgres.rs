@@ -48,6 +48,8 @@ mod groups;
 mod lifecycle;
 #[path = "integration/model.rs"]
 mod model;
+#[path = "integration/moving/mod.rs"]
+mod moving;
 #[path = "integration/on_postgres/mod.rs"]
 mod on_postgres;
 #[path = "integration/ordering.rs"]

@@ -7,9 +7,11 @@ mod completions;
 mod config;
 mod dequeue;
 mod enqueue;
+mod export;
 mod extend;
 mod fail;
 mod get;
+mod import;
 mod info;
 mod list;
 mod man;
@@ -146,6 +148,7 @@ fn only_reads(command: &Command) -> bool {
             | Command::Peek(_)
             | Command::Config(_)
             | Command::Info
+            | Command::Export(_)
     )
 }
 
@@ -172,6 +175,8 @@ pub fn run(cli: Cli, out: &mut Printer) -> Result<()> {
         Command::Pause(args) => pause::run(args, &ctx, out),
         Command::Resume(args) => resume::run(args, &ctx, out),
         Command::Config(args) => config::run(args, &ctx, out),
+        Command::Export(args) => export::run(args, &ctx),
+        Command::Import(args) => import::run(args, &ctx, out),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args, out),
     }

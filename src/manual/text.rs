@@ -137,6 +137,12 @@ fn exit_status(command: &str) -> Vec<Para> {
             ),
         ]),
         "get" => items.push(not_found),
+        "import" => items.push(Item(
+            "4",
+            "A job's id is already in the database (without --skip-existing), or a job's dedup \
+             key or group is taken by an unfinished or live job already there; nothing was \
+             imported. A bad line, or input cut short, is exit 2.",
+        )),
         "dequeue" => items.push(Item(
             "130, 143",
             "Interrupted by SIGINT or SIGTERM while waiting; nothing was claimed.",
@@ -336,6 +342,26 @@ fn examples(command: &str) -> Vec<Para> {
             "Defaults for a queue's claims and new jobs, then back to none:",
             &["queueprim config emails --timeout 5m --max-retries 3 --backoff 30s", "queueprim config emails --reset"],
         )],
+        "export" => &[
+            (
+                "Move every queue from a SQLite file to a PostgreSQL server, in one pipe:",
+                &["queueprim --db old.db export | queueprim --db postgresql://app@db.internal/app import"],
+            ),
+            (
+                "Keep one queue in a file, and look into it with jq:",
+                &["queueprim export --queue emails > emails.jsonl", "jq -c 'select(.job) | .job.status' emails.jsonl | sort | uniq -c"],
+            ),
+        ],
+        "import" => &[
+            (
+                "Bring an export into another database (all of it, or nothing):",
+                &["queueprim --db new.db import < emails.jsonl"],
+            ),
+            (
+                "Run an import again after a partial merge, leaving jobs already there alone:",
+                &["queueprim --db new.db import --skip-existing < emails.jsonl"],
+            ),
+        ],
         "completions" => &[(
             "Install completions for your shell:",
             &[
@@ -384,6 +410,14 @@ fn output(command: &str) -> &'static str {
             each job once by its last result. For people, one line per run on stderr instead.",
         "pause" | "resume" | "config" => "The queue's settings: {\"queue\",\"paused\",\"timeout_ms\",\
             \"max_retries\",\"backoff_ms\"}, null where unset.",
+        "export" => "Lines of JSON, whatever --format says: a header {\"queueprim_export\":1,\"engine\",\
+            \"exported_at\"}, one {\"settings\":{\"queue\",\"paused\",\"timeout_ms\",\"max_retries\",\
+            \"backoff_ms\"}} per configured queue, one {\"job\":{…}} per job in enqueue order (the job's \
+            fields with times in integer milliseconds, its \"stored\" place, no \"attempts\", \
+            \"claim_deadline\" or \"run_after\"), and {\"end\":{\"jobs\":N,\"settings\":N}}. The README's \
+            \"Moving a queue\" describes each field.",
+        "import" => "{\"imported\":N,\"skipped\":N,\"settings\":N}: the jobs added, those left as they were \
+            with --skip-existing, and the queues whose settings were written.",
         "completions" => "The completion script, for the shell to load.",
         "man" => "A page in roff, for man -l -; with --dir, {\"written\":[PATH, …]}.",
         _ => "",

@@ -4,6 +4,7 @@
 mod columns;
 mod json;
 mod table;
+mod transfer;
 
 use std::io::{self, BufWriter, IsTerminal, Stdout, Write};
 

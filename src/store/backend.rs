@@ -112,6 +112,17 @@ pub trait AddedRows {
     fn next_row(&mut self) -> Result<Option<NewRow>>;
 }
 
+/// A stored job that holds a (queue, name) pair an imported job wants: a dedup key of an
+/// unfinished job, or the live place of a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub queue: String,
+    /// The key or the group.
+    pub name: String,
+    pub id: String,
+    pub seq: Seq,
+}
+
 /// A deleted job, as far as its group is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deleted {
@@ -147,6 +158,23 @@ pub trait Tx {
     /// Every job of a queue with this (user-visible, finished) status, in enqueue order,
     /// locked.
     fn finished_jobs(&mut self, queue: &str, status: Status) -> Result<Vec<(Seq, Job)>>;
+
+    // `import`: what an imported job would clash with, and an insert that keeps every
+    // column as given (see `transfer`).
+
+    /// The highest enqueue position stored so far; jobs inserted later come after it.
+    fn last_seq(&mut self) -> Result<Seq>;
+    /// Of these ids, the ones a stored job has, with that job's position.
+    fn taken_ids(&mut self, ids: &[&str]) -> Result<Vec<(String, Seq)>>;
+    /// Of these (queue, dedup key) pairs, the ones an unfinished job holds.
+    fn held_keys(&mut self, pairs: &[(&str, &str)]) -> Result<Vec<Holder>>;
+    /// Of these (queue, group) pairs, the ones whose group has a live job.
+    fn live_groups(&mut self, pairs: &[(&str, &str)]) -> Result<Vec<Holder>>;
+    /// Adds jobs exactly as given, every column kept, in this order after every stored job.
+    fn insert_exact(&mut self, jobs: &[(Job, Stored)]) -> Result<()>;
+    /// A (queue, group) with a job inserted after position `after` that waits behind the
+    /// group's live job when the group has none.
+    fn stranded_group(&mut self, after: Seq) -> Result<Option<(String, String)>>;
 
     /// Serialises the transactions that change one group's state, until commit. A no-op
     /// where the whole database is locked for writing anyway.
@@ -235,6 +263,14 @@ pub trait Backend {
     fn settings(&mut self, queue: &str) -> Result<QueueSettings>;
     /// Every queue that has settings, by name.
     fn all_settings(&mut self) -> Result<Vec<(String, QueueSettings)>>;
+    /// One page of `export`: up to `limit` jobs after position `after`, in enqueue order, of
+    /// `queues` (of all when it is empty), each with where it is stored.
+    fn export_page(
+        &mut self,
+        queues: &[String],
+        after: Seq,
+        limit: u64,
+    ) -> Result<Vec<(Seq, Stored, Job)>>;
     fn purge_count(&mut self, filter: &PurgeFilter) -> Result<u64>;
     /// The visible pending jobs in claim order, delayed ones due by `now` included.
     fn peek(&mut self, queue: &str, limit: u64, now: Millis) -> Result<Vec<Job>>;

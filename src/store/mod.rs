@@ -14,6 +14,7 @@ mod postgres;
 mod queries;
 mod settings;
 mod sqlite;
+mod transfer;
 
 use anyhow::{anyhow, Result};
 
@@ -24,7 +25,9 @@ use backend::{Backend, Tx};
 
 /// How `fail` treats a failure; part of [`Store::fail`]'s signature.
 pub use crate::lifecycle::FailOptions;
+pub use backend::Stored;
 pub use location::Location;
+pub use transfer::{ImportReport, Record};
 
 /// How hard each commit is pushed to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

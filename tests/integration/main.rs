@@ -42,6 +42,7 @@ mod follow_ups;
 mod groups;
 mod lifecycle;
 mod model;
+mod moving;
 mod ordering;
 mod queue_controls;
 mod reporting;

@@ -12,6 +12,7 @@ mod spool;
 mod sql;
 mod target;
 mod tls;
+mod transfer;
 mod tx;
 
 use std::collections::BTreeSet;
@@ -21,7 +22,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Result};
 use postgres::{Client, SimpleQueryMessage};
 
-use super::backend::{Backend, BatchFn, ReadBackFn, Readiness, WriteFn};
+use super::backend::{Backend, BatchFn, ReadBackFn, Readiness, Seq, Stored, WriteFn};
 use super::{OpenOptions, Synchronous};
 use crate::job::{Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings};
 use crate::time::Millis;
@@ -309,6 +310,17 @@ impl Backend for Db {
     fn purge_count(&mut self, filter: &PurgeFilter) -> Result<u64> {
         self.reading("read", |client, sql| {
             reads::purge_count(client, sql, filter)
+        })
+    }
+
+    fn export_page(
+        &mut self,
+        queues: &[String],
+        after: Seq,
+        limit: u64,
+    ) -> Result<Vec<(Seq, Stored, Job)>> {
+        self.reading("read", |client, sql| {
+            transfer::export_page(client, sql, queues, after, limit)
         })
     }
 

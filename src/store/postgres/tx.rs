@@ -14,8 +14,9 @@ use postgres::Client;
 use super::reads::{purge_conditions, settings_in};
 use super::spool::Spool;
 use super::sql::{self, job_from_row, wide, Sql};
+use super::transfer;
 use crate::job::{ClaimRequest, Job, PurgeFilter, QueueSettings, Status};
-use crate::store::backend::{Deleted, Inserted, NewRow, Seq, Stored, Tx};
+use crate::store::backend::{Deleted, Holder, Inserted, NewRow, Seq, Stored, Tx};
 use crate::time::Millis;
 
 /// Due delayed jobs made claimable per claim; the rest wait for the next claim.
@@ -270,6 +271,37 @@ impl Tx for PgTx<'_> {
             "SELECT {cols} FROM @jobs WHERE queue = $1 AND status = $2 ORDER BY seq FOR UPDATE",
             &[(&queue, Type::TEXT), (&stored, Type::TEXT)],
         )
+    }
+
+    fn last_seq(&mut self) -> Result<Seq> {
+        transfer::last_seq(self.client, self.sql)
+    }
+
+    fn taken_ids(&mut self, ids: &[&str]) -> Result<Vec<(String, Seq)>> {
+        transfer::taken_ids(self.client, self.sql, ids)
+    }
+
+    fn held_keys(&mut self, pairs: &[(&str, &str)]) -> Result<Vec<Holder>> {
+        transfer::held_keys(self.client, self.sql, pairs)
+    }
+
+    fn live_groups(&mut self, pairs: &[(&str, &str)]) -> Result<Vec<Holder>> {
+        transfer::live_groups(self.client, self.sql, pairs)
+    }
+
+    /// Takes no group locks: an import may hold thousands of groups, more advisory locks
+    /// than the server's lock table has room for. The unique index on a group's live job
+    /// refuses a concurrent enqueue that would make a second one.
+    fn insert_exact(&mut self, jobs: &[(Job, Stored)]) -> Result<()> {
+        transfer::insert_exact(self.client, self.sql, jobs)?;
+        for (job, stored) in jobs {
+            self.note(&job.queue, *stored);
+        }
+        Ok(())
+    }
+
+    fn stranded_group(&mut self, after: Seq) -> Result<Option<(String, String)>> {
+        transfer::stranded_group(self.client, self.sql, after)
     }
 
     fn lock_group(&mut self, queue: &str, group: &str) -> Result<()> {

@@ -11,6 +11,7 @@ mod rows;
 mod schema;
 #[cfg(test)]
 mod tests;
+mod transfer;
 mod tx;
 
 use std::path::Path;
@@ -20,7 +21,9 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Result};
 use rusqlite::{ffi, Connection, OpenFlags, Rows, TransactionBehavior};
 
-use super::backend::{AddedRows, Backend, BatchFn, NewRow, ReadBackFn, Readiness, WriteFn};
+use super::backend::{
+    AddedRows, Backend, BatchFn, NewRow, ReadBackFn, Readiness, Seq, Stored, WriteFn,
+};
 use super::{OpenOptions, Synchronous};
 use crate::job::{Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings};
 use crate::time::{self, Millis};
@@ -233,6 +236,15 @@ impl Backend for Db {
 
     fn purge_count(&mut self, filter: &PurgeFilter) -> Result<u64> {
         self.reading(|conn| reads::purge_count(conn, filter))
+    }
+
+    fn export_page(
+        &mut self,
+        queues: &[String],
+        after: Seq,
+        limit: u64,
+    ) -> Result<Vec<(Seq, Stored, Job)>> {
+        self.reading(|conn| transfer::export_page(conn, queues, after, limit))
     }
 
     fn peek(&mut self, queue: &str, limit: u64, now: Millis) -> Result<Vec<Job>> {

@@ -5,7 +5,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use super::reads::list_sql;
-use super::tx::ready_sql;
+use super::tx::{ready_sql, GROUP_HAS_LIVE, GROUP_HAS_QUEUED, GROUP_NEXT_QUEUED};
 use crate::job::{Backoff, ClaimRequest, NewJob, Status};
 use crate::lifecycle::FailOptions;
 use crate::store::{Location, OpenOptions, Store, Synchronous};
@@ -70,6 +70,20 @@ fn hot_queries_walk_an_index_in_order_instead_of_sorting() {
     ] {
         let list = list_sql(clause).replace("LIMIT ?", "LIMIT 500");
         assert!(!sorted(&list), "{clause}: {}", plan(&store, &list));
+    }
+    // A group's lookups probe its own index, never walk the queue's pending jobs.
+    for (sql, index) in [
+        (GROUP_HAS_LIVE, "jobs_group_live"),
+        (GROUP_HAS_QUEUED, "jobs_group_queued"),
+        (GROUP_NEXT_QUEUED, "jobs_group_queued"),
+    ] {
+        let probe = sql
+            .replace("?1", "'q'")
+            .replace("?2", "'g'")
+            .replace("?3", "1");
+        let steps = plan(&store, &probe);
+        assert!(steps.contains(&format!("INDEX {index} ")), "{steps}");
+        assert!(!sorted(&probe), "{steps}");
     }
 }
 

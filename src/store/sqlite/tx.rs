@@ -6,8 +6,9 @@ use rusqlite::{params, params_from_iter, ErrorCode, OptionalExtension, Transacti
 
 use super::reads::{self, purge_conditions};
 use super::rows::{conversion_error, job_from_row, stored_from_db, JOB_COLUMNS};
+use super::transfer;
 use crate::job::{ClaimRequest, Job, PurgeFilter, QueueSettings, Status};
-use crate::store::backend::{Deleted, Inserted, NewRow, Seq, Stored, Tx};
+use crate::store::backend::{Deleted, Holder, Inserted, NewRow, Seq, Stored, Tx};
 use crate::time::Millis;
 
 pub struct SqliteTx<'a> {
@@ -71,6 +72,24 @@ fn insert_many_sql(rows: usize) -> String {
 fn row_params(k: usize) -> (usize, usize) {
     (SHARED_PARAMS + 1 + 2 * k, SHARED_PARAMS + 2 + 2 * k)
 }
+
+// The group queries name their index: without statistics SQLite's planner prefers
+// `jobs_queue_status` for them, which walks every pending job of the queue, so each enqueue
+// into a group and each group job finishing would cost O(jobs in the queue).
+
+/// Whether a job of group `?2` of queue `?1` other than seq `?3` is live.
+pub(super) const GROUP_HAS_LIVE: &str = "SELECT EXISTS (SELECT 1 FROM jobs \
+    INDEXED BY jobs_group_live WHERE queue = ?1 AND job_group = ?2 \
+    AND status IN ('scheduled', 'pending', 'claimed') AND seq <> ?3)";
+
+/// Whether a job of group `?2` of queue `?1` waits behind its live job.
+pub(super) const GROUP_HAS_QUEUED: &str = "SELECT EXISTS (SELECT 1 FROM jobs \
+    INDEXED BY jobs_group_queued WHERE queue = ?1 AND job_group = ?2 AND status = 'queued')";
+
+/// The first job waiting in group `?2` of queue `?1`.
+pub(super) const GROUP_NEXT_QUEUED: &str = "SELECT seq, visible_after FROM jobs \
+    INDEXED BY jobs_group_queued WHERE queue = ?1 AND job_group = ?2 AND status = 'queued' \
+    ORDER BY seq LIMIT 1";
 
 /// The claim query: `?1` queue, `?2` limit, `?3` job type when `typed`. It matches the
 /// `jobs_ready` and `jobs_ready_by_type` indexes column for column, so it is an index walk,
@@ -228,6 +247,30 @@ impl Tx for SqliteTx<'_> {
         Ok(rows)
     }
 
+    fn last_seq(&mut self) -> Result<Seq> {
+        transfer::last_seq(self.tx)
+    }
+
+    fn taken_ids(&mut self, ids: &[&str]) -> Result<Vec<(String, Seq)>> {
+        transfer::taken_ids(self.tx, ids)
+    }
+
+    fn held_keys(&mut self, pairs: &[(&str, &str)]) -> Result<Vec<Holder>> {
+        transfer::held_keys(self.tx, pairs)
+    }
+
+    fn live_groups(&mut self, pairs: &[(&str, &str)]) -> Result<Vec<Holder>> {
+        transfer::live_groups(self.tx, pairs)
+    }
+
+    fn insert_exact(&mut self, jobs: &[(Job, Stored)]) -> Result<()> {
+        transfer::insert_exact(self.tx, jobs)
+    }
+
+    fn stranded_group(&mut self, after: Seq) -> Result<Option<(String, String)>> {
+        transfer::stranded_group(self.tx, after)
+    }
+
     fn lock_group(&mut self, _queue: &str, _group: &str) -> Result<()> {
         Ok(())
     }
@@ -235,10 +278,7 @@ impl Tx for SqliteTx<'_> {
     fn group_has_live(&mut self, queue: &str, group: &str, except: Option<Seq>) -> Result<bool> {
         Ok(self
             .tx
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM jobs WHERE queue = ?1 AND job_group = ?2 \
-                 AND status IN ('scheduled', 'pending', 'claimed') AND seq <> ?3)",
-            )?
+            .prepare_cached(GROUP_HAS_LIVE)?
             .query_row(params![queue, group, except.unwrap_or(-1)], |row| {
                 row.get(0)
             })?)
@@ -247,10 +287,7 @@ impl Tx for SqliteTx<'_> {
     fn group_has_queued(&mut self, queue: &str, group: &str) -> Result<bool> {
         Ok(self
             .tx
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM jobs WHERE queue = ?1 AND job_group = ?2 \
-                 AND status = 'queued')",
-            )?
+            .prepare_cached(GROUP_HAS_QUEUED)?
             .query_row(params![queue, group], |row| row.get(0))?)
     }
 
@@ -261,10 +298,7 @@ impl Tx for SqliteTx<'_> {
     ) -> Result<Option<(Seq, Option<Millis>)>> {
         Ok(self
             .tx
-            .prepare_cached(
-                "SELECT seq, visible_after FROM jobs WHERE queue = ?1 AND job_group = ?2 \
-                 AND status = 'queued' ORDER BY seq LIMIT 1",
-            )?
+            .prepare_cached(GROUP_NEXT_QUEUED)?
             .query_row(params![queue, group], |row| Ok((row.get(0)?, row.get(1)?)))
             .optional()?)
     }

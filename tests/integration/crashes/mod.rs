@@ -14,9 +14,9 @@ mod poison;
 mod runner;
 mod shell_workers;
 mod sweep;
-// Its WAL-watching parts serve the SQLite-only batch test.
+// Its WAL-watching parts serve the SQLite-only batch and import tests.
 #[allow(dead_code)]
-mod watch;
+pub mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -87,7 +87,7 @@ fn ids(jobs: &[Job]) -> BTreeSet<String> {
 }
 
 /// The reason queueprim records when a claim with this deadline expires.
-fn expiry_reason(deadline: &str) -> String {
+pub fn expiry_reason(deadline: &str) -> String {
     format!("claim expired at {deadline} without complete or fail")
 }
 

@@ -246,7 +246,7 @@ fn minimal_invocation(subcommand: &str) -> Vec<(&'static str, Vec<&'static str>)
         "dequeue" | "peek" | "pause" | "resume" | "config" => vec![("<QUEUE>", vec!["q"])],
         "complete" | "fail" | "get" | "release" | "retry" | "cancel" => vec![("<ID>", vec![ID])],
         "extend" => vec![("<ID>", vec![ID]), ("--by", vec!["--by", "1m"])],
-        "list" | "stats" | "queues" | "info" | "man" => vec![],
+        "list" | "stats" | "queues" | "info" | "man" | "export" | "import" => vec![],
         "completions" => vec![("<SHELL>", vec!["bash"])],
         "purge" => vec![("--all", vec!["--all"])],
         "sweep" => vec![("--once", vec!["--once"])],
@@ -256,6 +256,21 @@ fn minimal_invocation(subcommand: &str) -> Vec<(&'static str, Vec<&'static str>)
             ("<CMD>", vec!["--", "true"]),
         ],
         other => panic!("no minimal invocation for `queueprim {other}`: add one"),
+    }
+}
+
+/// What a command line reads on stdin: `import` an export of nothing (without one, every
+/// use of it is refused), the others nothing.
+fn stdin_for(line: &[OsString]) -> Vec<u8> {
+    match line.first().and_then(|word| word.to_str()) {
+        Some("import") => concat!(
+            r#"{"queueprim_export":1,"engine":"sqlite","exported_at":"2026-01-01T00:00:00.000Z"}"#,
+            "\n",
+            r#"{"end":{"jobs":0,"settings":0}}"#,
+            "\n"
+        )
+        .into(),
+        _ => Vec::new(),
     }
 }
 
@@ -465,7 +480,7 @@ fn every_value_taking_argument_refuses_nonsense_naming_itself_and_creating_nothi
                 if let Some((var, value)) = &case.env {
                     command.env(var, value);
                 }
-                let run = run_to_end(command, Vec::new(), GENEROUS);
+                let run = run_to_end(command, stdin_for(&case.line), GENEROUS);
                 if let Some(problem) = check_case(case, &db, &run) {
                     failures.lock().unwrap().push(described(&problem, &run));
                 }

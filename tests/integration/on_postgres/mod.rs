@@ -2,12 +2,13 @@
 //! clients killed with a transaction open on the server (`crashes`), one clock for hosts
 //! whose clocks differ (`clock`), waking waiters by notification (`waking`), the schema and
 //! its migrations (`schema`), URLs that keep their passwords out of every message
-//! (`urls`), TLS as libpq's sslmode means it (`tls`), and PgBouncer in transaction mode in
-//! front of the server (`pooler`).
+//! (`urls`), TLS as libpq's sslmode means it (`tls`), PgBouncer in transaction mode in front
+//! of the server (`pooler`), and queues moved from SQLite to PostgreSQL and back (`moving`).
 
 mod clock;
 mod crashes;
 mod interleavings;
+mod moving;
 mod outages;
 mod pooler;
 mod schema;
