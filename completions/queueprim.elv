@@ -257,14 +257,14 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --queue 'Only the jobs and settings of this queue (repeatable)'
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
         &'queueprim;import'= {
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
-            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand --skip-existing 'Leave a job whose id is already in the database as it is, skip its line, and import the rest [default: refuse the whole import, exit 4]'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

@@ -271,14 +271,14 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand export" -l db -d 'Da
 complete -c queueprim -n "__fish_queueprim_using_subcommand export" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand export" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand export" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand import" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand import" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand import" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand import" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand import" -l skip-existing -d 'Leave a job whose id is already in the database as it is, skip its line, and import the rest [default: refuse the whole import, exit 4]'
 complete -c queueprim -n "__fish_queueprim_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
