@@ -6,3 +6,6 @@ cargo bench --bench cli
 bash bench/work.sh
 bash bench/wait.sh
 bash bench/groups.sh
+bash bench/postgres.sh
+bash bench/claims.sh
+bash bench/churn.sh
