@@ -26,10 +26,12 @@ pg_start() {
 
 # pgbouncer_start: PgBouncer in transaction pooling mode on a Unix socket in front of the
 # cluster pg_start started (as the `postgres` user when run as root: PgBouncer refuses
-# root), stopped with the script. Sets BOUNCER_URL to the same database through it.
+# root), stopped with the script. Sets BOUNCER_URL to the same database through it, and
+# PGBOUNCER to the binary.
 pgbouncer_start() {
-  command -v pgbouncer >/dev/null || { echo "bench: pgbouncer not found (apt-get install pgbouncer)" >&2; exit 1; }
   local dir="$PG_DIR/bouncer" as=()
+  PGBOUNCER=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)   # not on PATH for most users
+  [ -x "$PGBOUNCER" ] || { echo "bench: pgbouncer not found (apt-get install pgbouncer)" >&2; exit 1; }
   mkdir -p "$dir"
   cat > "$dir/pgbouncer.ini" <<INI
 [databases]
@@ -46,7 +48,7 @@ log_disconnections = 0
 logfile = $dir/log
 INI
   if [ "$(id -u)" -eq 0 ]; then chown -R postgres: "$dir"; as=(setpriv --reuid=postgres --regid=postgres --init-groups); fi
-  "${as[@]}" pgbouncer -q "$dir/pgbouncer.ini" &
+  "${as[@]}" "$PGBOUNCER" -q "$dir/pgbouncer.ini" &
   BOUNCER_URL="postgresql:///bench?host=$dir&port=6432&user=postgres"
   local _
   for _ in $(seq 1 100); do

@@ -4,7 +4,8 @@
 #
 # Method:
 #   commands  Four lanes, each on a schema of its own with queueprim's tables and indexes
-#             (created by queueprim, pre-filled with FILL pending jobs in queue q): queueprim
+#             (created by queueprim, pre-filled with FILL pending jobs in queue q, one of
+#             them claimed for the whole run as if by another worker): queueprim
 #             and psql, each directly on the server's Unix socket and through PgBouncer
 #             (transaction pooling, on a Unix socket). Each round runs, lane after lane
 #             (the lane order reversed every other round), enqueue, dequeue, extend,
@@ -45,6 +46,8 @@ declare -A URL=(
 declare -A ID CLAIM
 for lane in "${LANES[@]}"; do
   seq 1 "$FILL" | sed 's/.*/{"n":&}/' | "$QP" --db "$PG_URL&schema=$lane" enqueue q --batch >/dev/null
+  # Another worker's job, claimed for the whole run, as in a queue that others work on.
+  "$QP" --db "$PG_URL&schema=$lane" dequeue q --worker elsewhere --timeout 1d >/dev/null
 done
 
 # timed NAME LANE CMD…: runs CMD, its stdout to $WORK/out, and appends its start and end
@@ -171,4 +174,4 @@ printf '| queueprim `get`, a process per call | %.2f ms | %.2f ms | %.2f× |\n' 
 printf '| queueprim `enqueue`, a process per call | %.2f ms | %.2f ms | %.2f× |\n' "$ed" "$eb" "$(echo "$eb / $ed" | bc -l)"
 printf '\n(%s; PostgreSQL %s, PgBouncer %s; %d cores; load average %s before, %s after)\n' \
   "$(date -u +%Y-%m-%d)" "$("$PG_BIN/postgres" --version | awk '{print $3}')" \
-  "$(pgbouncer --version | awk 'NR==1 {print $2}')" "$(nproc)" "$load_before" "$load_after"
+  "$("$PGBOUNCER" --version | awk 'NR==1 {print $2}')" "$(nproc)" "$load_before" "$load_after"
