@@ -17,6 +17,7 @@
 #        BENCH_QUICK=1 bench/claims.sh   (smoke mode: 1 s each)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export LC_ALL=C   # $EPOCHREALTIME with a decimal point, whatever the locale
 
 SECONDS_EACH=${1:-20}; FILL=$(( SECONDS_EACH * 1500 ))
 if [ -n "${BENCH_QUICK:-}" ]; then SECONDS_EACH=1; FILL=500; fi

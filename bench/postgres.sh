@@ -27,6 +27,7 @@
 #        BENCH_QUICK=1 bench/postgres.sh          (smoke mode: 2 rounds, 20 connections)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export LC_ALL=C   # $EPOCHREALTIME with a decimal point, whatever the locale
 
 ROUNDS=${1:-41}; CONNECTS=${2:-2000}; FILL=200
 if [ -n "${BENCH_QUICK:-}" ]; then ROUNDS=2; CONNECTS=20; fi
