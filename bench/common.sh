@@ -23,3 +23,41 @@ pg_start() {
   "$PG_BIN/psql" -X -q -h "$PG_DIR" -U postgres -d postgres -c "CREATE DATABASE bench" >/dev/null
   PG_URL="postgresql:///bench?host=$PG_DIR&user=postgres"
 }
+
+# pgbouncer_start: PgBouncer in transaction pooling mode on a Unix socket in front of the
+# cluster pg_start started (as the `postgres` user when run as root: PgBouncer refuses
+# root), stopped with the script. Sets BOUNCER_URL to the same database through it, and
+# PGBOUNCER to the binary.
+pgbouncer_start() {
+  local dir="$PG_DIR/bouncer" as=()
+  PGBOUNCER=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)   # not on PATH for most users
+  [ -x "$PGBOUNCER" ] || { echo "bench: pgbouncer not found (apt-get install pgbouncer)" >&2; exit 1; }
+  mkdir -p "$dir"
+  cat > "$dir/pgbouncer.ini" <<INI
+[databases]
+bench = host=$PG_DIR dbname=bench user=postgres
+[pgbouncer]
+unix_socket_dir = $dir
+listen_port = 6432
+auth_type = any
+pool_mode = transaction
+max_client_conn = 1000
+default_pool_size = 40
+log_connections = 0
+log_disconnections = 0
+logfile = $dir/log
+INI
+  if [ "$(id -u)" -eq 0 ]; then chown -R postgres: "$dir"; as=(setpriv --reuid=postgres --regid=postgres --init-groups); fi
+  "${as[@]}" "$PGBOUNCER" -q "$dir/pgbouncer.ini" &
+  BOUNCER_URL="postgresql:///bench?host=$dir&port=6432&user=postgres"
+  local _
+  for _ in $(seq 1 100); do
+    "$PG_BIN/psql" -X -q -d "$BOUNCER_URL" -c "SELECT 1" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "bench: PgBouncer did not start; its log: $dir/log" >&2; exit 1
+}
+
+# The machine's load average (1, 5, 15 minutes), to print beside figures: these machines
+# are shared, and only ratios measured in one run compare.
+load_average() { cut -d' ' -f1-3 /proc/loadavg; }

@@ -13,8 +13,8 @@
 #
 # Usage: bench/export_import.sh [JOBS]     (default 1000000)
 #        BENCH_QUICK=1 bench/export_import.sh  (smoke mode: 10,000 jobs)
-# The PostgreSQL rows need the server binaries (Debian's postgresql package, or
-# QUEUEPRIM_TEST_PG_BIN naming their folder); without them they are left out.
+# Needs the PostgreSQL server binaries (Debian's postgresql package, or PG_BIN naming
+# their folder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,26 +25,8 @@ CHUNK=$(( JOBS < 100000 ? JOBS : 100000 ))
 source bench/common.sh
 [ -x /usr/bin/time ] || { echo "export_import.sh needs GNU time (/usr/bin/time)" >&2; exit 1; }
 
-# --- A throwaway PostgreSQL server, when its binaries are there --------------------------
-PGBIN=${QUEUEPRIM_TEST_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
-PGDIR="$WORK/pg"
-AS_PG=()
-pg_stop() { [ -f "$PGDIR/data/postmaster.pid" ] && "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast stop >/dev/null 2>&1 || true; }
-trap 'pg_stop; kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
-pg_start() {
-  [ -n "$PGBIN" ] && [ -x "$PGBIN/initdb" ] || return 1
-  mkdir -p "$PGDIR"
-  if [ "$(id -u)" -eq 0 ]; then   # the server refuses to run as root
-    id postgres >/dev/null 2>&1 || return 1
-    chown postgres "$WORK" "$PGDIR"
-    AS_PG=(setpriv --reuid=postgres --regid=postgres --clear-groups)
-  fi
-  "${AS_PG[@]}" "$PGBIN/initdb" -D "$PGDIR/data" -U postgres -A trust -E UTF8 --locale=C >/dev/null
-  "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w \
-    -o "-k $PGDIR -c listen_addresses=''" start >/dev/null
-  "$PGBIN/psql" -X -q -h "$PGDIR" -U postgres -d postgres -c "CREATE DATABASE qp"
-}
-pg_url() { echo "postgresql:///qp?host=$PGDIR&user=postgres&schema=$1"; }
+# --- A throwaway PostgreSQL server (pg_start in common.sh) ------------------------------
+pg_url() { echo "$PG_URL&schema=$1"; }
 
 # --- The source database ------------------------------------------------------------------
 SRC="$WORK/source.db"
@@ -84,23 +66,20 @@ run import_sqlite sh -c "\"$QP\" --db \"$WORK/copy.db\" import < \"$WORK/export.
 row "import, file → SQLite" "$SECS" "$RSS MiB"
 imported "$WORK/copy.db"
 
-if pg_start; then
-  PG=$(pg_url copy)
-  run import_pg sh -c "\"$QP\" --db \"$PG\" import < \"$WORK/export.jsonl\" >/dev/null"
-  row "import, file → PostgreSQL" "$SECS" "$RSS MiB"
-  imported "$PG"
-  run export_pg sh -c "\"$QP\" --db \"$PG\" export > \"$WORK/export-pg.jsonl\""
-  row "export, PostgreSQL → file" "$SECS" "$RSS MiB"
-  PIPED=$(pg_url piped)
-  t0=$(date +%s%N)
-  /usr/bin/time -f '%M' -o "$WORK/pipe-export.time" "$QP" --db "$SRC" export |
-    /usr/bin/time -f '%M' -o "$WORK/pipe-import.time" "$QP" --db "$PIPED" import >/dev/null
-  t1=$(date +%s%N)
-  imported "$PIPED"
-  secs=$(echo "scale=2; ($t1 - $t0) / 1000000000" | bc)
-  rss_export=$(echo "scale=1; $(cat "$WORK/pipe-export.time") / 1024" | bc)
-  rss_import=$(echo "scale=1; $(cat "$WORK/pipe-import.time") / 1024" | bc)
-  row "export \\| import, SQLite → PostgreSQL" "$secs" "$rss_export MiB export, $rss_import MiB import"
-else
-  echo "(no PostgreSQL server binaries found: the PostgreSQL rows are left out)"
-fi
+pg_start
+PG=$(pg_url copy)
+run import_pg sh -c "\"$QP\" --db \"$PG\" import < \"$WORK/export.jsonl\" >/dev/null"
+row "import, file → PostgreSQL" "$SECS" "$RSS MiB"
+imported "$PG"
+run export_pg sh -c "\"$QP\" --db \"$PG\" export > \"$WORK/export-pg.jsonl\""
+row "export, PostgreSQL → file" "$SECS" "$RSS MiB"
+PIPED=$(pg_url piped)
+t0=$(date +%s%N)
+/usr/bin/time -f '%M' -o "$WORK/pipe-export.time" "$QP" --db "$SRC" export |
+  /usr/bin/time -f '%M' -o "$WORK/pipe-import.time" "$QP" --db "$PIPED" import >/dev/null
+t1=$(date +%s%N)
+imported "$PIPED"
+secs=$(echo "scale=2; ($t1 - $t0) / 1000000000" | bc)
+rss_export=$(echo "scale=1; $(cat "$WORK/pipe-export.time") / 1024" | bc)
+rss_import=$(echo "scale=1; $(cat "$WORK/pipe-import.time") / 1024" | bc)
+row "export \\| import, SQLite → PostgreSQL" "$secs" "$rss_export MiB export, $rss_import MiB import"

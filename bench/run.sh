@@ -8,3 +8,6 @@ bash bench/wait.sh
 bash bench/groups.sh
 bash bench/batch.sh
 bash bench/export_import.sh
+bash bench/postgres.sh
+bash bench/claims.sh
+bash bench/churn.sh

@@ -227,6 +227,8 @@ pub type ReadBackFn<'a> = dyn FnOnce(&mut dyn AddedRows) -> Result<()> + 'a;
 /// Whether a queue has something to claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Readiness {
+    /// The queue is paused: nothing may be claimed from it, whatever is there.
+    pub paused: bool,
     /// A claimable job is there now.
     pub ready: bool,
     /// The earliest delayed job or claim deadline of the queue.
@@ -281,8 +283,9 @@ pub trait Backend {
     fn schema_version(&mut self) -> Result<i64>;
     /// What the database takes up, and SQLite's write-ahead log beside it.
     fn sizes(&mut self) -> Result<(u64, Option<u64>)>;
-    /// Whether a claim now would find something, and when something more falls due.
-    /// Read-only and cheap: a waiter asks it before taking any lock.
+    /// Whether the queue is paused, whether a claim now would find something, and when
+    /// something more falls due. Read-only and cheap, one round trip on a server: every
+    /// dequeue and every waiter's look asks it before taking any lock.
     fn readiness(&mut self, queue: &str, job_type: Option<&str>) -> Result<Readiness>;
 
     /// Whether the connection to the database is still there: false once a PostgreSQL

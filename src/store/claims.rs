@@ -51,17 +51,24 @@ impl Store {
     /// queue up for a lock. With nothing to claim, also says in how many milliseconds
     /// something stored falls due (the next delayed job or claim deadline), measured on the
     /// store's clock so that a waiter on another host can time it on its own.
+    ///
+    /// On a server each step is a round trip, so the look is one read, and the clock is
+    /// asked only when nothing is claimable yet (in a queue others work on, some claim
+    /// always has a deadline).
     pub fn try_claim(&mut self, req: &ClaimRequest) -> Result<(Vec<Job>, Option<Millis>)> {
+        let readiness = self.db.readiness(&req.queue, req.job_type.as_deref())?;
         // A paused queue has nothing coming; `resume` is a commit, which wakes waiters.
-        if self.db.settings(&req.queue)?.paused {
+        if readiness.paused {
             return Ok((Vec::new(), None));
         }
-        let readiness = self.db.readiness(&req.queue, req.job_type.as_deref())?;
+        if readiness.ready {
+            return Ok((self.claim(req)?, None));
+        }
         let due_in = match readiness.next_due {
             Some(due) => Some(due - self.now()?),
             None => None,
         };
-        if readiness.ready || due_in.is_some_and(|ms| ms <= 0) {
+        if due_in.is_some_and(|ms| ms <= 0) {
             Ok((self.claim(req)?, None))
         } else {
             Ok((Vec::new(), due_in))

@@ -243,8 +243,8 @@ pub fn peek(
     rows.iter().map(|row| Ok(job_from_row(row)?.2)).collect()
 }
 
-/// Whether a claimable job is there, and the earliest delayed job or claim deadline, in
-/// one round trip of three index probes.
+/// Whether the queue is paused, whether a claimable job is there, and the earliest delayed
+/// job or claim deadline, in one round trip of four index probes.
 pub fn readiness(
     client: &mut Client,
     sql: &Sql,
@@ -260,7 +260,8 @@ pub fn readiness(
     let statement = sql.of(&format!(
         "SELECT {ready}, \
          (SELECT min(visible_after) FROM @jobs WHERE queue = $1 AND status = 'scheduled'), \
-         (SELECT min(visible_after) FROM @jobs WHERE queue = $1 AND status = 'claimed')"
+         (SELECT min(visible_after) FROM @jobs WHERE queue = $1 AND status = 'claimed'), \
+         coalesce((SELECT paused FROM @queue_settings WHERE queue = $1), false)"
     ));
     let row = match job_type {
         None => client.query_typed_one(&statement, &[(&queue, Type::TEXT)])?,
@@ -269,6 +270,7 @@ pub fn readiness(
     let scheduled: Option<i64> = row.try_get(1)?;
     let claimed: Option<i64> = row.try_get(2)?;
     Ok(Readiness {
+        paused: row.try_get(3)?,
         ready: row.try_get(0)?,
         next_due: [scheduled, claimed].into_iter().flatten().min(),
     })

@@ -220,14 +220,16 @@ pub(super) fn peek(conn: &Connection, queue: &str, limit: u64, now: Millis) -> R
     Ok(rows)
 }
 
-/// Whether a claimable job is there, and the earliest delayed job or claim deadline: a few
-/// index probes. Job types are not told apart in the deadline: a waiter for one type may
-/// wake for another's delayed job, look, and sleep again.
+/// Whether the queue is paused, whether a claimable job is there, and the earliest delayed
+/// job or claim deadline: a few index probes. Job types are not told apart in the
+/// deadline: a waiter for one type may wake for another's delayed job, look, and sleep
+/// again.
 pub(super) fn readiness(
     conn: &Connection,
     queue: &str,
     job_type: Option<&str>,
 ) -> Result<Readiness> {
+    let paused = settings(conn, queue)?.paused;
     let ready: bool = match job_type {
         None => conn
             .prepare_cached(
@@ -252,7 +254,11 @@ pub(super) fn readiness(
         .into_iter()
         .flatten()
         .min();
-    Ok(Readiness { ready, next_due })
+    Ok(Readiness {
+        paused,
+        ready,
+        next_due,
+    })
 }
 
 pub(super) fn has_unfinished(
