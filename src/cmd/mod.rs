@@ -20,8 +20,10 @@ mod queues;
 mod release;
 mod resume;
 mod retry;
+mod serve;
 mod stats;
 mod sweep;
+mod token;
 mod work;
 
 use std::ffi::OsString;
@@ -71,6 +73,12 @@ impl Context {
         self.location.for_child()
     }
 
+    /// How to open the database again and again, from any thread (for `serve`).
+    pub fn opener(&self) -> impl Fn() -> Result<Store> + Send + Sync + 'static {
+        let (location, options) = (self.location.clone(), self.options.clone());
+        move || Store::open(&location, &options)
+    }
+
     /// Opens the database, creating it if needed. Commands call this only after their input
     /// has been checked, so bad input never creates or touches a database.
     pub fn open_store(&self) -> Result<Store> {
@@ -106,7 +114,7 @@ impl Context {
     }
 
     /// The database if there is one, opened for reading only when the command only reads.
-    fn open_if_there(&self) -> Result<Option<Store>> {
+    pub fn open_if_there(&self) -> Result<Option<Store>> {
         if self.reads {
             Store::open_for_reading(&self.location, &self.options)
         } else {
@@ -146,6 +154,9 @@ fn only_reads(command: &Command) -> bool {
             | Command::Peek(_)
             | Command::Config(_)
             | Command::Info
+            | Command::Token(crate::cli::TokenArgs {
+                command: crate::cli::TokenCommand::List
+            })
     )
 }
 
@@ -172,6 +183,8 @@ pub fn run(cli: Cli, out: &mut Printer) -> Result<()> {
         Command::Pause(args) => pause::run(args, &ctx, out),
         Command::Resume(args) => resume::run(args, &ctx, out),
         Command::Config(args) => config::run(args, &ctx, out),
+        Command::Serve(args) => serve::run(args, &ctx),
+        Command::Token(args) => token::run(args, &ctx, out),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args, out),
     }

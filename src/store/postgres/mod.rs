@@ -6,6 +6,7 @@
 mod errors;
 mod reads;
 mod schema;
+mod serving;
 mod sql;
 mod target;
 mod tx;
@@ -18,10 +19,11 @@ use anyhow::{anyhow, Result};
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls, SimpleQueryMessage};
 
-use super::backend::{Backend, Readiness, WriteFn};
+use super::backend::{Backend, Changed, Readiness, WriteFn};
 use super::{OpenOptions, Synchronous};
 use crate::job::{Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings};
 use crate::time::Millis;
+use crate::tokens::Token;
 use errors::explain;
 pub use schema::SCHEMA_VERSION;
 use sql::{quote_ident, Sql};
@@ -373,5 +375,24 @@ impl Backend for Db {
             }
         }
         Ok(self.changes)
+    }
+
+    fn wait_for_any_change(&mut self, max: Duration) -> Result<Changed> {
+        serving::wait_for_any_change(self, max)
+            .map_err(|e| explain(&format!("cannot wait on {}", self.name), e))
+    }
+
+    fn oldest_pending(&mut self) -> Result<Vec<(String, Millis)>> {
+        self.reading("read", serving::oldest_pending)
+    }
+
+    fn tokens(&mut self) -> Result<Vec<Token>> {
+        self.reading("read", serving::tokens)
+    }
+
+    fn token_by_hash(&mut self, hash: &str) -> Result<Option<Token>> {
+        self.reading("read", |client, sql| {
+            serving::token_by_hash(client, sql, hash)
+        })
     }
 }

@@ -9,6 +9,7 @@ mod read_only;
 mod reads;
 mod rows;
 mod schema;
+mod serving;
 #[cfg(test)]
 mod tests;
 mod tx;
@@ -20,10 +21,11 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Result};
 use rusqlite::{ffi, Connection, OpenFlags, TransactionBehavior};
 
-use super::backend::{Backend, Readiness, WriteFn};
+use super::backend::{Backend, Changed, Readiness, WriteFn};
 use super::{OpenOptions, Synchronous};
 use crate::job::{Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings};
 use crate::time::{self, Millis};
+use crate::tokens::Token;
 use errors::explain;
 use files::Found;
 pub use schema::SCHEMA_VERSION;
@@ -52,6 +54,8 @@ pub struct Db {
     /// Why the shared WAL index could not be set up, when this connection keeps its own
     /// instead (see [`connect_ready`]); writes and waits are refused with it.
     no_shared_wal_index: Option<WalIndexFailure>,
+    /// The data version a watcher of every queue last saw.
+    watched: Option<u64>,
 }
 
 impl Db {
@@ -92,6 +96,7 @@ impl Db {
             conn,
             name,
             no_shared_wal_index,
+            watched: None,
         }
     }
 
@@ -224,6 +229,25 @@ impl Backend for Db {
             }
             sleep(left.min(POLL));
         }
+    }
+
+    fn wait_for_any_change(&mut self, max: Duration) -> Result<Changed> {
+        let mut seen = self.watched;
+        let changed = serving::wait_for_any_change(&mut seen, max, || self.data_version());
+        self.watched = seen;
+        changed
+    }
+
+    fn oldest_pending(&mut self) -> Result<Vec<(String, Millis)>> {
+        self.reading(serving::oldest_pending)
+    }
+
+    fn tokens(&mut self) -> Result<Vec<Token>> {
+        self.reading(serving::tokens)
+    }
+
+    fn token_by_hash(&mut self, hash: &str) -> Result<Option<Token>> {
+        self.reading(|conn| serving::token_by_hash(conn, hash))
     }
 }
 
