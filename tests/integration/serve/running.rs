@@ -36,6 +36,16 @@ fn a_waiting_claim_takes_a_job_another_process_enqueues() {
     });
     let claimed: Job = env.json(&["get", &env.json::<Vec<Job>>(&["list", "work"])[0].id]);
     assert_eq!(claimed.status, "claimed");
+    // And for a job enqueued through the server itself.
+    thread::scope(|s| {
+        let waiting = s.spawn(|| server.post("/v1/queues/work/claims", &tok, r#"{"wait":"100s"}"#));
+        server.wait_for_waiting_claims(&tok, "work", 1);
+        let made = server
+            .post("/v1/queues/work/jobs", &tok, r#"{"payload":2}"#)
+            .expect(201);
+        let got = waiting.join().unwrap().expect(200);
+        assert_eq!(got[0]["id"], made["id"]);
+    });
 }
 
 #[test]
