@@ -47,6 +47,8 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand config 'Show or set a queue''s defaults, used by jobs and claims that do not set their own'
             cand export 'Write jobs and queue settings as lines of JSON, to move them to another database'
             cand import 'Add the jobs and queue settings of an export, read from stdin, in one transaction'
+            cand serve 'Serve the queue over HTTP, for producers and workers that cannot run the CLI'
+            cand token 'Create, list and revoke the API tokens of serve'
             cand completions 'Print the shell completion script for SHELL'
             cand man 'Print a man page, or write every page into a folder'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -269,6 +271,51 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'queueprim;serve'= {
+            cand --listen 'Address and port to listen on (port 0 picks a free one; the log says which)'
+            cand --max-connections 'Connections served at once; more wait to be accepted'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
+            cand --no-auth 'Serve without tokens: every caller reaches every queue. Refused unless --listen is a loopback address'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'queueprim;token'= {
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand create 'Make a token and print it, once'
+            cand list 'List every token (never their secrets), revoked and expired ones included'
+            cand revoke 'Revoke a token for good; requests with it get 401 from then on'
+        }
+        &'queueprim;token;create'= {
+            cand --queues 'Queue patterns the token reaches, comma-separated or repeated: a queue name, with * for any characters (tenant/acme/*), or * for every queue'
+            cand --name 'A name for people (shown by token list)'
+            cand --expires 'The token stops working after this long [default: never]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
+            cand --produce-only 'The token may only enqueue jobs (a producer): every other route answers 404'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'queueprim;token;list'= {
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'queueprim;token;revoke'= {
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'queueprim;completions'= {
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
@@ -307,6 +354,8 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand config 'Show or set a queue''s defaults, used by jobs and claims that do not set their own'
             cand export 'Write jobs and queue settings as lines of JSON, to move them to another database'
             cand import 'Add the jobs and queue settings of an export, read from stdin, in one transaction'
+            cand serve 'Serve the queue over HTTP, for producers and workers that cannot run the CLI'
+            cand token 'Create, list and revoke the API tokens of serve'
             cand completions 'Print the shell completion script for SHELL'
             cand man 'Print a man page, or write every page into a folder'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -354,6 +403,19 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         &'queueprim;help;export'= {
         }
         &'queueprim;help;import'= {
+        }
+        &'queueprim;help;serve'= {
+        }
+        &'queueprim;help;token'= {
+            cand create 'Make a token and print it, once'
+            cand list 'List every token (never their secrets), revoked and expired ones included'
+            cand revoke 'Revoke a token for good; requests with it get 401 from then on'
+        }
+        &'queueprim;help;token;create'= {
+        }
+        &'queueprim;help;token;list'= {
+        }
+        &'queueprim;help;token;revoke'= {
         }
         &'queueprim;help;completions'= {
         }

@@ -163,6 +163,8 @@ pub enum Command {
     Config(ConfigArgs),
     Export(ExportArgs),
     Import(ImportArgs),
+    Serve(ServeArgs),
+    Token(TokenArgs),
     Completions(CompletionsArgs),
     Man(ManArgs),
 }
@@ -791,6 +793,114 @@ pub struct ImportArgs {
     pub skip_existing: bool,
 }
 
+/// Serve the queue over HTTP, for producers and workers that cannot run the CLI.
+///
+/// Serves the same database as every command (a SQLite file or a PostgreSQL URL) as a JSON
+/// API: enqueue, claim (with long-polling), complete, fail, extend, release, retry, cancel,
+/// get, list, queues, stats, settings and purge, plus /metrics (Prometheus), /healthz and
+/// /openapi.json. Every request but /healthz and /openapi.json needs a token (see token
+/// create), and sees only the queues it was given: any other queue or job is answered 404.
+/// Writes arriving together are committed together, each answered once durable. One line
+/// per request goes to stderr. SIGTERM or SIGINT stops accepting, lets requests in flight
+/// finish (waiting claims answer [] having claimed nothing) and exits 0.
+///
+/// Example: queueprim serve --listen 0.0.0.0:8080
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (port 0 picks a free one; the log says which)
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080", value_parser = utf8(parse_listen))]
+    pub listen: std::net::SocketAddr,
+
+    /// Serve without tokens: every caller reaches every queue. Refused unless --listen is a
+    /// loopback address
+    #[arg(long)]
+    pub no_auth: bool,
+
+    /// Connections served at once; more wait to be accepted
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = utf8(clap::value_parser!(u32).range(1..=100_000)))]
+    pub max_connections: u32,
+}
+
+/// An address to listen on, as `HOST:PORT` with a numeric host.
+fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
+    s.parse().map_err(|_| {
+        format!(
+            "invalid address '{}': expected an IP address and port, like 127.0.0.1:8080 or \
+             [::1]:8080",
+            printable(s)
+        )
+    })
+}
+
+/// Create, list and revoke the API tokens of serve.
+///
+/// A token reaches the queues its patterns match (tenant/acme/* for every queue under
+/// tenant/acme/, * for all). Only a hash of it is stored: create prints the token once.
+///
+/// Example: queueprim token create --queues 'tenant/acme/*' --name acme-producer
+#[derive(Debug, Args)]
+#[command(disable_help_subcommand = true)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    pub command: TokenCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    Create(TokenCreateArgs),
+    /// List every token (never their secrets), revoked and expired ones included.
+    ///
+    /// Example: queueprim token list
+    List,
+    Revoke(TokenRevokeArgs),
+}
+
+/// Make a token and print it, once.
+///
+/// Example: queueprim token create --queues 'tenant/acme/*' --expires 90d
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// Queue patterns the token reaches, comma-separated or repeated: a queue name, with *
+    /// for any characters (tenant/acme/*), or * for every queue
+    #[arg(long, value_name = "PATTERN", required = true, value_delimiter = ',', value_parser = utf8(crate::tokens::parse_pattern))]
+    pub queues: Vec<String>,
+
+    /// A name for people (shown by token list)
+    #[arg(long, value_name = "NAME", value_parser = utf8(parse_worker))]
+    pub name: Option<String>,
+
+    /// The token stops working after this long [default: never]
+    #[arg(long, value_name = "DUR", value_parser = utf8(parse_positive_duration))]
+    pub expires: Option<Millis>,
+
+    /// The token may only enqueue jobs (a producer): every other route answers 404
+    #[arg(long)]
+    pub produce_only: bool,
+}
+
+/// Revoke a token for good; requests with it get 401 from then on.
+///
+/// Example: queueprim token revoke t_8k2m4x7q9r
+#[derive(Debug, Args)]
+pub struct TokenRevokeArgs {
+    /// The token's id (t_…), as token list shows it
+    #[arg(value_name = "ID", value_parser = utf8(parse_token_id))]
+    pub id: String,
+}
+
+/// A token id as `token create` prints it.
+fn parse_token_id(s: &str) -> Result<String, String> {
+    let body = s.strip_prefix("t_").unwrap_or("");
+    if !body.is_empty() && body.len() <= 62 && body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Ok(s.to_string());
+    }
+    Err(format!(
+        "invalid token id '{}': expected an id like t_8k2m4x7q9r (the \"id\" that token create \
+         and token list print, not the token itself)",
+        printable(s)
+    ))
+}
+
 /// Print the shell completion script for SHELL.
 ///
 /// Load it the way your shell loads completions; the man page queueprim-completions(1) and
@@ -823,7 +933,7 @@ pub struct ManArgs {
 }
 
 /// The commands that have a page of their own, as `man COMMAND` names them.
-pub const PAGES: [&str; 25] = [
+pub const PAGES: [&str; 30] = [
     "enqueue",
     "dequeue",
     "complete",
@@ -846,6 +956,11 @@ pub const PAGES: [&str; 25] = [
     "config",
     "export",
     "import",
+    "serve",
+    "token",
+    "token-create",
+    "token-list",
+    "token-revoke",
     "completions",
     "man",
     "queueprim",
@@ -912,7 +1027,13 @@ mod tests {
         use clap::CommandFactory;
         let mut names: Vec<String> = Cli::command()
             .get_subcommands()
-            .map(|c| c.get_name().to_string())
+            .flat_map(|c| {
+                let nested = c
+                    .get_subcommands()
+                    .filter(|n| n.get_name() != "help")
+                    .map(|n| format!("{}-{}", c.get_name(), n.get_name()));
+                std::iter::once(c.get_name().to_string()).chain(nested.collect::<Vec<_>>())
+            })
             .chain(["queueprim".to_string()])
             .collect();
         let mut pages: Vec<String> = PAGES.iter().map(|p| p.to_string()).collect();

@@ -20,12 +20,13 @@ use crate::time::{parse_duration, parse_positive_duration, parse_timestamp};
 /// memory and checked before anything is written.
 const MAX_FOLLOW_UP_BYTES: u64 = 256 * 1024 * 1024;
 
-/// One follow-up as written: `queue` and `payload`, and `enqueue`'s options by their flag
-/// names (`max_retries` for `--max-retries`). Durations are strings like `"90s"`.
+/// One job as written: `queue` and `payload`, and `enqueue`'s options by their flag names
+/// (`max_retries` for `--max-retries`). Durations are strings like `"90s"`. Follow-ups and
+/// the HTTP API's enqueue read jobs in this one shape; the API names the queue in its path.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Spec {
-    queue: String,
+pub struct Spec {
+    queue: Option<String>,
     payload: Box<RawValue>,
     priority: Option<Value>,
     #[serde(rename = "type")]
@@ -52,7 +53,7 @@ pub fn read(value: &str) -> anyhow::Result<Vec<NewJob>> {
             ))
         };
         let spec = spec.map_err(|e| refuse(e.to_string()))?;
-        jobs.push(new_job(spec).map_err(refuse)?);
+        jobs.push(new_job(spec, None).map_err(refuse)?);
     }
     if jobs.is_empty() {
         return Err(Error::invalid(format!(
@@ -98,9 +99,18 @@ fn read_capped(input: impl Read) -> std::io::Result<String> {
     Ok(text)
 }
 
-/// Checks a follow-up the way `enqueue` checks its flags.
-fn new_job(spec: Spec) -> Result<NewJob, String> {
+/// Checks a job the way `enqueue` checks its flags. `in_queue` is the queue named apart
+/// (the API's path), when the object must not name one itself.
+pub fn new_job(spec: Spec, in_queue: Option<&str>) -> Result<NewJob, String> {
     let field = |name: &str, e: String| format!("\"{name}\": {e}");
+    let queue = match (in_queue, spec.queue) {
+        (None, Some(queue)) => parse_queue(&queue).map_err(|e| field("queue", e))?,
+        (None, None) => return Err("missing field `queue`".into()),
+        (Some(path), None) => path.to_string(),
+        (Some(_), Some(_)) => {
+            return Err("unknown field `queue`: the queue is named in the path".into())
+        }
+    };
     let priority = match spec.priority {
         None => 0,
         Some(Value::String(word)) => parse_priority(&word).map_err(|e| field("priority", e))?,
@@ -141,7 +151,7 @@ fn new_job(spec: Spec) -> Result<NewJob, String> {
                 .map_err(|e| field(name, e))
         };
     Ok(NewJob {
-        queue: parse_queue(&spec.queue).map_err(|e| field("queue", e))?,
+        queue,
         job_type: optional("type", spec.job_type, parse_job_type)?,
         payload: compact_json(spec.payload.get()).map_err(|e| field("payload", e))?,
         priority,

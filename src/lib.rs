@@ -12,6 +12,7 @@ mod follow_up;
 #[cfg(test)]
 mod fuzz;
 mod hints;
+mod http;
 mod ids;
 mod input;
 /// The domain types the store speaks in; public, with `store`, for the benchmark harness.
@@ -26,6 +27,8 @@ mod signals;
 pub mod store;
 mod text;
 mod time;
+/// API tokens of `serve`; public, as the store speaks of them.
+pub mod tokens;
 mod transfer;
 mod watch;
 mod worker;

@@ -22,8 +22,10 @@ mod queues;
 mod release;
 mod resume;
 mod retry;
+mod serve;
 mod stats;
 mod sweep;
+mod token;
 mod work;
 
 use std::ffi::OsString;
@@ -73,6 +75,12 @@ impl Context {
         self.location.for_child()
     }
 
+    /// How to open the database again and again, from any thread (for `serve`).
+    pub fn opener(&self) -> impl Fn() -> Result<Store> + Send + Sync + 'static {
+        let (location, options) = (self.location.clone(), self.options.clone());
+        move || Store::open(&location, &options)
+    }
+
     /// Opens the database, creating it if needed. Commands call this only after their input
     /// has been checked, so bad input never creates or touches a database.
     pub fn open_store(&self) -> Result<Store> {
@@ -108,7 +116,7 @@ impl Context {
     }
 
     /// The database if there is one, opened for reading only when the command only reads.
-    fn open_if_there(&self) -> Result<Option<Store>> {
+    pub fn open_if_there(&self) -> Result<Option<Store>> {
         if self.reads {
             Store::open_for_reading(&self.location, &self.options)
         } else {
@@ -149,6 +157,9 @@ fn only_reads(command: &Command) -> bool {
             | Command::Config(_)
             | Command::Info
             | Command::Export(_)
+            | Command::Token(crate::cli::TokenArgs {
+                command: crate::cli::TokenCommand::List
+            })
     )
 }
 
@@ -177,6 +188,8 @@ pub fn run(cli: Cli, out: &mut Printer) -> Result<()> {
         Command::Config(args) => config::run(args, &ctx, out),
         Command::Export(args) => export::run(args, &ctx),
         Command::Import(args) => import::run(args, &ctx, out),
+        Command::Serve(args) => serve::run(args, &ctx),
+        Command::Token(args) => token::run(args, &ctx, out),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args, out),
     }

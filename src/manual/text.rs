@@ -150,6 +150,13 @@ fn exit_status(command: &str) -> Vec<Para> {
         "work" | "sweep" => items.push(Text(
             "SIGINT and SIGTERM are the way to stop it: it then exits 0, leaving no job claimed.",
         )),
+        "serve" => items.push(Text(
+            "SIGINT and SIGTERM are the way to stop it: it stops accepting connections, lets \
+             requests in flight finish (waiting claims answer [] having claimed nothing) and \
+             exits 0. It exits 1 if it cannot listen or open the database, 2 for --no-auth on \
+             an address that is not loopback.",
+        )),
+        "token" | "token revoke" => items.push(not_found),
         _ => {}
     }
     items
@@ -370,6 +377,47 @@ fn examples(command: &str) -> Vec<Para> {
                 "queueprim completions fish > ~/.config/fish/completions/queueprim.fish",
             ],
         )],
+        "serve" => &[
+            (
+                "Serve a PostgreSQL queue to other hosts, with a token per tenant:",
+                &[
+                    "queueprim --db postgresql://queue@db/jobs token create --queues 'tenant/acme/*'",
+                    "queueprim --db postgresql://queue@db/jobs serve --listen 0.0.0.0:8080",
+                ],
+            ),
+            (
+                "A producer and a worker with curl (queue names percent-encoded in paths):",
+                &[
+                    "curl -H \"Authorization: Bearer $TOKEN\" -d '{\"payload\":{\"to\":\"ada\"}}' \\",
+                    "  http://localhost:8080/v1/queues/tenant%2Facme%2Fmail/jobs",
+                    "curl -H \"Authorization: Bearer $TOKEN\" -d '{\"worker\":\"w1\",\"wait\":\"20s\"}' \\",
+                    "  http://localhost:8080/v1/queues/tenant%2Facme%2Fmail/claims",
+                ],
+            ),
+            ("Only on this machine, without tokens:", &["queueprim serve --no-auth"]),
+        ],
+        "token" => &[
+            (
+                "A token for one tenant's queues, another that may only enqueue:",
+                &[
+                    "queueprim token create --queues 'tenant/acme/*' --name acme --expires 90d",
+                    "queueprim token create --queues 'tenant/acme/*' --produce-only",
+                ],
+            ),
+            ("See them, and revoke one:", &["queueprim token list", "queueprim token revoke t_8k2m4x7q9r"]),
+        ],
+        "token create" => &[(
+            "A token for one tenant's queues that lasts 90 days, and one that may only enqueue:",
+            &[
+                "TOKEN=$(queueprim token create --queues 'tenant/acme/*' --expires 90d | jq -r .token)",
+                "queueprim token create --queues 'tenant/acme/in,tenant/acme/retries' --produce-only",
+            ],
+        )],
+        "token list" => &[(
+            "Which tokens reach which queues, and whether they still work:",
+            &["queueprim token list", "queueprim token list | jq -r '.[] | select(.revoked_at == null) | .id'"],
+        )],
+        "token revoke" => &[("Stop a token for good:", &["queueprim token revoke t_8k2m4x7q9r"])],
         "man" => &[(
             "Install the pages where man finds them, or read one now:",
             &["queueprim man --dir ~/.local/share/man/man1 && man queueprim", "queueprim man dequeue | man -l -"],
@@ -418,6 +466,18 @@ fn output(command: &str) -> &'static str {
             \"Moving a queue\" describes each field.",
         "import" => "{\"imported\":N,\"skipped\":N,\"settings\":N}: the jobs added, those left as they were \
             with --skip-existing, and the queues whose settings were written.",
+        "serve" => "Nothing on stdout. On stderr, \"listening on http://ADDR:PORT\" once it listens, \
+            then one line per request: time, peer, method, path, status, duration and the token's \
+            id (never the token). The API answers with the JSON the commands print; see \
+            /openapi.json and the README.",
+        "token create" => "{\"token\":SECRET,\"id\",\"name\",\"queues\":[PATTERN, …],\"produce_only\",\
+            \"created_at\",\"expires_at\",\"revoked_at\"}: the only time the secret is shown.",
+        "token list" => "An array of {\"id\",\"name\",\"queues\",\"produce_only\",\"created_at\",\
+            \"expires_at\",\"revoked_at\"}, oldest first; never a secret.",
+        "token revoke" => "The token revoked, as token list shows it.",
+        "token" => "create: {\"token\":SECRET,\"id\",\"name\",\"queues\":[PATTERN, …],\"produce_only\",\
+            \"created_at\",\"expires_at\",\"revoked_at\"}, the only time the secret is shown; list: \
+            an array of the same without \"token\"; revoke: the token revoked.",
         "completions" => "The completion script, for the shell to load.",
         "man" => "A page in roff, for man -l -; with --dir, {\"written\":[PATH, …]}.",
         _ => "",

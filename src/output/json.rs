@@ -6,6 +6,7 @@ use serde_json::value::RawValue;
 
 use crate::job::{Counts, Enqueued, Failure, Job, QueueCounts, QueueSettings};
 use crate::time::rfc3339;
+use crate::tokens::Token;
 
 #[derive(Serialize)]
 pub struct JobJson<'a> {
@@ -339,6 +340,40 @@ pub struct ErrorJson<'a> {
 pub struct ErrorBody<'a> {
     pub kind: &'a str,
     pub message: &'a str,
+}
+
+/// An API token as `token list` and `token revoke` print it: never its secret.
+#[derive(Serialize)]
+pub struct TokenJson<'a> {
+    id: &'a str,
+    name: Option<&'a str>,
+    queues: &'a [String],
+    produce_only: bool,
+    created_at: String,
+    expires_at: Option<String>,
+    revoked_at: Option<String>,
+}
+
+impl<'a> TokenJson<'a> {
+    pub fn new(token: &'a Token) -> Self {
+        TokenJson {
+            id: &token.id,
+            name: token.name.as_deref(),
+            queues: &token.queues,
+            produce_only: token.produce_only,
+            created_at: rfc3339(token.created_at),
+            expires_at: token.expires_at.map(rfc3339),
+            revoked_at: token.revoked_at.map(rfc3339),
+        }
+    }
+}
+
+/// What `token create` prints: the secret, once, and the token.
+#[derive(Serialize)]
+pub struct CreatedTokenJson<'a> {
+    pub token: &'a str,
+    #[serde(flatten)]
+    pub stored: TokenJson<'a>,
 }
 
 #[cfg(test)]

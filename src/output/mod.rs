@@ -2,7 +2,7 @@
 //! JSON lines or a table to stdout. Errors and notes for people go to stderr.
 
 mod columns;
-mod json;
+pub mod json;
 mod table;
 mod transfer;
 
@@ -18,11 +18,12 @@ use crate::job::{
 };
 use crate::text::visible;
 use crate::time::{now, rfc3339, Millis};
+use crate::tokens::Token;
 use crate::worker::{Event, JobResult, Summary};
 use json::{
     AddedJson, CancelJson, CompletedJson, CountsJson, EnqueuedJson, ErrorBody, ErrorJson, InfoJson,
-    JobJson, PurgeJson, QueueJson, QueueSettingsJson, SettingsJson, SweepJson, WorkEventJson,
-    WorkSummaryJson, WrittenJson,
+    JobJson, PurgeJson, QueueJson, QueueSettingsJson, SettingsJson, SweepJson, TokenJson,
+    WorkEventJson, WorkSummaryJson, WrittenJson,
 };
 
 /// The format to use when none was asked for: tables for a person at a terminal, JSON for
@@ -413,6 +414,46 @@ impl Printer {
         }
     }
 
+    /// A token just made, with its secret: the only time anyone sees it.
+    pub fn token_created(&mut self, token: &Token, secret: &str) -> Result<()> {
+        self.note("keep the token now: it is shown only this once (queueprim stores its hash)");
+        match self.format {
+            Format::Table => {
+                self.text(&format!("token: {secret}"))?;
+                self.text(&token_line(token))
+            }
+            _ => self.line(&json::CreatedTokenJson {
+                token: secret,
+                stored: TokenJson::new(token),
+            }),
+        }
+    }
+
+    /// Tokens (`token list`), or the one `token revoke` revoked.
+    pub fn tokens(&mut self, tokens: &[Token]) -> Result<()> {
+        match self.format {
+            Format::Table if tokens.is_empty() => {
+                self.nothing("tokens");
+                Ok(())
+            }
+            Format::Table => {
+                let lines: Vec<String> = tokens.iter().map(token_line).collect();
+                self.lines(&lines)
+            }
+            Format::Json => self.array(tokens.iter().map(|t| Ok(TokenJson::new(t)))),
+            Format::Jsonl => tokens
+                .iter()
+                .try_for_each(|t| self.line(&TokenJson::new(t))),
+        }
+    }
+
+    pub fn token(&mut self, token: &Token) -> Result<()> {
+        match self.format {
+            Format::Table => self.text(&token_line(token)),
+            _ => self.line(&TokenJson::new(token)),
+        }
+    }
+
     /// One sweep pass, written at once so a daemon's log is current.
     pub fn sweep(&mut self, at: Millis, report: &SweepReport) -> Result<()> {
         match self.format {
@@ -549,6 +590,30 @@ impl Printer {
         }
         Ok(())
     }
+}
+
+/// A token on one line, for people.
+fn token_line(token: &Token) -> String {
+    let state = match (token.revoked_at, token.expires_at) {
+        (Some(at), _) => format!("revoked {}", rfc3339(at)),
+        (None, Some(at)) => format!("expires {}", rfc3339(at)),
+        (None, None) => "never expires".to_string(),
+    };
+    format!(
+        "{}  {}  queues {}{}  {state}",
+        token.id,
+        token
+            .name
+            .as_deref()
+            .map(|n| visible(n, 64))
+            .unwrap_or_else(|| "-".into()),
+        token.queues.join(","),
+        if token.produce_only {
+            "  produce only"
+        } else {
+            ""
+        },
+    )
 }
 
 /// `text` in an SGR colour when stderr is a terminal and NO_COLOR is not set.

@@ -9,6 +9,7 @@ use anyhow::Result;
 
 use crate::job::{ClaimRequest, Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings, Status};
 use crate::time::Millis;
+use crate::tokens::Token;
 
 /// A job's place in enqueue order: the FIFO tie-break and the order within a group.
 pub type Seq = i64;
@@ -210,6 +211,20 @@ pub trait Tx {
 
     /// Deletes up to `limit` jobs matching the filter, reporting each.
     fn purge_batch(&mut self, filter: &PurgeFilter, limit: usize) -> Result<Vec<Deleted>>;
+
+    /// Marks a point this transaction can go back to. Each write of a group commit runs
+    /// under one, so a write that fails is undone alone and the others commit.
+    fn savepoint(&mut self) -> Result<()>;
+    /// Forgets the savepoint, keeping what was done since.
+    fn release_savepoint(&mut self) -> Result<()>;
+    /// Undoes what was done since the savepoint, and forgets it.
+    fn rollback_to_savepoint(&mut self) -> Result<()>;
+
+    /// Stores a new API token (its secret only as a hash).
+    fn insert_token(&mut self, token: &Token) -> Result<()>;
+    /// Marks a token revoked at `at`, unless it already was, and returns it; `None` when
+    /// there is no token with that id.
+    fn revoke_token(&mut self, id: &str, at: Millis) -> Result<Option<Token>>;
 }
 
 /// A write for [`Backend::write`]: runs inside one transaction. It may run more than once
@@ -235,8 +250,19 @@ pub struct Readiness {
     pub next_due: Option<Millis>,
 }
 
-/// An open database of one engine.
-pub trait Backend {
+/// What a watcher of every queue learnt while it waited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changed {
+    /// Nothing: the wait ran out.
+    Nothing,
+    /// Work may have become claimable in these queues.
+    Queues(Vec<String>),
+    /// Something was committed, in queues the engine cannot name (SQLite): look at all.
+    Everything,
+}
+
+/// An open database of one engine. `Send`, so a server can keep stores on its own threads.
+pub trait Backend: Send {
     /// The database as messages name it: a file, or a server and schema (never a password).
     fn name(&self) -> &str;
     /// The engine's current time: the system clock for SQLite, the server's for PostgreSQL.
@@ -300,4 +326,14 @@ pub trait Backend {
     fn changes(&mut self, queue: &str) -> Result<u64>;
     /// Waits until [`Backend::changes`] moves past `seen`, at most `max`, and returns it.
     fn wait_for_changes(&mut self, seen: u64, queue: &str, max: Duration) -> Result<u64>;
+    /// Waits at most `max` for another commit to make work claimable in any queue: one
+    /// watcher for every waiter of a server. The first call only starts watching.
+    fn wait_for_any_change(&mut self, max: Duration) -> Result<Changed>;
+
+    /// For each queue with claimable jobs, when the one visible longest became visible.
+    fn oldest_pending(&mut self) -> Result<Vec<(String, Millis)>>;
+    /// Every API token, revoked and expired ones included, oldest first.
+    fn tokens(&mut self) -> Result<Vec<Token>>;
+    /// The token whose secret hashes to `hash`.
+    fn token_by_hash(&mut self, hash: &str) -> Result<Option<Token>>;
 }

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::backend::Tx;
+use super::backend::{Changed, Tx};
 use super::groups::save;
 use super::Store;
+use crate::ids::IdGen;
 use crate::job::{ClaimRequest, Job, Outcome, SweepReport};
 use crate::lifecycle;
 use crate::time::Millis;
@@ -21,30 +22,8 @@ impl Store {
     /// due delayed jobs made visible first, in the same transaction, so a dequeue never waits
     /// behind either, whether or not `sweep` runs.
     pub fn claim(&mut self, req: &ClaimRequest) -> Result<Vec<Job>> {
-        self.write(|tx, ids, now| {
-            release_expired(tx, Some(&req.queue), now)?;
-            tx.promote_due(&req.queue, now)?;
-            let settings = tx.settings(&req.queue)?;
-            if settings.paused {
-                return Ok(Vec::new());
-            }
-            let ready = tx.ready(req)?;
-            let now = tx.now();
-            let deadline = now + settings.claim_timeout(req.timeout_ms);
-            let mut jobs = Vec::with_capacity(ready.len());
-            for (seq, mut job) in ready {
-                lifecycle::claim(
-                    &mut job,
-                    req.worker.as_deref(),
-                    ids.claim_token(),
-                    deadline,
-                    now,
-                );
-                save(tx, seq, &job, now)?;
-                jobs.push(job);
-            }
-            Ok(jobs)
-        })
+        self.write(|tx, ids, _| claim_in(tx, ids, req))
+            .map(|(jobs, _)| jobs)
     }
 
     /// Claims only when a read-only look says there is something, so idle waiters never
@@ -56,22 +35,31 @@ impl Store {
     /// asked only when nothing is claimable yet (in a queue others work on, some claim
     /// always has a deadline).
     pub fn try_claim(&mut self, req: &ClaimRequest) -> Result<(Vec<Job>, Option<Millis>)> {
+        match self.claimable(req)? {
+            (true, _) => Ok((self.claim(req)?, None)),
+            (false, due_in) => Ok((Vec::new(), due_in)),
+        }
+    }
+
+    /// The read-only look of [`Store::try_claim`]: whether a claim now would find something
+    /// and, if not, in how many milliseconds something stored falls due.
+    pub fn claimable(&mut self, req: &ClaimRequest) -> Result<(bool, Option<Millis>)> {
         let readiness = self.db.readiness(&req.queue, req.job_type.as_deref())?;
         // A paused queue has nothing coming; `resume` is a commit, which wakes waiters.
         if readiness.paused {
-            return Ok((Vec::new(), None));
+            return Ok((false, None));
         }
         if readiness.ready {
-            return Ok((self.claim(req)?, None));
+            return Ok((true, None));
         }
         let due_in = match readiness.next_due {
             Some(due) => Some(due - self.now()?),
             None => None,
         };
         if due_in.is_some_and(|ms| ms <= 0) {
-            Ok((self.claim(req)?, None))
+            Ok((true, None))
         } else {
-            Ok((Vec::new(), due_in))
+            Ok((false, due_in))
         }
     }
 
@@ -106,6 +94,43 @@ impl Store {
     pub fn wait_for_changes(&mut self, seen: u64, queue: &str, max: Duration) -> Result<u64> {
         self.db.wait_for_changes(seen, queue, max)
     }
+
+    /// Waits at most `max` for work to become claimable in any queue, for a watcher that
+    /// serves many waiters at once.
+    pub fn wait_for_any_change(&mut self, max: Duration) -> Result<Changed> {
+        self.db.wait_for_any_change(max)
+    }
+}
+
+/// [`Store::claim`] inside a transaction; also says what expired claims it released.
+pub(super) fn claim_in(
+    tx: &mut dyn Tx,
+    ids: &mut IdGen,
+    req: &ClaimRequest,
+) -> Result<(Vec<Job>, SweepReport)> {
+    let now = tx.now();
+    let expired = release_expired(tx, Some(&req.queue), now)?;
+    tx.promote_due(&req.queue, now)?;
+    let settings = tx.settings(&req.queue)?;
+    if settings.paused {
+        return Ok((Vec::new(), expired));
+    }
+    let ready = tx.ready(req)?;
+    let now = tx.now();
+    let deadline = now + settings.claim_timeout(req.timeout_ms);
+    let mut jobs = Vec::with_capacity(ready.len());
+    for (seq, mut job) in ready {
+        lifecycle::claim(
+            &mut job,
+            req.worker.as_deref(),
+            ids.claim_token(),
+            deadline,
+            now,
+        );
+        save(tx, seq, &job, now)?;
+        jobs.push(job);
+    }
+    Ok((jobs, expired))
 }
 
 /// Applies the expiry rule to every claim past its deadline by `now`, in one queue or all

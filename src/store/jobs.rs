@@ -19,12 +19,7 @@ pub(super) const ID_ATTEMPTS: usize = 8;
 impl Store {
     /// Adds jobs in one transaction: all of them or, on any error, none.
     pub fn enqueue(&mut self, jobs: &[NewJob]) -> Result<Vec<Enqueued>> {
-        self.write(|tx, ids, _| {
-            let mut defaults = Defaults::default();
-            jobs.iter()
-                .map(|new| insert(tx, ids, &mut defaults, new))
-                .collect()
-        })
+        self.write(|tx, ids, _| enqueue_in(tx, ids, jobs))
     }
 
     /// Completes a job and enqueues `follow_ups`, all in one transaction: if any follow-up
@@ -37,18 +32,7 @@ impl Store {
         follow_ups: &[NewJob],
     ) -> Result<(Job, Vec<Enqueued>)> {
         let name = self.name().to_string();
-        self.write(|tx, ids, _| {
-            let (seq, mut job) = tx.load(id)?.ok_or_else(|| no_such_job(&name, id))?;
-            let now = tx.now();
-            lifecycle::complete(&mut job, claim, output.clone(), now)?;
-            save(tx, seq, &job, now)?;
-            let mut defaults = Defaults::default();
-            let added = follow_ups
-                .iter()
-                .map(|new| insert(tx, ids, &mut defaults, new))
-                .collect::<Result<Vec<_>>>()?;
-            Ok((job, added))
-        })
+        self.write(|tx, ids, _| complete_in(tx, ids, &name, id, claim, output.clone(), follow_ups))
     }
 
     pub fn fail(
@@ -58,44 +42,36 @@ impl Store {
         reason: &str,
         options: FailOptions,
     ) -> Result<(Job, Outcome)> {
-        self.transition_with(id, |job, now| {
-            lifecycle::fail(job, claim, reason, options, now)
-        })
+        let name = self.name().to_string();
+        self.write(|tx, _, _| fail_in(tx, &name, id, claim, reason, options))
     }
 
     pub fn extend(&mut self, id: &str, claim: Option<&str>, by: Millis) -> Result<Job> {
-        self.transition(id, |job, now| lifecycle::extend(job, claim, by, now))
+        let name = self.name().to_string();
+        self.write(|tx, _, _| extend_in(tx, &name, id, claim, by))
     }
 
     /// Keeps a claim alive for at least `lease` from now.
     pub fn renew(&mut self, id: &str, claim: Option<&str>, lease: Millis) -> Result<Job> {
-        self.transition(id, |job, now| {
-            lifecycle::renew(job, claim, now + lease, now)
+        let name = self.name().to_string();
+        self.write(|tx, _, _| {
+            transition_in(tx, &name, id, |job, now| {
+                lifecycle::renew(job, claim, now + lease, now)
+            })
+            .map(|(job, ())| job)
         })
     }
 
     /// Gives a claimed job back to pending without counting an attempt.
     pub fn release(&mut self, id: &str, claim: Option<&str>) -> Result<Job> {
-        self.transition(id, |job, now| lifecycle::release(job, claim, now))
+        let name = self.name().to_string();
+        self.write(|tx, _, _| release_in(tx, &name, id, claim))
     }
 
     /// Brings dead (or done) jobs back to pending with a fresh attempt budget, all or none.
     pub fn replay(&mut self, ids: &[String]) -> Result<Vec<Job>> {
         let name = self.name().to_string();
-        self.write(|tx, _, _| {
-            let mut jobs = Vec::with_capacity(ids.len());
-            for id in ids {
-                jobs.push(tx.load(id)?.ok_or_else(|| no_such_job(&name, id))?);
-            }
-            let now = tx.now();
-            // In enqueue order, whatever order the ids came in: a group's jobs keep theirs.
-            jobs.sort_by_key(|(seq, _)| *seq);
-            jobs.dedup_by_key(|(seq, _)| *seq);
-            for (seq, job) in &mut jobs {
-                replay_one(tx, *seq, job, now)?;
-            }
-            Ok(jobs.into_iter().map(|(_, job)| job).collect())
-        })
+        self.write(|tx, _, _| replay_in(tx, &name, ids))
     }
 
     /// Brings every dead (or done) job of a queue back to pending, in enqueue order. Of
@@ -121,60 +97,132 @@ impl Store {
     /// `get` no longer finds them. A claimed, done or dead job refuses (a conflict).
     pub fn cancel(&mut self, ids: &[String]) -> Result<Vec<Job>> {
         let name = self.name().to_string();
-        self.write(|tx, _, _| {
-            let mut jobs = Vec::with_capacity(ids.len());
-            for id in ids {
-                jobs.push(tx.load(id)?.ok_or_else(|| no_such_job(&name, id))?);
-            }
-            jobs.sort_by_key(|(seq, _)| *seq);
-            jobs.dedup_by_key(|(seq, _)| *seq);
-            for (_, job) in &jobs {
-                lifecycle::check_cancel(job)?;
-            }
-            let mut deleted = Vec::with_capacity(jobs.len());
-            for (seq, job) in &jobs {
-                tx.delete(*seq)?;
-                deleted.push(Deleted {
-                    queue: job.queue.clone(),
-                    group: job.group.clone(),
-                    // A pending job of a group is its live one or waits behind it: either
-                    // way the group is looked at again once all are gone.
-                    stored: Stored::Pending,
-                });
-            }
-            // Only once all are gone, so cancelling a group's head and its next job together
-            // lets the one after them go.
-            let now = tx.now();
-            groups::advance_after_delete(tx, &deleted, now)?;
-            Ok(jobs.into_iter().map(|(_, job)| job).collect())
-        })
+        self.write(|tx, _, _| cancel_in(tx, &name, ids))
     }
+}
 
-    /// Loads one job, applies `change`, and saves it, all in one transaction.
-    fn transition(
-        &mut self,
-        id: &str,
-        mut change: impl FnMut(&mut Job, Millis) -> Result<(), Error>,
-    ) -> Result<Job> {
-        self.transition_with(id, |job, now| change(job, now))
-            .map(|(job, ())| job)
-    }
+/// [`Store::enqueue`] inside a transaction.
+pub(super) fn enqueue_in(
+    tx: &mut dyn Tx,
+    ids: &mut IdGen,
+    jobs: &[NewJob],
+) -> Result<Vec<Enqueued>> {
+    let mut defaults = Defaults::default();
+    jobs.iter()
+        .map(|new| insert(tx, ids, &mut defaults, new))
+        .collect()
+}
 
-    /// [`Store::transition`] for a change that also says what it did.
-    fn transition_with<T>(
-        &mut self,
-        id: &str,
-        mut change: impl FnMut(&mut Job, Millis) -> Result<T, Error>,
-    ) -> Result<(Job, T)> {
-        let name = self.name().to_string();
-        self.write(|tx, _, _| {
-            let (seq, mut job) = tx.load(id)?.ok_or_else(|| no_such_job(&name, id))?;
-            let now = tx.now();
-            let result = change(&mut job, now)?;
-            save(tx, seq, &job, now)?;
-            Ok((job, result))
-        })
+/// [`Store::complete`] inside a transaction; `name` names the database in errors.
+pub(super) fn complete_in(
+    tx: &mut dyn Tx,
+    ids: &mut IdGen,
+    name: &str,
+    id: &str,
+    claim: Option<&str>,
+    output: Option<String>,
+    follow_ups: &[NewJob],
+) -> Result<(Job, Vec<Enqueued>)> {
+    let (seq, mut job) = tx.load(id)?.ok_or_else(|| no_such_job(name, id))?;
+    let now = tx.now();
+    lifecycle::complete(&mut job, claim, output, now)?;
+    save(tx, seq, &job, now)?;
+    let added = enqueue_in(tx, ids, follow_ups)?;
+    Ok((job, added))
+}
+
+pub(super) fn fail_in(
+    tx: &mut dyn Tx,
+    name: &str,
+    id: &str,
+    claim: Option<&str>,
+    reason: &str,
+    options: FailOptions,
+) -> Result<(Job, Outcome)> {
+    transition_in(tx, name, id, |job, now| {
+        lifecycle::fail(job, claim, reason, options, now)
+    })
+}
+
+pub(super) fn extend_in(
+    tx: &mut dyn Tx,
+    name: &str,
+    id: &str,
+    claim: Option<&str>,
+    by: Millis,
+) -> Result<Job> {
+    transition_in(tx, name, id, |job, now| {
+        lifecycle::extend(job, claim, by, now)
+    })
+    .map(|(job, ())| job)
+}
+
+pub(super) fn release_in(
+    tx: &mut dyn Tx,
+    name: &str,
+    id: &str,
+    claim: Option<&str>,
+) -> Result<Job> {
+    transition_in(tx, name, id, |job, now| lifecycle::release(job, claim, now)).map(|(job, ())| job)
+}
+
+/// [`Store::replay`] inside a transaction.
+pub(super) fn replay_in(tx: &mut dyn Tx, name: &str, ids: &[String]) -> Result<Vec<Job>> {
+    let mut jobs = Vec::with_capacity(ids.len());
+    for id in ids {
+        jobs.push(tx.load(id)?.ok_or_else(|| no_such_job(name, id))?);
     }
+    let now = tx.now();
+    // In enqueue order, whatever order the ids came in: a group's jobs keep theirs.
+    jobs.sort_by_key(|(seq, _)| *seq);
+    jobs.dedup_by_key(|(seq, _)| *seq);
+    for (seq, job) in &mut jobs {
+        replay_one(tx, *seq, job, now)?;
+    }
+    Ok(jobs.into_iter().map(|(_, job)| job).collect())
+}
+
+/// [`Store::cancel`] inside a transaction.
+pub(super) fn cancel_in(tx: &mut dyn Tx, name: &str, ids: &[String]) -> Result<Vec<Job>> {
+    let mut jobs = Vec::with_capacity(ids.len());
+    for id in ids {
+        jobs.push(tx.load(id)?.ok_or_else(|| no_such_job(name, id))?);
+    }
+    jobs.sort_by_key(|(seq, _)| *seq);
+    jobs.dedup_by_key(|(seq, _)| *seq);
+    for (_, job) in &jobs {
+        lifecycle::check_cancel(job)?;
+    }
+    let mut deleted = Vec::with_capacity(jobs.len());
+    for (seq, job) in &jobs {
+        tx.delete(*seq)?;
+        deleted.push(Deleted {
+            queue: job.queue.clone(),
+            group: job.group.clone(),
+            // A pending job of a group is its live one or waits behind it: either
+            // way the group is looked at again once all are gone.
+            stored: Stored::Pending,
+        });
+    }
+    // Only once all are gone, so cancelling a group's head and its next job together
+    // lets the one after them go.
+    let now = tx.now();
+    groups::advance_after_delete(tx, &deleted, now)?;
+    Ok(jobs.into_iter().map(|(_, job)| job).collect())
+}
+
+/// Loads one job, applies `change`, and saves it, inside the caller's transaction.
+fn transition_in<T>(
+    tx: &mut dyn Tx,
+    name: &str,
+    id: &str,
+    change: impl FnOnce(&mut Job, Millis) -> Result<T, Error>,
+) -> Result<(Job, T)> {
+    let (seq, mut job) = tx.load(id)?.ok_or_else(|| no_such_job(name, id))?;
+    let now = tx.now();
+    let result = change(&mut job, now)?;
+    save(tx, seq, &job, now)?;
+    Ok((job, result))
 }
 
 fn is_conflict(e: &anyhow::Error) -> bool {

@@ -14,6 +14,8 @@ mod postgres;
 mod queries;
 mod settings;
 mod sqlite;
+mod together;
+mod tokens;
 mod transfer;
 
 use anyhow::{anyhow, Result};
@@ -25,8 +27,11 @@ use backend::{Backend, Tx};
 
 /// How `fail` treats a failure; part of [`Store::fail`]'s signature.
 pub use crate::lifecycle::FailOptions;
+pub use backend::Changed;
 pub use backend::Stored;
 pub use location::Location;
+pub use together::{Scope, Scoped, SettingsChange, Write, Written};
+pub use tokens::NewToken;
 pub use transfer::{ImportReport, Record};
 
 /// How hard each commit is pushed to disk.
@@ -51,8 +56,8 @@ pub struct OpenOptions {
     pub create_dir: bool,
 }
 
-/// Where a store gets the current time, when a test drives it.
-pub type Clock = Box<dyn Fn() -> Millis>;
+/// Where a store gets the current time, when a test drives it. `Send`, like the store.
+pub type Clock = Box<dyn Fn() -> Millis + Send>;
 
 /// An open queue database.
 pub struct Store {

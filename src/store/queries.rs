@@ -88,6 +88,12 @@ impl Store {
         Ok(queues)
     }
 
+    /// For each queue with claimable jobs, when the one visible longest became visible
+    /// (the age of the oldest pending job, for metrics).
+    pub fn oldest_pending(&mut self) -> Result<Vec<(String, crate::time::Millis)>> {
+        self.db.oldest_pending()
+    }
+
     /// Counts the jobs a purge would remove.
     pub fn purge_count(&mut self, filter: &PurgeFilter) -> Result<u64> {
         self.db.purge_count(filter)

@@ -5,8 +5,8 @@
 //! delays; ordered groups; types; pause), the retry rule and backoff, expiry, fencing by
 //! claim token (including the late complete), dedup keys, release and retry.
 
-use std::cell::Cell;
-use std::rc::Rc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
@@ -377,7 +377,7 @@ impl Model {
 /// this test binary), with a clock the test moves.
 struct Subject {
     store: Store,
-    clock: Rc<Cell<i64>>,
+    clock: Arc<AtomicI64>,
     _env: TestEnv,
 }
 
@@ -391,9 +391,9 @@ impl Subject {
             create_dir: false,
         };
         let mut store = Store::open(&env.location(), &options).expect("open store");
-        let clock = Rc::new(Cell::new(START));
-        let reading = Rc::clone(&clock);
-        store.set_clock(Box::new(move || reading.get()));
+        let clock = Arc::new(AtomicI64::new(START));
+        let reading = Arc::clone(&clock);
+        store.set_clock(Box::new(move || reading.load(Ordering::SeqCst)));
         Subject {
             store,
             clock,
@@ -489,7 +489,7 @@ fn step(model: &mut Model, subject: &mut Subject, op: &Op) -> Result<(), TestCas
         }
         Op::Advance { ms } => {
             model.now += ms;
-            subject.clock.set(model.now);
+            subject.clock.store(model.now, Ordering::SeqCst);
             Ok(())
         }
     }

@@ -5,6 +5,7 @@
 //! listen on instead, or `none` to listen nowhere: waiters then find new work when they look
 //! again anyway, every few seconds (`watch::RECHECK`).
 
+use std::collections::BTreeSet;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,7 @@ use super::errors::explain;
 use super::sql::quote_ident;
 use super::target::Target;
 use crate::error::Error;
+use crate::store::backend::Changed;
 
 /// How long asking whether a connection is still there may take.
 const PROBE: Duration = Duration::from_secs(5);
@@ -121,6 +123,42 @@ impl Listener {
             }
         }
         Ok(self.changes)
+    }
+
+    /// Waits at most `max` for notifications about any queue, and names the queues they
+    /// carry: `serve`'s one watcher of every queue. The first call starts listening and says
+    /// every queue may have changed (what came before went unheard); so does every wait when
+    /// listening nowhere, since then only looking again finds new work.
+    pub fn wait_any(&mut self, main: &mut Client, name: &str, max: Duration) -> Result<Changed> {
+        if !self.listening {
+            self.listen(main, name)?;
+            return Ok(Changed::Everything);
+        }
+        let context = format!("cannot wait on {}", self.hearing_name(name));
+        let Some(client) = self.hearing(main) else {
+            sleep(max);
+            return Ok(Changed::Everything);
+        };
+        let first = client.notifications().timeout_iter(max).next();
+        let Some(first) = first.map_err(|e| explain(&context, e.into()))? else {
+            if client.is_closed() {
+                return Err(explain(
+                    &context,
+                    anyhow!("the server closed the connection"),
+                ));
+            }
+            return Ok(Changed::Nothing);
+        };
+        let mut queues = BTreeSet::from([first.payload().to_string()]);
+        let mut notifications = client.notifications();
+        let mut already_here = notifications.iter();
+        while let Some(note) = already_here
+            .next()
+            .map_err(|e| explain(&context, e.into()))?
+        {
+            queues.insert(note.payload().to_string());
+        }
+        Ok(Changed::Queues(queues.into_iter().collect()))
     }
 
     /// Whether the connection of its own, if there is one, is still there.

@@ -8,6 +8,7 @@ mod errors;
 mod listen;
 mod reads;
 mod schema;
+mod serving;
 mod spool;
 mod sql;
 mod target;
@@ -22,10 +23,11 @@ use std::time::Duration;
 use anyhow::{anyhow, Result};
 use postgres::{Client, SimpleQueryMessage};
 
-use super::backend::{Backend, BatchFn, ReadBackFn, Readiness, Seq, Stored, WriteFn};
+use super::backend::{Backend, BatchFn, Changed, ReadBackFn, Readiness, Seq, Stored, WriteFn};
 use super::{OpenOptions, Synchronous};
 use crate::job::{Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings};
 use crate::time::Millis;
+use crate::tokens::Token;
 use errors::explain;
 use listen::Listener;
 pub use schema::SCHEMA_VERSION;
@@ -385,5 +387,23 @@ impl Backend for Db {
     fn wait_for_changes(&mut self, seen: u64, queue: &str, max: Duration) -> Result<u64> {
         self.listener
             .wait(&mut self.client, &self.name, seen, queue, max)
+    }
+
+    fn wait_for_any_change(&mut self, max: Duration) -> Result<Changed> {
+        self.listener.wait_any(&mut self.client, &self.name, max)
+    }
+
+    fn oldest_pending(&mut self) -> Result<Vec<(String, Millis)>> {
+        self.reading("read", serving::oldest_pending)
+    }
+
+    fn tokens(&mut self) -> Result<Vec<Token>> {
+        self.reading("read", serving::tokens)
+    }
+
+    fn token_by_hash(&mut self, hash: &str) -> Result<Option<Token>> {
+        self.reading("read", |client, sql| {
+            serving::token_by_hash(client, sql, hash)
+        })
     }
 }

@@ -12,12 +12,14 @@ use postgres::types::{ToSql, Type};
 use postgres::Client;
 
 use super::reads::{purge_conditions, settings_in};
+use super::serving;
 use super::spool::Spool;
 use super::sql::{self, job_from_row, wide, Sql};
 use super::transfer;
 use crate::job::{ClaimRequest, Job, PurgeFilter, QueueSettings, Status};
 use crate::store::backend::{Deleted, Holder, Inserted, NewRow, Seq, Stored, Tx};
 use crate::time::Millis;
+use crate::tokens::Token;
 
 /// Due delayed jobs made claimable per claim; the rest wait for the next claim.
 const PROMOTE_BATCH: i64 = 1_000;
@@ -474,5 +476,25 @@ impl Tx for PgTx<'_> {
                 })
             })
             .collect()
+    }
+
+    fn savepoint(&mut self) -> Result<()> {
+        serving::savepoint(self.client)
+    }
+
+    fn release_savepoint(&mut self) -> Result<()> {
+        serving::release_savepoint(self.client)
+    }
+
+    fn rollback_to_savepoint(&mut self) -> Result<()> {
+        serving::rollback_to_savepoint(self.client)
+    }
+
+    fn insert_token(&mut self, token: &Token) -> Result<()> {
+        serving::insert_token(self.client, self.sql, token)
+    }
+
+    fn revoke_token(&mut self, id: &str, at: Millis) -> Result<Option<Token>> {
+        serving::revoke_token(self.client, self.sql, id, at)
     }
 }

@@ -9,6 +9,7 @@ mod read_only;
 mod reads;
 mod rows;
 mod schema;
+mod serving;
 #[cfg(test)]
 mod tests;
 mod transfer;
@@ -22,11 +23,12 @@ use anyhow::{anyhow, Result};
 use rusqlite::{ffi, Connection, OpenFlags, Rows, TransactionBehavior};
 
 use super::backend::{
-    AddedRows, Backend, BatchFn, NewRow, ReadBackFn, Readiness, Seq, Stored, WriteFn,
+    AddedRows, Backend, BatchFn, Changed, NewRow, ReadBackFn, Readiness, Seq, Stored, WriteFn,
 };
 use super::{OpenOptions, Synchronous};
 use crate::job::{Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings};
 use crate::time::{self, Millis};
+use crate::tokens::Token;
 use errors::explain;
 use files::Found;
 pub use schema::SCHEMA_VERSION;
@@ -55,6 +57,8 @@ pub struct Db {
     /// Why the shared WAL index could not be set up, when this connection keeps its own
     /// instead (see [`connect_ready`]); writes and waits are refused with it.
     no_shared_wal_index: Option<WalIndexFailure>,
+    /// The data version a watcher of every queue last saw.
+    watched: Option<u64>,
 }
 
 impl Db {
@@ -95,6 +99,7 @@ impl Db {
             conn,
             name,
             no_shared_wal_index,
+            watched: None,
         }
     }
 
@@ -291,6 +296,25 @@ impl Backend for Db {
             }
             sleep(left.min(POLL));
         }
+    }
+
+    fn wait_for_any_change(&mut self, max: Duration) -> Result<Changed> {
+        let mut seen = self.watched;
+        let changed = serving::wait_for_any_change(&mut seen, max, || self.data_version());
+        self.watched = seen;
+        changed
+    }
+
+    fn oldest_pending(&mut self) -> Result<Vec<(String, Millis)>> {
+        self.reading(serving::oldest_pending)
+    }
+
+    fn tokens(&mut self) -> Result<Vec<Token>> {
+        self.reading(serving::tokens)
+    }
+
+    fn token_by_hash(&mut self, hash: &str) -> Result<Option<Token>> {
+        self.reading(|conn| serving::token_by_hash(conn, hash))
     }
 }
 

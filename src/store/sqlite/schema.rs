@@ -13,7 +13,10 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Result};
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
-const MIGRATIONS: &[&str] = &[include_str!("migrations/001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_init.sql"),
+    include_str!("migrations/002_tokens.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -1,8 +1,8 @@
 //! Store tests that need what the binary cannot offer: the query planner's word on the hot
 //! queries, and a clock the test moves by hand.
 
-use std::cell::Cell;
-use std::rc::Rc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 
 use super::reads::list_sql;
 use super::tx::{ready_sql, GROUP_HAS_LIVE, GROUP_HAS_QUEUED, GROUP_NEXT_QUEUED};
@@ -11,16 +11,16 @@ use crate::lifecycle::FailOptions;
 use crate::store::{Location, OpenOptions, Store, Synchronous};
 use crate::time::Millis;
 
-fn store_with_clock(dir: &tempfile::TempDir) -> (Store, Rc<Cell<Millis>>) {
+fn store_with_clock(dir: &tempfile::TempDir) -> (Store, Arc<AtomicI64>) {
     let options = OpenOptions {
         synchronous: Synchronous::Normal,
         create_dir: false,
     };
     let location = Location::from(dir.path().join("q.db"));
     let mut store = Store::open(&location, &options).unwrap();
-    let now = Rc::new(Cell::new(1_000_000));
-    let clock = Rc::clone(&now);
-    store.set_clock(Box::new(move || clock.get()));
+    let now = Arc::new(AtomicI64::new(1_000_000));
+    let clock = Arc::clone(&now);
+    store.set_clock(Box::new(move || clock.load(Ordering::SeqCst)));
     (store, now)
 }
 
@@ -93,9 +93,9 @@ fn an_expired_claim_is_redelivered_once_the_clock_passes_its_deadline() {
     let (mut store, now) = store_with_clock(&dir);
     store.enqueue(&[new_job(1, None)]).unwrap();
     let first = claim_one(&mut store, 1_000);
-    now.set(now.get() + 999);
+    now.fetch_add(999, Ordering::SeqCst);
     assert!(claim_one(&mut store, 1_000).is_empty(), "not expired yet");
-    now.set(now.get() + 1);
+    now.fetch_add(1, Ordering::SeqCst);
     let second = claim_one(&mut store, 1_000);
     assert_eq!(second[0].id, first[0].id);
     assert_eq!(second[0].attempt_count, 1);
@@ -116,10 +116,10 @@ fn backoff_keeps_a_failed_job_out_of_reach_until_its_delay_has_passed() {
         .fail(&job.id, None, "x", FailOptions::default())
         .unwrap();
     assert_eq!(failed.status, Status::Pending);
-    let delay = failed.visible_after.unwrap() - now.get();
+    let delay = failed.visible_after.unwrap() - now.load(Ordering::SeqCst);
     assert!((54_000..=66_000).contains(&delay), "{delay}");
-    now.set(now.get() + delay - 1);
+    now.fetch_add(delay - 1, Ordering::SeqCst);
     assert!(claim_one(&mut store, 1_000).is_empty());
-    now.set(now.get() + 1);
+    now.fetch_add(1, Ordering::SeqCst);
     assert_eq!(claim_one(&mut store, 1_000)[0].id, job.id);
 }

@@ -6,10 +6,12 @@ use rusqlite::{params, params_from_iter, ErrorCode, OptionalExtension, Transacti
 
 use super::reads::{self, purge_conditions};
 use super::rows::{conversion_error, job_from_row, stored_from_db, JOB_COLUMNS};
+use super::serving;
 use super::transfer;
 use crate::job::{ClaimRequest, Job, PurgeFilter, QueueSettings, Status};
 use crate::store::backend::{Deleted, Holder, Inserted, NewRow, Seq, Stored, Tx};
 use crate::time::Millis;
+use crate::tokens::Token;
 
 pub struct SqliteTx<'a> {
     tx: &'a Transaction<'a>,
@@ -395,6 +397,26 @@ impl Tx for SqliteTx<'_> {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn savepoint(&mut self) -> Result<()> {
+        serving::savepoint(self.tx)
+    }
+
+    fn release_savepoint(&mut self) -> Result<()> {
+        serving::release_savepoint(self.tx)
+    }
+
+    fn rollback_to_savepoint(&mut self) -> Result<()> {
+        serving::rollback_to_savepoint(self.tx)
+    }
+
+    fn insert_token(&mut self, token: &Token) -> Result<()> {
+        serving::insert_token(self.tx, token)
+    }
+
+    fn revoke_token(&mut self, id: &str, at: Millis) -> Result<Option<Token>> {
+        serving::revoke_token(self.tx, id, at)
     }
 }
 

@@ -1,0 +1,132 @@
+//! Who is calling: the bearer token of each request, looked up by the hash of its secret,
+//! and what it may reach. A queue or job outside the token's patterns is answered exactly
+//! as one that does not exist (404), so nothing about other tenants can be learnt; lists,
+//! counts and metrics leave them out.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::errors::{ApiError, ApiResult};
+use super::App;
+use crate::store::Scope;
+use crate::tokens::{self, Token};
+
+/// The caller of a request.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// The server runs without authentication (loopback only): every queue.
+    Anyone,
+    Token(Arc<Token>),
+}
+
+/// The token id a response was made for, for the access log.
+#[derive(Debug, Clone)]
+pub struct TokenId(pub String);
+
+impl Caller {
+    /// Whether the caller reaches `queue`.
+    pub fn reaches(&self, queue: &str) -> bool {
+        match self {
+            Caller::Anyone => true,
+            Caller::Token(token) => token.reaches(queue),
+        }
+    }
+
+    /// The queues the store may act in for this caller; `None`: all.
+    pub fn scope(&self) -> Option<Scope> {
+        match self {
+            Caller::Anyone => None,
+            Caller::Token(token) => {
+                let token = Arc::clone(token);
+                Some(Arc::new(move |queue: &str| token.reaches(queue)))
+            }
+        }
+    }
+
+    /// Refuses a queue the caller does not reach, as if it did not exist.
+    pub fn require_queue(&self, queue: &str) -> ApiResult<()> {
+        match self.reaches(queue) {
+            true => Ok(()),
+            false => Err(no_queue(queue)),
+        }
+    }
+
+    /// Refuses a token that may only enqueue.
+    pub fn require_consumer(&self) -> ApiResult<()> {
+        match self {
+            Caller::Token(token) if token.produce_only => Err(ApiError::not_found(
+                "not found for this token: it may only enqueue jobs",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn id(&self) -> String {
+        match self {
+            Caller::Anyone => "-".into(),
+            Caller::Token(token) => token.id.clone(),
+        }
+    }
+}
+
+/// The answer for a queue the caller does not reach.
+pub fn no_queue(queue: &str) -> ApiError {
+    ApiError::not_found(format!("no queue {queue}"))
+}
+
+/// Middleware: finds the caller of every request it guards, or answers 401.
+pub async fn authenticate(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
+    // Only the hash crosses the await: a request is not shared between threads.
+    let hash = bearer(&req).map(tokens::hash);
+    let caller = match identify(&app, hash).await {
+        Ok(caller) => caller,
+        Err(refusal) => {
+            let mut response = refusal.into_response();
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return response;
+        }
+    };
+    let id = caller.id();
+    req.extensions_mut().insert(caller);
+    let mut response = next.run(req).await;
+    response.extensions_mut().insert(TokenId(id));
+    response
+}
+
+/// The caller whose secret hashes to `hash`.
+async fn identify(app: &App, hash: Option<String>) -> ApiResult<Caller> {
+    if !app.auth {
+        return Ok(Caller::Anyone);
+    }
+    let hash = hash.ok_or_else(|| {
+        ApiError::unauthorized("this needs a token: send Authorization: Bearer TOKEN")
+    })?;
+    let found = app
+        .readers
+        .read(move |store| store.authenticate(&hash))
+        .await
+        .map_err(|e| ApiError::from_store(e, String::new))?;
+    match found {
+        Some(token) => Ok(Caller::Token(Arc::new(token))),
+        None => Err(ApiError::unauthorized(
+            "the token is not valid: unknown, expired or revoked",
+        )),
+    }
+}
+
+/// The token of an `Authorization: Bearer TOKEN` header.
+fn bearer(req: &Request) -> Option<&str> {
+    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|token| !token.is_empty())
+}

@@ -1,0 +1,231 @@
+//! Long-polling claims that cost nothing while they wait. One watcher thread waits on the
+//! store for commits that made work claimable (LISTEN/NOTIFY on PostgreSQL, which names the
+//! queue; SQLite's data version, which cannot, so there every queue counts as changed) and
+//! moves a version counter per queue. Waiting claims sleep on their queue's counter, a
+//! claim deadline or delayed job they know of, their own time limit, and shutdown; they
+//! never poll the database. Of the waiters of one queue and job type, only one looks per
+//! change: the others see that a look at least as new as their wake-up found nothing.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use tokio::sync::watch;
+use tokio::time::sleep_until;
+
+use super::db::Opener;
+use super::App;
+use crate::job::{ClaimRequest, Job};
+use crate::store::{Changed, Scoped, Store, Write, Written};
+
+/// How long the watcher waits on the store at once, so it notices shutdown.
+const WATCH_SLICE: Duration = Duration::from_millis(500);
+/// How often a waiter looks even though nothing told it to: a wake-up can be lost while
+/// the watcher reconnects, and a look is one cheap read.
+const RECHECK: Duration = Duration::from_secs(15);
+/// How long the watcher waits before opening the database again after it failed.
+const REOPEN_AFTER: Duration = Duration::from_secs(1);
+
+/// The queues' change counters, shared by the watcher and the waiters.
+#[derive(Default)]
+pub struct Hub {
+    queues: Mutex<HashMap<String, Arc<QueueWatch>>>,
+}
+
+/// One queue's counter, and what its waiters last found.
+struct QueueWatch {
+    version: watch::Sender<u64>,
+    /// Per job type (`None`: any): the newest look that found nothing. Held while looking,
+    /// so waiters of one queue look one at a time.
+    looked: tokio::sync::Mutex<HashMap<Option<String>, Looked>>,
+}
+
+impl Hub {
+    /// The queue's watch, made when its first waiter comes.
+    fn watch(&self, queue: &str) -> Arc<QueueWatch> {
+        let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = queues.entry(queue.to_string()).or_insert_with(|| {
+            Arc::new(QueueWatch {
+                version: watch::channel(0).0,
+                looked: tokio::sync::Mutex::new(HashMap::new()),
+            })
+        });
+        Arc::clone(entry)
+    }
+
+    /// How many claims wait on each queue now.
+    pub fn waiting(&self) -> Vec<(String, usize)> {
+        let queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        let mut waiting: Vec<(String, usize)> = queues
+            .iter()
+            .map(|(queue, watch)| (queue.clone(), watch.version.receiver_count()))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        waiting.sort();
+        waiting
+    }
+
+    /// Moves the counters of these queues (all of them for `Everything`), and forgets
+    /// queues nobody waits on any more.
+    pub fn changed(&self, changed: &Changed) {
+        let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        queues
+            .retain(|_, watch| Arc::strong_count(watch) > 1 || watch.version.receiver_count() > 0);
+        match changed {
+            Changed::Nothing => {}
+            Changed::Everything => queues
+                .values()
+                .for_each(|watch| watch.version.send_modify(|v| *v += 1)),
+            Changed::Queues(names) => names
+                .iter()
+                .filter_map(|name| queues.get(name))
+                .for_each(|watch| watch.version.send_modify(|v| *v += 1)),
+        }
+    }
+}
+
+/// A look that found nothing.
+#[derive(Debug, Clone, Copy)]
+struct Looked {
+    /// The queue's version before it looked.
+    version: u64,
+    /// When it ended.
+    at: Instant,
+    /// When something it saw stored falls due.
+    due: Option<Instant>,
+}
+
+/// Starts the watcher thread; it stops once `stop` is set.
+pub fn start_watcher(
+    hub: Arc<Hub>,
+    store: Store,
+    open: Opener,
+    stop: Arc<AtomicBool>,
+) -> Result<thread::JoinHandle<()>> {
+    Ok(thread::Builder::new()
+        .name("queueprim-watcher".into())
+        .spawn(move || watch_loop(&hub, store, &open, &stop))?)
+}
+
+fn watch_loop(hub: &Hub, store: Store, open: &Opener, stop: &AtomicBool) {
+    let mut store = Some(store);
+    while !stop.load(Ordering::SeqCst) {
+        let Some(watching) = store.as_mut() else {
+            thread::sleep(REOPEN_AFTER);
+            store = open()
+                .map_err(|e| eprintln!("queueprim serve: cannot reopen the database: {e:#}"))
+                .ok();
+            // Whatever happened meanwhile went unheard.
+            hub.changed(&Changed::Everything);
+            continue;
+        };
+        match watching.wait_for_any_change(WATCH_SLICE) {
+            Ok(changed) => hub.changed(&changed),
+            Err(e) => {
+                eprintln!("queueprim serve: lost the wake-ups of waiting claims: {e:#}");
+                store = None;
+            }
+        }
+    }
+}
+
+/// Claims for `req`, waiting up to `wait` for something to claim. Empty when the wait ran
+/// out or the server is shutting down.
+pub async fn claim(
+    app: &App,
+    req: ClaimRequest,
+    scoped: Scoped,
+    wait: Duration,
+) -> Result<Vec<Job>> {
+    let give_up = Instant::now() + wait;
+    // The first look is every claim's own, taken at once: busy workers that find work
+    // never queue up behind each other. Watching starts before it, so a commit that lands
+    // during the look still wakes the wait that follows.
+    let watch = (!wait.is_zero()).then(|| app.hub.watch(&req.queue));
+    let version = watch.as_ref().map(|watch| {
+        let mut version = watch.version.subscribe();
+        version.borrow_and_update();
+        version
+    });
+    let (jobs, due_in) = look(app, &req, &scoped).await?;
+    let (Some(watch), Some(mut version)) = (watch, version) else {
+        return Ok(jobs);
+    };
+    if !jobs.is_empty() {
+        return Ok(jobs);
+    }
+    let mut due_at = due_in.map(|ms| Instant::now() + Duration::from_millis(ms.max(0) as u64));
+    let mut shutdown = app.shutdown.clone();
+    let mut since = Instant::now();
+    loop {
+        if Instant::now() >= give_up || *shutdown.borrow() {
+            return Ok(Vec::new());
+        }
+        let wake = [Some(give_up), due_at, Some(since + RECHECK)]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(give_up);
+        tokio::select! {
+            _ = version.changed() => {}
+            _ = sleep_until(wake.into()) => {
+                // A time reached: only a look newer than it will do.
+                since = Instant::now();
+            }
+            _ = shutdown.changed() => return Ok(Vec::new()),
+        }
+        let seen = *version.borrow_and_update();
+        // Of the waiters of one queue and type, one looks per change: the others find a
+        // look that started after what woke them, and wait again.
+        let mut looked = watch.looked.lock().await;
+        match looked.get(&req.job_type) {
+            Some(last) if last.version >= seen && last.at >= since => due_at = last.due,
+            _ => {
+                let (jobs, due_in) = look(app, &req, &scoped).await?;
+                if !jobs.is_empty() {
+                    return Ok(jobs);
+                }
+                let now = Instant::now();
+                due_at = due_in.map(|ms| now + Duration::from_millis(ms.max(0) as u64));
+                let last = Looked {
+                    version: seen,
+                    at: now,
+                    due: due_at,
+                };
+                looked.insert(req.job_type.clone(), last);
+                since = now;
+            }
+        }
+    }
+}
+
+/// One look: a read that says whether a claim would find something, then the claim
+/// itself through the writer. Also says when something stored falls due.
+async fn look(app: &App, req: &ClaimRequest, scoped: &Scoped) -> Result<(Vec<Job>, Option<i64>)> {
+    let probe = req.clone();
+    let (ready, due_in) = app
+        .readers
+        .read(move |store| store.claimable(&probe))
+        .await?;
+    if !ready {
+        return Ok((Vec::new(), due_in));
+    }
+    let write = Scoped {
+        write: Write::Claim(req.clone()),
+        scope: scoped.scope.clone(),
+    };
+    match app.writer.write(write).await? {
+        Written::Claimed(jobs, expired) => {
+            app.metrics.claimed(
+                &req.queue,
+                jobs.len() as u64,
+                expired.retried + expired.dead,
+            );
+            Ok((jobs, None))
+        }
+        _ => Ok((Vec::new(), None)),
+    }
+}

@@ -1,0 +1,207 @@
+//! Group commit: the writes of many callers in one transaction, each under a savepoint of its
+//! own, so one commit (one sync to disk) makes them all durable, while a write that fails is
+//! undone alone and the others still commit. `serve` sends every write through here. The
+//! rules are the same functions the single-write methods run.
+
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use super::backend::Tx;
+use super::claims::claim_in;
+use super::jobs::{cancel_in, complete_in, enqueue_in, extend_in, fail_in, release_in, replay_in};
+use super::{no_such_job, Store};
+use crate::ids::IdGen;
+use crate::job::{ClaimRequest, Enqueued, Job, NewJob, Outcome, QueueSettings, SweepReport};
+use crate::lifecycle::FailOptions;
+use crate::time::Millis;
+
+/// One caller's write.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Jobs, all or none.
+    Enqueue(Vec<NewJob>),
+    Complete {
+        id: String,
+        claim: Option<String>,
+        output: Option<String>,
+        follow_ups: Vec<NewJob>,
+    },
+    Fail {
+        id: String,
+        claim: Option<String>,
+        reason: String,
+        options: FailOptions,
+    },
+    Extend {
+        id: String,
+        claim: Option<String>,
+        by: Millis,
+    },
+    Release {
+        id: String,
+        claim: Option<String>,
+    },
+    Retry {
+        id: String,
+    },
+    Cancel {
+        id: String,
+    },
+    Claim(ClaimRequest),
+    Settings {
+        queue: String,
+        change: SettingsChange,
+    },
+}
+
+/// What a write did.
+#[derive(Debug, Clone)]
+pub enum Written {
+    Enqueued(Vec<Enqueued>),
+    Completed(Job, Vec<Enqueued>),
+    Failed(Job, Outcome),
+    Job(Job),
+    /// Claimed jobs, and the expired claims released on the way.
+    Claimed(Vec<Job>, SweepReport),
+    Settings(QueueSettings),
+}
+
+/// Changes to a queue's settings; what is `None` stays as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsChange {
+    /// Forget every default first (pausing is kept).
+    pub reset: bool,
+    pub paused: Option<bool>,
+    pub timeout_ms: Option<Millis>,
+    pub max_retries: Option<u32>,
+    pub backoff_ms: Option<Millis>,
+}
+
+impl SettingsChange {
+    pub fn apply(&self, settings: &mut QueueSettings) {
+        if self.reset {
+            *settings = QueueSettings {
+                paused: settings.paused,
+                ..QueueSettings::default()
+            };
+        }
+        settings.paused = self.paused.unwrap_or(settings.paused);
+        settings.timeout_ms = self.timeout_ms.or(settings.timeout_ms);
+        settings.max_retries = self.max_retries.or(settings.max_retries);
+        settings.backoff_ms = self.backoff_ms.or(settings.backoff_ms);
+    }
+}
+
+/// The queues a caller may reach, by name: a job in any other queue is, for that caller,
+/// not there.
+pub type Scope = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// A write and whose it is.
+#[derive(Clone)]
+pub struct Scoped {
+    pub write: Write,
+    /// `None`: every queue.
+    pub scope: Option<Scope>,
+}
+
+impl Store {
+    /// Runs every write in one transaction, each under its own savepoint, and commits once.
+    /// Each gets its own result; the outer error is for a transaction that failed whole
+    /// (nothing of it was committed).
+    pub fn write_together(&mut self, writes: &[Scoped]) -> Result<Vec<Result<Written>>> {
+        let name = self.name().to_string();
+        self.write(|tx, ids, _| {
+            let mut results = Vec::with_capacity(writes.len());
+            for scoped in writes {
+                tx.savepoint()?;
+                match apply(tx, ids, &name, scoped) {
+                    Ok(written) => {
+                        tx.release_savepoint()?;
+                        results.push(Ok(written));
+                    }
+                    Err(e) => {
+                        tx.rollback_to_savepoint()?;
+                        results.push(Err(e));
+                    }
+                }
+            }
+            Ok(results)
+        })
+    }
+}
+
+fn apply(tx: &mut dyn Tx, ids: &mut IdGen, name: &str, scoped: &Scoped) -> Result<Written> {
+    if let (Some(scope), Some(id)) = (&scoped.scope, job_id(&scoped.write)) {
+        match tx.load(id)? {
+            Some((_, job)) if scope(&job.queue) => {}
+            _ => return Err(no_such_job(name, id)),
+        }
+    }
+    Ok(match &scoped.write {
+        Write::Enqueue(jobs) => Written::Enqueued(enqueue_in(tx, ids, jobs)?),
+        Write::Complete {
+            id,
+            claim,
+            output,
+            follow_ups,
+        } => {
+            let (job, added) = complete_in(
+                tx,
+                ids,
+                name,
+                id,
+                claim.as_deref(),
+                output.clone(),
+                follow_ups,
+            )?;
+            Written::Completed(job, added)
+        }
+        Write::Fail {
+            id,
+            claim,
+            reason,
+            options,
+        } => {
+            let (job, outcome) = fail_in(tx, name, id, claim.as_deref(), reason, *options)?;
+            Written::Failed(job, outcome)
+        }
+        Write::Extend { id, claim, by } => {
+            Written::Job(extend_in(tx, name, id, claim.as_deref(), *by)?)
+        }
+        Write::Release { id, claim } => Written::Job(release_in(tx, name, id, claim.as_deref())?),
+        Write::Retry { id } => one(replay_in(tx, name, std::slice::from_ref(id))?, name, id)?,
+        Write::Cancel { id } => one(cancel_in(tx, name, std::slice::from_ref(id))?, name, id)?,
+        Write::Claim(req) => {
+            let (jobs, expired) = claim_in(tx, ids, req)?;
+            Written::Claimed(jobs, expired)
+        }
+        Write::Settings { queue, change } => {
+            let mut settings = tx.settings(queue)?;
+            change.apply(&mut settings);
+            tx.write_settings(queue, &settings)?;
+            Written::Settings(settings)
+        }
+    })
+}
+
+/// The job a write acts on by id.
+fn job_id(write: &Write) -> Option<&str> {
+    match write {
+        Write::Complete { id, .. }
+        | Write::Fail { id, .. }
+        | Write::Extend { id, .. }
+        | Write::Release { id, .. }
+        | Write::Retry { id }
+        | Write::Cancel { id } => Some(id),
+        Write::Enqueue(_) | Write::Claim(_) | Write::Settings { .. } => None,
+    }
+}
+
+/// The one job of a write on one id.
+fn one(jobs: Vec<Job>, name: &str, id: &str) -> Result<Written> {
+    jobs.into_iter()
+        .next()
+        .map(Written::Job)
+        .ok_or_else(|| no_such_job(name, id))
+}
