@@ -4,6 +4,7 @@
 mod columns;
 pub mod json;
 mod table;
+mod top;
 
 use std::io::{self, BufWriter, IsTerminal, Stdout, Write};
 
