@@ -56,6 +56,8 @@ mod ordering;
 mod queue_controls;
 #[path = "integration/reporting.rs"]
 mod reporting;
+#[path = "integration/serve/mod.rs"]
+mod serve;
 #[path = "integration/waiting.rs"]
 mod waiting;
 #[path = "integration/work.rs"]

@@ -42,17 +42,21 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
 
 fn body_rejection(rejection: BytesRejection) -> ApiError {
     match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!(
-                "the body is over {} bytes: a payload may be 1 MiB, and a batch must fit in one \
-                 body (send several)",
-                MAX_BODY
-            ),
-        ),
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(),
         _ => ApiError::invalid(format!("cannot read the body: {}", rejection.body_text())),
     }
+}
+
+/// The answer to a body over [`MAX_BODY`].
+pub fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!(
+            "the body is over {MAX_BODY} bytes: a payload may be 1 MiB, and a batch must fit in \
+             one body (send several)"
+        ),
+    )
 }
 
 /// The query string, parsed as `T`.

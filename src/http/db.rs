@@ -21,9 +21,24 @@ const READERS: usize = 4;
 /// callers waiting longer than a second sync would.
 const MOST_TOGETHER: usize = 512;
 
+/// A store that is never closed on a thread of the async runtime: closing a PostgreSQL
+/// connection blocks, which the runtime forbids (it would panic). Wherever the last handle
+/// goes, the connection is closed on a thread of its own.
+struct Pooled(Option<Store>);
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if let Some(store) = self.0.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                let _ = thread::Builder::new().spawn(move || drop(store));
+            }
+        }
+    }
+}
+
 /// A small pool of reading connections, opened when first needed.
 pub struct Readers {
-    idle: Mutex<Vec<Store>>,
+    idle: Mutex<Vec<Pooled>>,
     permits: Semaphore,
     open: Opener,
 }
@@ -31,7 +46,7 @@ pub struct Readers {
 impl Readers {
     pub fn new(open: Opener, first: Store) -> Readers {
         Readers {
-            idle: Mutex::new(vec![first]),
+            idle: Mutex::new(vec![Pooled(Some(first))]),
             permits: Semaphore::new(READERS),
             open,
         }
@@ -50,7 +65,7 @@ impl Readers {
         let idle = self.idle.lock().map(|mut idle| idle.pop()).unwrap_or(None);
         let open = Arc::clone(&self.open);
         let (store, result) = tokio::task::spawn_blocking(move || {
-            let mut store = match idle {
+            let mut store = match idle.and_then(|mut pooled| pooled.0.take()) {
                 Some(store) => store,
                 None => match open() {
                     Ok(store) => store,
@@ -58,12 +73,16 @@ impl Readers {
                 },
             };
             let result = read(&mut store);
-            (Some(store), result)
+            // A connection that failed may be broken (a server restarted): it is closed
+            // here, on this thread, since closing one may block.
+            match is_database_failure(&result) {
+                true => (None, result),
+                false => (Some(Pooled(Some(store))), result),
+            }
         })
         .await
         .map_err(|e| anyhow!("a read stopped: {e}"))?;
-        // A connection that failed may be broken (a server restarted): it is not kept.
-        if let (Some(store), false) = (store, is_database_failure(&result)) {
+        if let Some(store) = store {
             if let Ok(mut idle) = self.idle.lock() {
                 idle.push(store);
             }

@@ -3,7 +3,8 @@
 //! 413 for a body over the limit, 503 when the database cannot be reached. A database's
 //! own words (which name files and servers) go to the server's log, never to the caller.
 
-use axum::http::StatusCode;
+use axum::http::header::CONNECTION;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::{self, Error, Kind};
@@ -93,11 +94,19 @@ impl IntoResponse for ApiError {
             },
         };
         let text = serde_json::to_string(&body).unwrap_or_default();
-        (
+        let mut response = (
             self.status,
             [(axum::http::header::CONTENT_TYPE, "application/json")],
             text,
         )
-            .into_response()
+            .into_response();
+        // The rest of a body over the limit is never read, so the connection cannot carry
+        // another request: say so, rather than let the client find out.
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
     }
 }

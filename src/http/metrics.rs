@@ -60,6 +60,7 @@ impl Metrics {
         &self,
         queues: &[QueueCounts],
         oldest: &[(String, Millis)],
+        waiting: &[(String, usize)],
         now: Millis,
         visible: impl Fn(&str) -> bool,
     ) -> String {
@@ -98,6 +99,15 @@ impl Metrics {
                 out,
                 "queueprim_oldest_pending_age_seconds{{queue=\"{queue}\"}} {age}"
             );
+        }
+        header(
+            &mut out,
+            "queueprim_waiting_claims",
+            "gauge",
+            "Claims waiting for work on this server now.",
+        );
+        for (queue, n) in waiting.iter().filter(|(q, _)| visible(q)) {
+            let _ = writeln!(out, "queueprim_waiting_claims{{queue=\"{queue}\"}} {n}");
         }
         let counters = self.queues.lock().map(|q| q.clone()).unwrap_or_default();
         let visible_counters: Vec<(&String, &Counters)> =

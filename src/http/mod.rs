@@ -81,7 +81,7 @@ pub fn serve(options: Options, open: Opener) -> Result<()> {
         .thread_name("queueprim-serve")
         .build()?;
     let served = runtime.block_on(server::run(
-        app,
+        Arc::clone(&app),
         options.listen,
         options.max_connections,
         stopping,
@@ -89,6 +89,9 @@ pub fn serve(options: Options, open: Opener) -> Result<()> {
     // Dropping the runtime drops the last handles to the writer, which then finishes what
     // was sent to it and stops.
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    // The last handle to the stores goes here, outside the runtime: closing a PostgreSQL
+    // connection blocks, which is not allowed on the runtime's threads.
+    drop(app);
     stop_watching.store(true, Ordering::SeqCst);
     let _ = writer_thread.join();
     let _ = watcher.join();

@@ -250,7 +250,9 @@ pub async fn metrics(
         .map_err(|e| ApiError::from_store(e, String::new))?;
     let text = app
         .metrics
-        .render(&queues, &oldest, now, |queue| caller.reaches(queue));
+        .render(&queues, &oldest, &app.hub.waiting(), now, |queue| {
+            caller.reaches(queue)
+        });
     Ok((
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         text,

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::handler::Handler;
+use axum::http::header::CONTENT_LENGTH;
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +15,7 @@ use axum::routing::{delete, get, patch, post, MethodRouter};
 use axum::Router;
 
 use super::auth::{authenticate, TokenId};
-use super::body::MAX_BODY;
+use super::body::{too_large, MAX_BODY};
 use super::errors::ApiError;
 use super::{jobs, openapi, queues, App};
 use crate::text::visible;
@@ -114,6 +115,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(open().router)
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(refuse_declared_too_large))
         .layer(middleware::from_fn(access_log))
         .with_state(app)
 }
@@ -132,6 +134,21 @@ async fn health(axum::extract::State(app): axum::extract::State<Arc<App>>) -> Re
         )
             .into_response(),
         Err(e) => ApiError::from_store(e, String::new).into_response(),
+    }
+}
+
+/// Answers 413 at once to a body declared larger than the limit, without reading any of it
+/// (a client that sent `Expect: 100-continue` then sends nothing). Bodies of unknown length
+/// are cut at the limit as they are read.
+async fn refuse_declared_too_large(req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > MAX_BODY as u64 => too_large().into_response(),
+        _ => next.run(req).await,
     }
 }
 

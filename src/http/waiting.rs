@@ -56,6 +56,18 @@ impl Hub {
         Arc::clone(entry)
     }
 
+    /// How many claims wait on each queue now.
+    pub fn waiting(&self) -> Vec<(String, usize)> {
+        let queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        let mut waiting: Vec<(String, usize)> = queues
+            .iter()
+            .map(|(queue, watch)| (queue.clone(), watch.version.receiver_count()))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        waiting.sort();
+        waiting
+    }
+
     /// Moves the counters of these queues (all of them for `Everything`), and forgets
     /// queues nobody waits on any more.
     pub fn changed(&self, changed: &Changed) {

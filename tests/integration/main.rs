@@ -46,5 +46,6 @@ mod ordering;
 mod queue_controls;
 mod reporting;
 mod robustness;
+mod serve;
 mod waiting;
 mod work;
