@@ -432,7 +432,7 @@ async function viewJob(id) {
       field("queue", job.queue),
       field("type", job.type),
       field("priority", String(job.priority)),
-      field("attempt", `${job.attempts} of ${job.max_retries + 1}`),
+      field("failed attempts", `${job.attempt_count} (max retries ${job.max_retries})`),
       field("worker", job.worker),
       field("group", job.group),
       field("key", job.key),
