@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Delete jobs matching filters and print how many')
             [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Show which database commands use and what it holds')
             [CompletionResult]::new('sweep', 'sweep', [CompletionResultType]::ParameterValue, 'Release expired claims, now and then, until stopped')
+            [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'Watch every queue''s counts and rates, redrawn in place until Ctrl-C')
             [CompletionResult]::new('work', 'work', [CompletionResultType]::ParameterValue, 'Run a command for each job: the worker loop, built in')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Bring dead jobs back to pending with a fresh attempt budget')
             [CompletionResult]::new('release', 'release', [CompletionResultType]::ParameterValue, 'Give a claimed job back to the queue without counting a failed attempt')
@@ -48,6 +49,8 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('pause', 'pause', [CompletionResultType]::ParameterValue, 'Stop handing out a queue''s jobs; enqueue still accepts them')
             [CompletionResult]::new('resume', 'resume', [CompletionResultType]::ParameterValue, 'Hand out a paused queue''s jobs again')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show or set a queue''s defaults, used by jobs and claims that do not set their own')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the queue over HTTP, for producers and workers that cannot run the CLI')
+            [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Create, list and revoke the API tokens of serve')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the shell completion script for SHELL')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print a man page, or write every page into a folder')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -189,6 +192,16 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'queueprim;top' {
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between frames; the rates are counted over it')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
+            [CompletionResult]::new('--once', '--once', [CompletionResultType]::ParameterName, 'Print one frame and exit')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'queueprim;work' {
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue name, instead of the positional QUEUE')
             [CompletionResult]::new('--type', '--type', [CompletionResultType]::ParameterName, 'Claim only jobs of this type')
@@ -275,6 +288,76 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'queueprim;serve' {
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address and port to listen on (port 0 picks a free one; the log says which)')
+            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Connections served at once; more wait to be accepted')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
+            [CompletionResult]::new('--no-auth', '--no-auth', [CompletionResultType]::ParameterName, 'Serve without tokens: every caller reaches every queue. Refused unless --listen is a loopback address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'queueprim;token' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Make a token and print it, once')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every token (never their secrets), revoked and expired ones included')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a token for good; requests with it get 401 from then on')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'queueprim;token;create' {
+            [CompletionResult]::new('--queues', '--queues', [CompletionResultType]::ParameterName, 'Queue patterns the token reaches, comma-separated or repeated: a queue name, with * for any characters (tenant/acme/*), or * for every queue')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'A name for people (shown by token list)')
+            [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'The token stops working after this long [default: never]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
+            [CompletionResult]::new('--produce-only', '--produce-only', [CompletionResultType]::ParameterName, 'The token may only enqueue jobs (a producer): every other route answers 404')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'queueprim;token;list' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'queueprim;token;revoke' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'queueprim;token;help' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Make a token and print it, once')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every token (never their secrets), revoked and expired ones included')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a token for good; requests with it get 401 from then on')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'queueprim;token;help;create' {
+            break
+        }
+        'queueprim;token;help;list' {
+            break
+        }
+        'queueprim;token;help;revoke' {
+            break
+        }
+        'queueprim;token;help;help' {
+            break
+        }
         'queueprim;completions' {
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
@@ -305,6 +388,7 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Delete jobs matching filters and print how many')
             [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Show which database commands use and what it holds')
             [CompletionResult]::new('sweep', 'sweep', [CompletionResultType]::ParameterValue, 'Release expired claims, now and then, until stopped')
+            [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'Watch every queue''s counts and rates, redrawn in place until Ctrl-C')
             [CompletionResult]::new('work', 'work', [CompletionResultType]::ParameterValue, 'Run a command for each job: the worker loop, built in')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Bring dead jobs back to pending with a fresh attempt budget')
             [CompletionResult]::new('release', 'release', [CompletionResultType]::ParameterValue, 'Give a claimed job back to the queue without counting a failed attempt')
@@ -313,6 +397,8 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('pause', 'pause', [CompletionResultType]::ParameterValue, 'Stop handing out a queue''s jobs; enqueue still accepts them')
             [CompletionResult]::new('resume', 'resume', [CompletionResultType]::ParameterValue, 'Hand out a paused queue''s jobs again')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show or set a queue''s defaults, used by jobs and claims that do not set their own')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the queue over HTTP, for producers and workers that cannot run the CLI')
+            [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Create, list and revoke the API tokens of serve')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the shell completion script for SHELL')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print a man page, or write every page into a folder')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -354,6 +440,9 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
         'queueprim;help;sweep' {
             break
         }
+        'queueprim;help;top' {
+            break
+        }
         'queueprim;help;work' {
             break
         }
@@ -376,6 +465,24 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             break
         }
         'queueprim;help;config' {
+            break
+        }
+        'queueprim;help;serve' {
+            break
+        }
+        'queueprim;help;token' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Make a token and print it, once')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every token (never their secrets), revoked and expired ones included')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a token for good; requests with it get 401 from then on')
+            break
+        }
+        'queueprim;help;token;create' {
+            break
+        }
+        'queueprim;help;token;list' {
+            break
+        }
+        'queueprim;help;token;revoke' {
             break
         }
         'queueprim;help;completions' {

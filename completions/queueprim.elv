@@ -37,6 +37,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand purge 'Delete jobs matching filters and print how many'
             cand info 'Show which database commands use and what it holds'
             cand sweep 'Release expired claims, now and then, until stopped'
+            cand top 'Watch every queue''s counts and rates, redrawn in place until Ctrl-C'
             cand work 'Run a command for each job: the worker loop, built in'
             cand retry 'Bring dead jobs back to pending with a fresh attempt budget'
             cand release 'Give a claimed job back to the queue without counting a failed attempt'
@@ -45,6 +46,8 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand pause 'Stop handing out a queue''s jobs; enqueue still accepts them'
             cand resume 'Hand out a paused queue''s jobs again'
             cand config 'Show or set a queue''s defaults, used by jobs and claims that do not set their own'
+            cand serve 'Serve the queue over HTTP, for producers and workers that cannot run the CLI'
+            cand token 'Create, list and revoke the API tokens of serve'
             cand completions 'Print the shell completion script for SHELL'
             cand man 'Print a man page, or write every page into a folder'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -173,6 +176,15 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'queueprim;top'= {
+            cand --interval 'Time between frames; the rates are counted over it'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --once 'Print one frame and exit'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'queueprim;work'= {
             cand --queue 'Queue name, instead of the positional QUEUE'
             cand --type 'Claim only jobs of this type'
@@ -251,6 +263,66 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'queueprim;serve'= {
+            cand --listen 'Address and port to listen on (port 0 picks a free one; the log says which)'
+            cand --max-connections 'Connections served at once; more wait to be accepted'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --no-auth 'Serve without tokens: every caller reaches every queue. Refused unless --listen is a loopback address'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'queueprim;token'= {
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand create 'Make a token and print it, once'
+            cand list 'List every token (never their secrets), revoked and expired ones included'
+            cand revoke 'Revoke a token for good; requests with it get 401 from then on'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'queueprim;token;create'= {
+            cand --queues 'Queue patterns the token reaches, comma-separated or repeated: a queue name, with * for any characters (tenant/acme/*), or * for every queue'
+            cand --name 'A name for people (shown by token list)'
+            cand --expires 'The token stops working after this long [default: never]'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand --produce-only 'The token may only enqueue jobs (a producer): every other route answers 404'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'queueprim;token;list'= {
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'queueprim;token;revoke'= {
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'queueprim;token;help'= {
+            cand create 'Make a token and print it, once'
+            cand list 'List every token (never their secrets), revoked and expired ones included'
+            cand revoke 'Revoke a token for good; requests with it get 401 from then on'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'queueprim;token;help;create'= {
+        }
+        &'queueprim;token;help;list'= {
+        }
+        &'queueprim;token;help;revoke'= {
+        }
+        &'queueprim;token;help;help'= {
+        }
         &'queueprim;completions'= {
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
@@ -279,6 +351,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand purge 'Delete jobs matching filters and print how many'
             cand info 'Show which database commands use and what it holds'
             cand sweep 'Release expired claims, now and then, until stopped'
+            cand top 'Watch every queue''s counts and rates, redrawn in place until Ctrl-C'
             cand work 'Run a command for each job: the worker loop, built in'
             cand retry 'Bring dead jobs back to pending with a fresh attempt budget'
             cand release 'Give a claimed job back to the queue without counting a failed attempt'
@@ -287,6 +360,8 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand pause 'Stop handing out a queue''s jobs; enqueue still accepts them'
             cand resume 'Hand out a paused queue''s jobs again'
             cand config 'Show or set a queue''s defaults, used by jobs and claims that do not set their own'
+            cand serve 'Serve the queue over HTTP, for producers and workers that cannot run the CLI'
+            cand token 'Create, list and revoke the API tokens of serve'
             cand completions 'Print the shell completion script for SHELL'
             cand man 'Print a man page, or write every page into a folder'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -315,6 +390,8 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         }
         &'queueprim;help;sweep'= {
         }
+        &'queueprim;help;top'= {
+        }
         &'queueprim;help;work'= {
         }
         &'queueprim;help;retry'= {
@@ -330,6 +407,19 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         &'queueprim;help;resume'= {
         }
         &'queueprim;help;config'= {
+        }
+        &'queueprim;help;serve'= {
+        }
+        &'queueprim;help;token'= {
+            cand create 'Make a token and print it, once'
+            cand list 'List every token (never their secrets), revoked and expired ones included'
+            cand revoke 'Revoke a token for good; requests with it get 401 from then on'
+        }
+        &'queueprim;help;token;create'= {
+        }
+        &'queueprim;help;token;list'= {
+        }
+        &'queueprim;help;token;revoke'= {
         }
         &'queueprim;help;completions'= {
         }

@@ -44,6 +44,7 @@ complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "queues" -d 'Cou
 complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "purge" -d 'Delete jobs matching filters and print how many'
 complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "info" -d 'Show which database commands use and what it holds'
 complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "sweep" -d 'Release expired claims, now and then, until stopped'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "top" -d 'Watch every queue\'s counts and rates, redrawn in place until Ctrl-C'
 complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "work" -d 'Run a command for each job: the worker loop, built in'
 complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "retry" -d 'Bring dead jobs back to pending with a fresh attempt budget'
 complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "release" -d 'Give a claimed job back to the queue without counting a failed attempt'
@@ -52,6 +53,8 @@ complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "peek" -d 'Show 
 complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "pause" -d 'Stop handing out a queue\'s jobs; enqueue still accepts them'
 complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "resume" -d 'Hand out a paused queue\'s jobs again'
 complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "config" -d 'Show or set a queue\'s defaults, used by jobs and claims that do not set their own'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "serve" -d 'Serve the queue over HTTP, for producers and workers that cannot run the CLI'
+complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "token" -d 'Create, list and revoke the API tokens of serve'
 complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "completions" -d 'Print the shell completion script for SHELL'
 complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "man" -d 'Print a man page, or write every page into a folder'
 complete -c queueprim -n "__fish_queueprim_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -185,6 +188,15 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -l synchronou
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -l once -d 'Make one pass, print what it did, and exit'
 complete -c queueprim -n "__fish_queueprim_using_subcommand sweep" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand top" -l interval -d 'Time between frames; the rates are counted over it' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand top" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand top" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''
+jsonl\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand top" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand top" -l once -d 'Print one frame and exit'
+complete -c queueprim -n "__fish_queueprim_using_subcommand top" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l queue -d 'Queue name, instead of the positional QUEUE' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l type -d 'Claim only jobs of this type' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand work" -l concurrency -d 'Run up to N jobs at once' -r
@@ -264,6 +276,56 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l synchrono
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand config" -l reset -d 'Forget every default first (pausing is kept)'
 complete -c queueprim -n "__fish_queueprim_using_subcommand config" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand serve" -l listen -d 'Address and port to listen on (port 0 picks a free one; the log says which)' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand serve" -l max-connections -d 'Connections served at once; more wait to be accepted' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand serve" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand serve" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''
+jsonl\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand serve" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand serve" -l no-auth -d 'Serve without tokens: every caller reaches every queue. Refused unless --listen is a loopback address'
+complete -c queueprim -n "__fish_queueprim_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''
+jsonl\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -f -a "create" -d 'Make a token and print it, once'
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -f -a "list" -d 'List every token (never their secrets), revoked and expired ones included'
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -f -a "revoke" -d 'Revoke a token for good; requests with it get 401 from then on'
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from create" -l queues -d 'Queue patterns the token reaches, comma-separated or repeated: a queue name, with * for any characters (tenant/acme/*), or * for every queue' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from create" -l name -d 'A name for people (shown by token list)' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from create" -l expires -d 'The token stops working after this long [default: never]' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from create" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from create" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''
+jsonl\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from create" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from create" -l produce-only -d 'The token may only enqueue jobs (a producer): every other route answers 404'
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from list" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from list" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''
+jsonl\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from list" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from revoke" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from revoke" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''
+jsonl\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from revoke" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+normal\t''"
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "create" -d 'Make a token and print it, once'
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "list" -d 'List every token (never their secrets), revoked and expired ones included'
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "revoke" -d 'Revoke a token for good; requests with it get 401 from then on'
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c queueprim -n "__fish_queueprim_using_subcommand completions" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand completions" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
@@ -279,26 +341,32 @@ jsonl\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand man" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "enqueue" -d 'Add a job to a queue and print it'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "dequeue" -d 'Claim the next visible job and print it'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "complete" -d 'Mark a claimed job done'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "fail" -d 'Record a failed attempt on a claimed job'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "extend" -d 'Push a claim\'s deadline further (a heartbeat for long jobs)'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "get" -d 'Print one job'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "list" -d 'List jobs, newest first'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "stats" -d 'Count jobs by status over every queue'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "queues" -d 'Count jobs by status for each queue'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "purge" -d 'Delete jobs matching filters and print how many'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "info" -d 'Show which database commands use and what it holds'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "sweep" -d 'Release expired claims, now and then, until stopped'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "work" -d 'Run a command for each job: the worker loop, built in'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "retry" -d 'Bring dead jobs back to pending with a fresh attempt budget'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "release" -d 'Give a claimed job back to the queue without counting a failed attempt'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "cancel" -d 'Take pending jobs out of their queue for good'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "peek" -d 'Show the next jobs a dequeue would get, in order, without claiming them'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "pause" -d 'Stop handing out a queue\'s jobs; enqueue still accepts them'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "resume" -d 'Hand out a paused queue\'s jobs again'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "config" -d 'Show or set a queue\'s defaults, used by jobs and claims that do not set their own'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "completions" -d 'Print the shell completion script for SHELL'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "man" -d 'Print a man page, or write every page into a folder'
-complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "enqueue" -d 'Add a job to a queue and print it'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "dequeue" -d 'Claim the next visible job and print it'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "complete" -d 'Mark a claimed job done'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "fail" -d 'Record a failed attempt on a claimed job'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "extend" -d 'Push a claim\'s deadline further (a heartbeat for long jobs)'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "get" -d 'Print one job'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "list" -d 'List jobs, newest first'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "stats" -d 'Count jobs by status over every queue'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "queues" -d 'Count jobs by status for each queue'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "purge" -d 'Delete jobs matching filters and print how many'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "info" -d 'Show which database commands use and what it holds'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "sweep" -d 'Release expired claims, now and then, until stopped'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "top" -d 'Watch every queue\'s counts and rates, redrawn in place until Ctrl-C'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "work" -d 'Run a command for each job: the worker loop, built in'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "retry" -d 'Bring dead jobs back to pending with a fresh attempt budget'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "release" -d 'Give a claimed job back to the queue without counting a failed attempt'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "cancel" -d 'Take pending jobs out of their queue for good'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "peek" -d 'Show the next jobs a dequeue would get, in order, without claiming them'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "pause" -d 'Stop handing out a queue\'s jobs; enqueue still accepts them'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "resume" -d 'Hand out a paused queue\'s jobs again'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "config" -d 'Show or set a queue\'s defaults, used by jobs and claims that do not set their own'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "serve" -d 'Serve the queue over HTTP, for producers and workers that cannot run the CLI'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "token" -d 'Create, list and revoke the API tokens of serve'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "completions" -d 'Print the shell completion script for SHELL'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "man" -d 'Print a man page, or write every page into a folder'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and not __fish_seen_subcommand_from enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and __fish_seen_subcommand_from token" -f -a "create" -d 'Make a token and print it, once'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and __fish_seen_subcommand_from token" -f -a "list" -d 'List every token (never their secrets), revoked and expired ones included'
+complete -c queueprim -n "__fish_queueprim_using_subcommand help; and __fish_seen_subcommand_from token" -f -a "revoke" -d 'Revoke a token for good; requests with it get 401 from then on'

@@ -789,7 +789,8 @@ pub struct ConfigArgs {
 /// Serves the same database as every command (a SQLite file or a PostgreSQL URL) as a JSON
 /// API: enqueue, claim (with long-polling), complete, fail, extend, release, retry, cancel,
 /// get, list, queues, stats, settings and purge, plus /metrics (Prometheus), /healthz and
-/// /openapi.json. Every request but /healthz and /openapi.json needs a token (see token
+/// /openapi.json, and a dashboard for browsers at / (sign in with a token). Every request
+/// but /healthz, /openapi.json and the dashboard's page needs a token (see token
 /// create), and sees only the queues it was given: any other queue or job is answered 404.
 /// Writes arriving together are committed together, each answered once durable. One line
 /// per request goes to stderr. SIGTERM or SIGINT stops accepting, lets requests in flight
