@@ -308,7 +308,6 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Make a token and print it, once')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every token (never their secrets), revoked and expired ones included')
             [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a token for good; requests with it get 401 from then on')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'queueprim;token;create' {
@@ -337,25 +336,6 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            break
-        }
-        'queueprim;token;help' {
-            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Make a token and print it, once')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every token (never their secrets), revoked and expired ones included')
-            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a token for good; requests with it get 401 from then on')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'queueprim;token;help;create' {
-            break
-        }
-        'queueprim;token;help;list' {
-            break
-        }
-        'queueprim;token;help;revoke' {
-            break
-        }
-        'queueprim;token;help;help' {
             break
         }
         'queueprim;completions' {

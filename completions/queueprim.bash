@@ -184,26 +184,11 @@ _queueprim() {
             queueprim__subcmd__token,create)
                 cmd="queueprim__subcmd__token__subcmd__create"
                 ;;
-            queueprim__subcmd__token,help)
-                cmd="queueprim__subcmd__token__subcmd__help"
-                ;;
             queueprim__subcmd__token,list)
                 cmd="queueprim__subcmd__token__subcmd__list"
                 ;;
             queueprim__subcmd__token,revoke)
                 cmd="queueprim__subcmd__token__subcmd__revoke"
-                ;;
-            queueprim__subcmd__token__subcmd__help,create)
-                cmd="queueprim__subcmd__token__subcmd__help__subcmd__create"
-                ;;
-            queueprim__subcmd__token__subcmd__help,help)
-                cmd="queueprim__subcmd__token__subcmd__help__subcmd__help"
-                ;;
-            queueprim__subcmd__token__subcmd__help,list)
-                cmd="queueprim__subcmd__token__subcmd__help__subcmd__list"
-                ;;
-            queueprim__subcmd__token__subcmd__help,revoke)
-                cmd="queueprim__subcmd__token__subcmd__help__subcmd__revoke"
                 ;;
             *)
                 ;;
@@ -1084,7 +1069,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__man)
-            opts="-h --dir --db --format --synchronous --help enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token completions man queueprim"
+            opts="-h --dir --db --format --synchronous --help enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config serve token token-create token-list token-revoke completions man queueprim"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1426,7 +1411,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__token)
-            opts="-h --db --format --synchronous --help create list revoke help"
+            opts="-h --db --format --synchronous --help create list revoke"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1482,76 +1467,6 @@ _queueprim() {
                     COMPREPLY=($(compgen -W "full normal" -- "${cur}"))
                     return 0
                     ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        queueprim__subcmd__token__subcmd__help)
-            opts="create list revoke help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        queueprim__subcmd__token__subcmd__help__subcmd__create)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        queueprim__subcmd__token__subcmd__help__subcmd__help)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        queueprim__subcmd__token__subcmd__help__subcmd__list)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        queueprim__subcmd__token__subcmd__help__subcmd__revoke)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -282,7 +282,6 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand create 'Make a token and print it, once'
             cand list 'List every token (never their secrets), revoked and expired ones included'
             cand revoke 'Revoke a token for good; requests with it get 401 from then on'
-            cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'queueprim;token;create'= {
             cand --queues 'Queue patterns the token reaches, comma-separated or repeated: a queue name, with * for any characters (tenant/acme/*), or * for every queue'
@@ -308,20 +307,6 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-        }
-        &'queueprim;token;help'= {
-            cand create 'Make a token and print it, once'
-            cand list 'List every token (never their secrets), revoked and expired ones included'
-            cand revoke 'Revoke a token for good; requests with it get 401 from then on'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'queueprim;token;help;create'= {
-        }
-        &'queueprim;token;help;list'= {
-        }
-        &'queueprim;token;help;revoke'= {
-        }
-        &'queueprim;token;help;help'= {
         }
         &'queueprim;completions'= {
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'

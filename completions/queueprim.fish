@@ -286,17 +286,16 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand serve" -l synchronou
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand serve" -l no-auth -d 'Serve without tokens: every caller reaches every queue. Refused unless --listen is a loopback address'
 complete -c queueprim -n "__fish_queueprim_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]' -r -F
-complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]' -r -F
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
 normal\t''"
-complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -f -a "create" -d 'Make a token and print it, once'
-complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -f -a "list" -d 'List every token (never their secrets), revoked and expired ones included'
-complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -f -a "revoke" -d 'Revoke a token for good; requests with it get 401 from then on'
-complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -f -a "create" -d 'Make a token and print it, once'
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -f -a "list" -d 'List every token (never their secrets), revoked and expired ones included'
+complete -c queueprim -n "__fish_queueprim_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -f -a "revoke" -d 'Revoke a token for good; requests with it get 401 from then on'
 complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from create" -l queues -d 'Queue patterns the token reaches, comma-separated or repeated: a queue name, with * for any characters (tenant/acme/*), or * for every queue' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from create" -l name -d 'A name for people (shown by token list)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from create" -l expires -d 'The token stops working after this long [default: never]' -r
@@ -322,10 +321,6 @@ jsonl\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from revoke" -l synchronous -d 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine' -r -f -a "full\t''
 normal\t''"
 complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "create" -d 'Make a token and print it, once'
-complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "list" -d 'List every token (never their secrets), revoked and expired ones included'
-complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "revoke" -d 'Revoke a token for good; requests with it get 401 from then on'
-complete -c queueprim -n "__fish_queueprim_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c queueprim -n "__fish_queueprim_using_subcommand completions" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand completions" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''

@@ -831,6 +831,7 @@ fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
 ///
 /// Example: queueprim token create --queues 'tenant/acme/*' --name acme-producer
 #[derive(Debug, Args)]
+#[command(disable_help_subcommand = true)]
 pub struct TokenArgs {
     #[command(subcommand)]
     pub command: TokenCommand,
@@ -924,7 +925,7 @@ pub struct ManArgs {
 }
 
 /// The commands that have a page of their own, as `man COMMAND` names them.
-pub const PAGES: [&str; 26] = [
+pub const PAGES: [&str; 29] = [
     "enqueue",
     "dequeue",
     "complete",
@@ -948,6 +949,9 @@ pub const PAGES: [&str; 26] = [
     "config",
     "serve",
     "token",
+    "token-create",
+    "token-list",
+    "token-revoke",
     "completions",
     "man",
     "queueprim",
@@ -1014,7 +1018,13 @@ mod tests {
         use clap::CommandFactory;
         let mut names: Vec<String> = Cli::command()
             .get_subcommands()
-            .map(|c| c.get_name().to_string())
+            .flat_map(|c| {
+                let nested = c
+                    .get_subcommands()
+                    .filter(|n| n.get_name() != "help")
+                    .map(|n| format!("{}-{}", c.get_name(), n.get_name()));
+                std::iter::once(c.get_name().to_string()).chain(nested.collect::<Vec<_>>())
+            })
             .chain(["queueprim".to_string()])
             .collect();
         let mut pages: Vec<String> = PAGES.iter().map(|p| p.to_string()).collect();

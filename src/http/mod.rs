@@ -23,7 +23,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -57,8 +57,12 @@ pub struct App {
 
 /// Runs the server until SIGTERM or SIGINT; `open` opens a connection to the database.
 pub fn serve(options: Options, open: Opener) -> Result<()> {
-    // Each connection is opened here, before anything listens: a database that cannot be
-    // opened fails the command at once.
+    // Listening first: an address that cannot be had touches no database. Then every
+    // connection is opened before a request is taken: a database that cannot be opened
+    // fails the command at once.
+    let listener = std::net::TcpListener::bind(options.listen)
+        .with_context(|| format!("cannot listen on {}", options.listen))?;
+    listener.set_nonblocking(true)?;
     let reader = open()?;
     let (writer, writer_thread) = Writer::start(open()?, Arc::clone(&open))?;
     let hub = Arc::new(Hub::default());
@@ -84,7 +88,7 @@ pub fn serve(options: Options, open: Opener) -> Result<()> {
         .build()?;
     let served = runtime.block_on(server::run(
         Arc::clone(&app),
-        options.listen,
+        listener,
         options.max_connections,
         stopping,
     ));

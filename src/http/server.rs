@@ -2,11 +2,10 @@
 //! idle timeout, and shutting down on SIGTERM or SIGINT: stop accepting, let requests in
 //! flight finish (waiting claims answer `[]`), then return.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -27,13 +26,11 @@ const GRACE: Duration = Duration::from_secs(30);
 /// Accepts and serves until a signal says stop; `stopping` is told when it does.
 pub async fn run(
     app: Arc<App>,
-    listen: SocketAddr,
+    listener: std::net::TcpListener,
     max_connections: usize,
     stopping: watch::Sender<bool>,
 ) -> Result<()> {
-    let listener = TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = TcpListener::from_std(listener)?;
     let bound = listener.local_addr()?;
     eprintln!("queueprim serve: listening on http://{bound}");
     let router = routes::router(app);

@@ -45,6 +45,12 @@ pub fn pages() -> Vec<(String, Vec<u8>)> {
     for sub in root.get_subcommands() {
         let name = format!("queueprim-{}.1", sub.get_name());
         pages.push((name, page(sub, Some(sub.get_name()))));
+        // A command with commands of its own (token) gets a page for each of them too.
+        for nested in sub.get_subcommands().filter(|n| n.get_name() != "help") {
+            let words = format!("{} {}", sub.get_name(), nested.get_name());
+            let name = format!("queueprim-{}-{}.1", sub.get_name(), nested.get_name());
+            pages.push((name, page(nested, Some(&words))));
+        }
     }
     pages
 }
@@ -53,7 +59,7 @@ pub fn pages() -> Vec<(String, Vec<u8>)> {
 pub fn page_for(command: Option<&str>) -> Option<Vec<u8>> {
     let file = match command {
         None | Some("queueprim") => "queueprim.1".to_string(),
-        Some(name) => format!("queueprim-{name}.1"),
+        Some(name) => format!("queueprim-{}.1", name.replace(' ', "-")),
     };
     pages()
         .into_iter()

@@ -144,7 +144,7 @@ fn exit_status(command: &str) -> Vec<Para> {
              exits 0. It exits 1 if it cannot listen or open the database, 2 for --no-auth on \
              an address that is not loopback.",
         )),
-        "token" => items.push(not_found),
+        "token" | "token revoke" => items.push(not_found),
         _ => {}
     }
     items
@@ -368,6 +368,18 @@ fn examples(command: &str) -> Vec<Para> {
             ),
             ("See them, and revoke one:", &["queueprim token list", "queueprim token revoke t_8k2m4x7q9r"]),
         ],
+        "token create" => &[(
+            "A token for one tenant's queues that lasts 90 days, and one that may only enqueue:",
+            &[
+                "TOKEN=$(queueprim token create --queues 'tenant/acme/*' --expires 90d | jq -r .token)",
+                "queueprim token create --queues 'tenant/acme/in,tenant/acme/retries' --produce-only",
+            ],
+        )],
+        "token list" => &[(
+            "Which tokens reach which queues, and whether they still work:",
+            &["queueprim token list", "queueprim token list | jq -r '.[] | select(.revoked_at == null) | .id'"],
+        )],
+        "token revoke" => &[("Stop a token for good:", &["queueprim token revoke t_8k2m4x7q9r"])],
         "man" => &[(
             "Install the pages where man finds them, or read one now:",
             &["queueprim man --dir ~/.local/share/man/man1 && man queueprim", "queueprim man dequeue | man -l -"],
@@ -416,6 +428,11 @@ fn output(command: &str) -> &'static str {
             then one line per request: time, peer, method, path, status, duration and the token's \
             id (never the token). The API answers with the JSON the commands print; see \
             /openapi.json and the README.",
+        "token create" => "{\"token\":SECRET,\"id\",\"name\",\"queues\":[PATTERN, …],\"produce_only\",\
+            \"created_at\",\"expires_at\",\"revoked_at\"}: the only time the secret is shown.",
+        "token list" => "An array of {\"id\",\"name\",\"queues\",\"produce_only\",\"created_at\",\
+            \"expires_at\",\"revoked_at\"}, oldest first; never a secret.",
+        "token revoke" => "The token revoked, as token list shows it.",
         "token" => "create: {\"token\":SECRET,\"id\",\"name\",\"queues\":[PATTERN, …],\"produce_only\",\
             \"created_at\",\"expires_at\",\"revoked_at\"}, the only time the secret is shown; list: \
             an array of the same without \"token\"; revoke: the token revoked.",

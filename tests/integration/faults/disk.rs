@@ -207,6 +207,11 @@ fn a_disk_filled_by_enqueues_refuses_the_write_whole_keeps_reads_and_recovers() 
     // A worker waits on the database all along, as in production; it keeps the WAL and
     // its index in place, so reads need no new space.
     let waiter = Waiter::start(&env);
+    // Space held back while the enqueues fill the disk and given back with the filler:
+    // what the fill leaves over depends on how the schema's pages fall, so recovery gets
+    // room of its own rather than that remainder.
+    let ballast = env.dir().join("ballast");
+    fs::write(&ballast, vec![0u8; 128 * 1024]).unwrap();
 
     let (filled, failed) = enqueue_until_a_write_fails(
         |payload| env.cmd(["enqueue", "fill", "--payload", payload]).run(),
@@ -235,6 +240,7 @@ fn a_disk_filled_by_enqueues_refuses_the_write_whole_keeps_reads_and_recovers() 
     assert_no_problems(&reads, 2 + committed.len());
 
     fs::remove_file(filler).unwrap();
+    fs::remove_file(ballast).unwrap();
     assert_intact(&env);
     assert_jobs_intact(&env, &committed);
     env.enqueue("fill", "\"after\"", &[]);

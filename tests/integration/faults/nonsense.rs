@@ -202,9 +202,23 @@ fn good_value(arg: &Arg, key: &str, value_name: &str) -> OsString {
         "TIME" => "2030-01-01T00:00:00Z",
         "TEXT" => "x",
         "PRIORITY" => "1",
+        "ADDR:PORT" => held_address(),
         other => panic!("no known-good value for {key} ({other}): add one to good_value"),
     };
     good.into()
+}
+
+/// A loopback address this test process listens on for as long as it runs: `serve`
+/// given it cannot listen, so it exits at once rather than serving.
+fn held_address() -> &'static str {
+    static HELD: std::sync::OnceLock<(std::net::TcpListener, &'static str)> =
+        std::sync::OnceLock::new();
+    HELD.get_or_init(|| {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        (listener, Box::leak(address.into_boxed_str()))
+    })
+    .1
 }
 
 /// Every argument of every subcommand, and the global options (tried on `stats`).
@@ -250,6 +264,8 @@ fn minimal_invocation(subcommand: &str) -> Vec<(&'static str, Vec<&'static str>)
         "completions" => vec![("<SHELL>", vec!["bash"])],
         "purge" => vec![("--all", vec!["--all"])],
         "sweep" => vec![("--once", vec!["--once"])],
+        // On an address already taken, so that serve exits (1) instead of serving.
+        "serve" => vec![("--listen", vec!["--listen", held_address()])],
         "work" => vec![
             ("<QUEUE>", vec!["q"]),
             ("--until-empty", vec!["--until-empty"]),

@@ -11,6 +11,8 @@ use crate::harness::{Counts, Job, TestEnv};
 
 /// "QPRM", queueprim's `application_id`.
 const APPLICATION_ID: i64 = 0x5150_524D;
+/// The schema version this build writes.
+const SCHEMA_VERSION: i64 = 3;
 
 fn pragma(db: &Path, name: &str) -> i64 {
     let conn = rusqlite::Connection::open(db).expect("open with rusqlite");
@@ -98,7 +100,7 @@ fn queueprims_mark_without_a_version_but_its_exact_tables_is_recognised() {
     let got: Job = env.json(&["get", &job.id]);
     assert_eq!(got.status, "pending");
     env.enqueue("q", "2", &[]);
-    assert_eq!(pragma(&env.db(), "user_version"), 1);
+    assert_eq!(pragma(&env.db(), "user_version"), SCHEMA_VERSION);
 }
 
 /// Restores `from` into a new file `to` the way `sqlite3 FROM .dump | sqlite3 TO` does.
@@ -145,7 +147,7 @@ fn a_database_restored_from_a_dump_is_recognised_read_without_writing_and_marked
     let claimed: Job = env.json(&["--db", db, "dequeue", "q"]);
     assert_eq!(claimed.id, job.id);
     assert_eq!(pragma(&restored, "application_id"), APPLICATION_ID);
-    assert_eq!(pragma(&restored, "user_version"), 1);
+    assert_eq!(pragma(&restored, "user_version"), SCHEMA_VERSION);
     let conn = rusqlite::Connection::open(&restored).unwrap();
     let journal: String = conn
         .pragma_query_value(None, "journal_mode", |row| row.get(0))
@@ -174,4 +176,21 @@ fn a_dump_whose_tables_differ_is_refused_with_a_hint_and_untouched() {
         );
     }
     assert_unchanged(&restored, &before);
+}
+
+#[test]
+fn a_database_at_schema_version_1_is_migrated_keeping_its_jobs() {
+    let env = TestEnv::new();
+    let job = database_with_a_job(&env);
+    // What the build before API tokens left: version 1, no token table (nor the index of
+    // finished jobs that came after it).
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    conn.execute_batch("DROP TABLE api_tokens; DROP INDEX jobs_finished; PRAGMA user_version = 1")
+        .unwrap();
+    drop(conn);
+    let got: Job = env.json(&["get", &job.id]);
+    assert_eq!(got.status, "pending");
+    assert_eq!(pragma(&env.db(), "user_version"), SCHEMA_VERSION);
+    let token: serde_json::Value = env.json(&["token", "create", "--queues", "*"]);
+    assert!(token["token"].is_string());
 }
