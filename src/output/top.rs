@@ -97,10 +97,11 @@ fn title(frame: &Activity, db: &str, redraw: bool) -> String {
     let every = human_duration(frame.window);
     match redraw {
         // At a terminal the time of day is enough; Ctrl-C is the way out.
+        // The database comes last: a long path is what gets cut at a narrow window.
         true => format!(
-            "queueprim top  {}  every {every}  {} UTC  Ctrl-C to stop",
-            visible(db, 200),
-            at.get(11..19).unwrap_or(&at)
+            "queueprim top  every {every}  {} UTC  Ctrl-C to stop  {}",
+            at.get(11..19).unwrap_or(&at),
+            visible(db, 200)
         ),
         false => format!("{at}  {}  every {every}", visible(db, 200)),
     }

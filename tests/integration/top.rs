@@ -205,3 +205,61 @@ fn without_a_database_it_shows_no_queues_and_creates_nothing() {
         refused.stderr
     );
 }
+
+/// The pid of `parent`'s only child.
+fn only_child(parent: u32) -> Option<u32> {
+    let children =
+        std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).ok()?;
+    children.split_whitespace().next()?.parse().ok()
+}
+
+#[test]
+fn at_a_terminal_frames_are_redrawn_in_place_and_the_cursor_comes_back() {
+    let env = TestEnv::new();
+    env.enqueue("emails", "{}", &[]);
+    // script(1) gives top a terminal; `exec` makes top its only child.
+    let mut command = env.isolated("script");
+    command
+        .args([
+            "-qefc",
+            &format!("exec {} top --interval 200ms", crate::harness::BIN),
+        ])
+        .arg("/dev/null")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut script = Reaped::new(command.spawn().expect("script(1), from util-linux"));
+    let stdout = script.child().stdout.take().unwrap();
+    let screen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let written = std::sync::Arc::clone(&screen);
+    thread::spawn(move || {
+        use std::io::Read;
+        let mut stdout = stdout;
+        let mut chunk = [0u8; 4096];
+        while let Ok(n @ 1..) = stdout.read(&mut chunk) {
+            written
+                .lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&chunk[..n]));
+        }
+    });
+    crate::support::wait::eventually(GENEROUS, "two frames drawn", || {
+        screen.lock().unwrap().matches("\u{1b}[H").count() >= 2
+    });
+    let top = only_child(script.child().id()).expect("top under script");
+    // SAFETY: kill(2) on a live process of this test; no memory effects.
+    assert_eq!(unsafe { libc::kill(top as libc::pid_t, libc::SIGINT) }, 0);
+    let ended = script.finish(GENEROUS, "top after SIGINT");
+    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+    let screen = screen.lock().unwrap().clone();
+    assert!(
+        screen.starts_with("\u{1b}[?25l\u{1b}[2J\u{1b}[H"),
+        "the screen is not cleared first: {screen:?}"
+    );
+    assert!(screen.contains("Ctrl-C to stop"), "{screen:?}");
+    assert!(screen.contains("emails"), "{screen:?}");
+    assert!(
+        screen.trim_end().ends_with("\u{1b}[?25h"),
+        "the cursor is not shown again: {screen:?}"
+    );
+}
