@@ -306,7 +306,13 @@ async function viewQueues() {
         ? "nothing waiting"
         : `oldest pending: ${span(age)}`));
   });
-  return [heading, h("div", { class: "cards" }, cards)];
+  const all = { pending: 0, claimed: 0, done: 0, dead: 0 };
+  for (const queue of list) for (const status of STATUSES) all[status] += queue[status];
+  return [
+    heading,
+    h("section", { class: "totals", "aria-label": "Every queue together" }, counts(all)),
+    h("div", { class: "cards" }, cards),
+  ];
 }
 
 function jobTable(jobs, { withQueue, withError }) {
