@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo bench --bench cli
+cargo bench --bench serve
 bash bench/work.sh
 bash bench/wait.sh
 bash bench/groups.sh

@@ -297,7 +297,8 @@ fn cli_claim_complete(db: &Path, clients: usize, total: usize) -> Figures {
 
 /// One-row durable write transactions on queueprim's schema, one after another.
 fn raw_transactions(db: &Path, count: usize) -> Figures {
-    cli(db, &["stats"]);
+    // Creates the database with queueprim's schema.
+    cli(db, &["enqueue", "raw", "--payload", "0"]);
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.pragma_update(None, "synchronous", "FULL").unwrap();
     let mut latencies = Vec::with_capacity(count);

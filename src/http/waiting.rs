@@ -141,42 +141,27 @@ pub async fn claim(
     wait: Duration,
 ) -> Result<Vec<Job>> {
     let give_up = Instant::now() + wait;
-    let watch = app.hub.watch(&req.queue);
-    let mut version = watch.version.subscribe();
+    // The first look is every claim's own, taken at once: busy workers that find work
+    // never queue up behind each other. Watching starts before it, so a commit that lands
+    // during the look still wakes the wait that follows.
+    let watch = (!wait.is_zero()).then(|| app.hub.watch(&req.queue));
+    let version = watch.as_ref().map(|watch| {
+        let mut version = watch.version.subscribe();
+        version.borrow_and_update();
+        version
+    });
+    let (jobs, due_in) = look(app, &req, &scoped).await?;
+    let (Some(watch), Some(mut version)) = (watch, version) else {
+        return Ok(jobs);
+    };
+    if !jobs.is_empty() {
+        return Ok(jobs);
+    }
+    let mut due_at = due_in.map(|ms| Instant::now() + Duration::from_millis(ms.max(0) as u64));
     let mut shutdown = app.shutdown.clone();
     let mut since = Instant::now();
-    let mut due_at: Option<Instant>;
     loop {
-        let seen = *version.borrow_and_update();
-        let covered = {
-            let mut looked = watch.looked.lock().await;
-            match looked.get(&req.job_type) {
-                Some(last) if last.version >= seen && last.at >= since => {
-                    due_at = last.due;
-                    true
-                }
-                _ => {
-                    let (jobs, due_in) = look(app, &req, &scoped).await?;
-                    if !jobs.is_empty() {
-                        return Ok(jobs);
-                    }
-                    let now = Instant::now();
-                    due_at = due_in.map(|ms| now + Duration::from_millis(ms.max(0) as u64));
-                    let last = Looked {
-                        version: seen,
-                        at: now,
-                        due: due_at,
-                    };
-                    looked.insert(req.job_type.clone(), last);
-                    false
-                }
-            }
-        };
-        if !covered {
-            since = Instant::now();
-        }
-        let now = Instant::now();
-        if now >= give_up || *shutdown.borrow() {
+        if Instant::now() >= give_up || *shutdown.borrow() {
             return Ok(Vec::new());
         }
         let wake = [Some(give_up), due_at, Some(since + RECHECK)]
@@ -191,6 +176,28 @@ pub async fn claim(
                 since = Instant::now();
             }
             _ = shutdown.changed() => return Ok(Vec::new()),
+        }
+        let seen = *version.borrow_and_update();
+        // Of the waiters of one queue and type, one looks per change: the others find a
+        // look that started after what woke them, and wait again.
+        let mut looked = watch.looked.lock().await;
+        match looked.get(&req.job_type) {
+            Some(last) if last.version >= seen && last.at >= since => due_at = last.due,
+            _ => {
+                let (jobs, due_in) = look(app, &req, &scoped).await?;
+                if !jobs.is_empty() {
+                    return Ok(jobs);
+                }
+                let now = Instant::now();
+                due_at = due_in.map(|ms| now + Duration::from_millis(ms.max(0) as u64));
+                let last = Looked {
+                    version: seen,
+                    at: now,
+                    due: due_at,
+                };
+                looked.insert(req.job_type.clone(), last);
+                since = now;
+            }
         }
     }
 }
