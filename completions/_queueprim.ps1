@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Delete jobs matching filters and print how many')
             [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Show which database commands use and what it holds')
             [CompletionResult]::new('sweep', 'sweep', [CompletionResultType]::ParameterValue, 'Release expired claims, now and then, until stopped')
+            [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'Watch every queue''s counts and rates, redrawn in place until Ctrl-C')
             [CompletionResult]::new('work', 'work', [CompletionResultType]::ParameterValue, 'Run a command for each job: the worker loop, built in')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Bring dead jobs back to pending with a fresh attempt budget')
             [CompletionResult]::new('release', 'release', [CompletionResultType]::ParameterValue, 'Give a claimed job back to the queue without counting a failed attempt')
@@ -189,6 +190,16 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
             [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database')
             [CompletionResult]::new('--once', '--once', [CompletionResultType]::ParameterName, 'Make one pass, print what it did, and exit')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'queueprim;top' {
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between frames; the rates are counted over it')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--synchronous', '--synchronous', [CompletionResultType]::ParameterName, 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database')
+            [CompletionResult]::new('--once', '--once', [CompletionResultType]::ParameterName, 'Print one frame and exit')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -377,6 +388,7 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Delete jobs matching filters and print how many')
             [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Show which database commands use and what it holds')
             [CompletionResult]::new('sweep', 'sweep', [CompletionResultType]::ParameterValue, 'Release expired claims, now and then, until stopped')
+            [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'Watch every queue''s counts and rates, redrawn in place until Ctrl-C')
             [CompletionResult]::new('work', 'work', [CompletionResultType]::ParameterValue, 'Run a command for each job: the worker loop, built in')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Bring dead jobs back to pending with a fresh attempt budget')
             [CompletionResult]::new('release', 'release', [CompletionResultType]::ParameterValue, 'Give a claimed job back to the queue without counting a failed attempt')
@@ -428,6 +440,9 @@ Register-ArgumentCompleter -Native -CommandName 'queueprim' -ScriptBlock {
             break
         }
         'queueprim;help;sweep' {
+            break
+        }
+        'queueprim;help;top' {
             break
         }
         'queueprim;help;work' {

@@ -94,6 +94,9 @@ _queueprim() {
             queueprim,token)
                 cmd="queueprim__subcmd__token"
                 ;;
+            queueprim,top)
+                cmd="queueprim__subcmd__top"
+                ;;
             queueprim,work)
                 cmd="queueprim__subcmd__work"
                 ;;
@@ -175,6 +178,9 @@ _queueprim() {
             queueprim__subcmd__help,token)
                 cmd="queueprim__subcmd__help__subcmd__token"
                 ;;
+            queueprim__subcmd__help,top)
+                cmd="queueprim__subcmd__help__subcmd__top"
+                ;;
             queueprim__subcmd__help,work)
                 cmd="queueprim__subcmd__help__subcmd__work"
                 ;;
@@ -203,7 +209,7 @@ _queueprim() {
 
     case "${cmd}" in
         queueprim)
-            opts="-h -V --db --format --synchronous --help --version enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config export import serve token completions man help"
+            opts="-h -V --db --format --synchronous --help --version enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config export import serve token completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -613,7 +619,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__help)
-            opts="enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config export import serve token completions man help"
+            opts="enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config export import serve token completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1032,6 +1038,20 @@ _queueprim() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        queueprim__subcmd__help__subcmd__top)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         queueprim__subcmd__help__subcmd__work)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1145,7 +1165,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__man)
-            opts="-h --dir --db --format --synchronous --help enqueue dequeue complete fail extend get list stats queues purge info sweep work retry release cancel peek pause resume config export import serve token token-create token-list token-revoke completions man queueprim"
+            opts="-h --dir --db --format --synchronous --help enqueue dequeue complete fail extend get list stats queues purge info sweep top work retry release cancel peek pause resume config export import serve token token-create token-list token-revoke completions man queueprim"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1583,6 +1603,36 @@ _queueprim() {
                 return 0
             fi
             case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --synchronous)
+                    COMPREPLY=($(compgen -W "full normal" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        queueprim__subcmd__top)
+            opts="-h --interval --once --db --format --synchronous --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -37,6 +37,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand purge 'Delete jobs matching filters and print how many'
             cand info 'Show which database commands use and what it holds'
             cand sweep 'Release expired claims, now and then, until stopped'
+            cand top 'Watch every queue''s counts and rates, redrawn in place until Ctrl-C'
             cand work 'Run a command for each job: the worker loop, built in'
             cand retry 'Bring dead jobs back to pending with a fresh attempt budget'
             cand release 'Give a claimed job back to the queue without counting a failed attempt'
@@ -174,6 +175,15 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
             cand --once 'Make one pass, print what it did, and exit'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'queueprim;top'= {
+            cand --interval 'Time between frames; the rates are counted over it'
+            cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
+            cand --format 'Output format [default: table on a terminal, json otherwise]'
+            cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'
+            cand --once 'Print one frame and exit'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -344,6 +354,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
             cand purge 'Delete jobs matching filters and print how many'
             cand info 'Show which database commands use and what it holds'
             cand sweep 'Release expired claims, now and then, until stopped'
+            cand top 'Watch every queue''s counts and rates, redrawn in place until Ctrl-C'
             cand work 'Run a command for each job: the worker loop, built in'
             cand retry 'Bring dead jobs back to pending with a fresh attempt budget'
             cand release 'Give a claimed job back to the queue without counting a failed attempt'
@@ -383,6 +394,8 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         &'queueprim;help;info'= {
         }
         &'queueprim;help;sweep'= {
+        }
+        &'queueprim;help;top'= {
         }
         &'queueprim;help;work'= {
         }

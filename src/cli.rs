@@ -153,6 +153,7 @@ pub enum Command {
     /// Example: queueprim info
     Info,
     Sweep(SweepArgs),
+    Top(TopArgs),
     Work(WorkArgs),
     Retry(RetryArgs),
     Release(ReleaseArgs),
@@ -575,6 +576,36 @@ pub struct SweepArgs {
     pub once: bool,
 }
 
+/// Watch every queue's counts and rates, redrawn in place until Ctrl-C.
+///
+/// Reads the database directly, on either engine (no server needed), and writes nothing.
+/// Each frame shows, per queue, its jobs by status, how many finished per second over the
+/// last interval (done/s, dead/s), how long its oldest claimable job has waited, and whether
+/// it is paused. At a terminal the frame is redrawn in place, fitted to the window; in a
+/// pipe each frame follows the last as plain lines (--format table) or as one JSON object
+/// per line. SIGINT (Ctrl-C) or SIGTERM stops it with exit 0.
+///
+/// Example: queueprim top --interval 5s
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// Time between frames; the rates are counted over it
+    #[arg(long, value_name = "DUR", value_parser = utf8(parse_top_interval), default_value = "2s")]
+    pub interval: Millis,
+
+    /// Print one frame and exit
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// A frame interval: at least 100ms, so a typo cannot turn `top` into a busy loop.
+fn parse_top_interval(s: &str) -> Result<Millis, String> {
+    let interval = parse_positive_duration(s)?;
+    match interval >= 100 {
+        true => Ok(interval),
+        false => Err(format!("'{}' is too short: at least 100ms", printable(s))),
+    }
+}
+
 /// Run a command for each job: the worker loop, built in.
 ///
 /// Claims jobs like dequeue (same order, --type filter, --timeout claims) and runs CMD once
@@ -798,7 +829,8 @@ pub struct ImportArgs {
 /// Serves the same database as every command (a SQLite file or a PostgreSQL URL) as a JSON
 /// API: enqueue, claim (with long-polling), complete, fail, extend, release, retry, cancel,
 /// get, list, queues, stats, settings and purge, plus /metrics (Prometheus), /healthz and
-/// /openapi.json. Every request but /healthz and /openapi.json needs a token (see token
+/// /openapi.json, and a dashboard for browsers at / (sign in with a token). Every request
+/// but /healthz, /openapi.json and the dashboard's page needs a token (see token
 /// create), and sees only the queues it was given: any other queue or job is answered 404.
 /// Writes arriving together are committed together, each answered once durable. One line
 /// per request goes to stderr. SIGTERM or SIGINT stops accepting, lets requests in flight
@@ -933,7 +965,7 @@ pub struct ManArgs {
 }
 
 /// The commands that have a page of their own, as `man COMMAND` names them.
-pub const PAGES: [&str; 30] = [
+pub const PAGES: [&str; 31] = [
     "enqueue",
     "dequeue",
     "complete",
@@ -946,6 +978,7 @@ pub const PAGES: [&str; 30] = [
     "purge",
     "info",
     "sweep",
+    "top",
     "work",
     "retry",
     "release",

@@ -289,6 +289,39 @@ pub struct QueueCounts {
     pub settings: QueueSettings,
 }
 
+/// How many jobs of one queue finished within one stretch of time: the `bucket`-th stretch
+/// of a read of throughput (`Store::finished`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    pub queue: String,
+    pub bucket: u64,
+    pub done: u64,
+    pub dead: u64,
+}
+
+/// What `top` shows of the queues at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activity {
+    /// The engine's time of the reading.
+    pub at: Millis,
+    /// The stretch of time the finished jobs were counted over, ending at `at`.
+    pub window: Millis,
+    pub queues: Vec<QueueActivity>,
+}
+
+/// One queue in an [`Activity`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueActivity {
+    pub queue: String,
+    pub counts: Counts,
+    pub paused: bool,
+    /// Jobs that finished done, and dead, within the window.
+    pub done: u64,
+    pub dead: u64,
+    /// Since when the queue's oldest claimable job has been claimable.
+    pub oldest_pending: Option<Millis>,
+}
+
 /// Which jobs `list` shows.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {

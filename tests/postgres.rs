@@ -36,6 +36,8 @@ mod contention;
 mod contract;
 #[path = "integration/crashes/mod.rs"]
 mod crashes;
+#[path = "integration/dashboard/mod.rs"]
+mod dashboard;
 #[path = "integration/enqueue.rs"]
 mod enqueue;
 #[path = "integration/errors.rs"]
@@ -60,6 +62,8 @@ mod queue_controls;
 mod reporting;
 #[path = "integration/serve/mod.rs"]
 mod serve;
+#[path = "integration/top.rs"]
+mod top;
 #[path = "integration/waiting.rs"]
 mod waiting;
 #[path = "integration/work.rs"]

@@ -26,6 +26,7 @@ mod serve;
 mod stats;
 mod sweep;
 mod token;
+mod top;
 mod work;
 
 use std::ffi::OsString;
@@ -73,6 +74,11 @@ impl Context {
     /// The database as a child process should be pointed at it (`QUEUEPRIM_DB`).
     pub fn db_for_child(&self) -> OsString {
         self.location.for_child()
+    }
+
+    /// The database as messages name it: a file, or a server and schema.
+    pub fn db_name(&self) -> String {
+        self.location.name()
     }
 
     /// How to open the database again and again, from any thread (for `serve`).
@@ -157,6 +163,7 @@ fn only_reads(command: &Command) -> bool {
             | Command::Config(_)
             | Command::Info
             | Command::Export(_)
+            | Command::Top(_)
             | Command::Token(crate::cli::TokenArgs {
                 command: crate::cli::TokenCommand::List
             })
@@ -178,6 +185,7 @@ pub fn run(cli: Cli, out: &mut Printer) -> Result<()> {
         Command::Purge(args) => purge::run(args, &ctx, out),
         Command::Info => info::run(&ctx, out),
         Command::Sweep(args) => sweep::run(args, &ctx, out),
+        Command::Top(args) => top::run(args, &ctx, out),
         Command::Work(args) => work::run(args, &ctx, out),
         Command::Retry(args) => retry::run(args, &ctx, out),
         Command::Release(args) => release::run(args, &ctx, out),

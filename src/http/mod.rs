@@ -5,8 +5,10 @@
 //! one writer that commits concurrent writes together); `waiting` serves long-polling
 //! claims from one watcher; `metrics` and `openapi` describe the server.
 
+mod activity;
 mod auth;
 mod body;
+mod dashboard;
 mod db;
 mod errors;
 mod jobs;

@@ -299,7 +299,7 @@ fn schemas() -> Value {
 
 /// The document.
 pub fn document() -> Value {
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "queueprim",
@@ -312,7 +312,19 @@ pub fn document() -> Value {
             "schemas": schemas()
         },
         "paths": paths()
-    })
+    });
+    // The routes the dashboard added describe themselves.
+    let (paths, schemas) = super::activity::openapi(operation, queue_param());
+    for (at, added) in [("/paths", paths), ("/components/schemas", schemas)] {
+        if let Some(map) = doc.pointer_mut(at).and_then(Value::as_object_mut) {
+            map.extend(
+                added
+                    .into_iter()
+                    .map(|(name, value)| (name.to_string(), value)),
+            );
+        }
+    }
+    doc
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use axum::Router;
 use super::auth::{authenticate, TokenId};
 use super::body::{too_large, MAX_BODY};
 use super::errors::ApiError;
-use super::{jobs, openapi, queues, App};
+use super::{activity, dashboard, jobs, openapi, queues, App};
 use crate::text::visible;
 use crate::time::{now, rfc3339};
 
@@ -72,6 +72,8 @@ fn guarded() -> (Routes, Routes) {
         .add("POST", "/v1/jobs/{id}/extend", jobs::extend)
         .add("POST", "/v1/jobs/{id}/release", jobs::release)
         .add("POST", "/v1/jobs/{id}/retry", jobs::retry)
+        .add("GET", "/v1/throughput", activity::throughput)
+        .add("POST", "/v1/queues/{queue}/retry", activity::retry_queue)
         .add("GET", "/metrics", queues::metrics);
     let waiting = Routes::new().add("POST", "/v1/queues/{queue}/claims", jobs::claim);
     (quick, waiting)
@@ -113,6 +115,7 @@ pub fn router(app: Arc<App>) -> Router {
         ));
     guarded
         .merge(open().router)
+        .merge(dashboard::router())
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn(refuse_declared_too_large))

@@ -147,6 +147,10 @@ fn exit_status(command: &str) -> Vec<Para> {
             "130, 143",
             "Interrupted by SIGINT or SIGTERM while waiting; nothing was claimed.",
         )),
+        "top" => items.push(Text(
+            "SIGINT and SIGTERM are the way to stop it: it then exits 0. It exits 1 if the \
+             database cannot be read.",
+        )),
         "work" | "sweep" => items.push(Text(
             "SIGINT and SIGTERM are the way to stop it: it then exits 0, leaving no job claimed.",
         )),
@@ -316,6 +320,13 @@ fn examples(command: &str) -> Vec<Para> {
             "Keep counts current and mark dead jobs dead promptly:",
             &["queueprim sweep --interval 30s", "queueprim sweep --once"],
         )],
+        "top" => &[
+            ("Watch the queues, redrawn every 2 seconds until Ctrl-C:", &["queueprim top"]),
+            (
+                "One frame, for a script or a log:",
+                &["queueprim top --once --format table", "queueprim top --once | jq '.queues[] | select(.dead > 0)'"],
+            ),
+        ],
         "work" => &[
             (
                 "Four at a time, until stopped with Ctrl-C or SIGTERM:",
@@ -452,6 +463,10 @@ fn output(command: &str) -> &'static str {
             \"queues\",\"counts\":{…as stats},\"version\"}; null where the database does not exist.",
         "sweep" => "One {\"at\":TIME,\"retried\":N,\"dead\":N} per pass that released something (every \
             pass with --once).",
+        "top" => "One {\"at\":TIME,\"interval_ms\":N,\"queues\":[…]} per frame, on a line of its own; \
+            each queue has \"queue\", the counts of stats, \"paused\", \"done_per_second\" and \
+            \"dead_per_second\" (finished over the last interval), and \"oldest_pending_ms\" (how long \
+            its oldest claimable job has waited; null when none is).",
         "work" => "With JSON output, one {\"event\":\"job\",\"id\",\"queue\",\"attempt\",\"result\",\
             \"reason\",\"duration_ms\"} per run (result: done, retry, dead, lost or released), then \
             {\"event\":\"summary\",\"done\",\"retried\",\"dead\",\"lost\",\"released\",\"runs\"}, counting \

@@ -4,6 +4,7 @@
 mod columns;
 pub mod json;
 mod table;
+mod top;
 mod transfer;
 
 use std::io::{self, BufWriter, IsTerminal, Stdout, Write};
@@ -74,7 +75,8 @@ pub fn use_color(is_terminal: bool) -> bool {
 
 /// How wide a table may be: the terminal's width, else `COLUMNS`, else 80.
 fn table_width() -> usize {
-    if let Some(width) = comfy_table::Table::new().width() {
+    // A terminal that says it is 0 wide (a pseudo-terminal nobody sized) is no width.
+    if let Some(width) = comfy_table::Table::new().width().filter(|&w| w > 0) {
         return usize::from(width);
     }
     std::env::var("COLUMNS")

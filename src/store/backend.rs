@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::job::{ClaimRequest, Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings, Status};
+use crate::job::{
+    ClaimRequest, Finished, Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings, Status,
+};
 use crate::time::Millis;
 use crate::tokens::Token;
 
@@ -332,6 +334,9 @@ pub trait Backend: Send {
 
     /// For each queue with claimable jobs, when the one visible longest became visible.
     fn oldest_pending(&mut self) -> Result<Vec<(String, Millis)>>;
+    /// The jobs that finished (done or dead) at `since` or later, counted per queue and per
+    /// stretch of `bucket` milliseconds from `since`, by queue then stretch.
+    fn finished(&mut self, since: Millis, bucket: Millis) -> Result<Vec<Finished>>;
     /// Every API token, revoked and expired ones included, oldest first.
     fn tokens(&mut self) -> Result<Vec<Token>>;
     /// The token whose secret hashes to `hash`.

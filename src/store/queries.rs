@@ -5,7 +5,10 @@ use anyhow::Result;
 
 use super::groups;
 use super::{no_such_job, Store};
-use crate::job::{Counts, Job, ListFilter, PurgeFilter, QueueCounts, StoreInfo};
+use crate::job::{
+    Activity, Counts, Finished, Job, ListFilter, PurgeFilter, QueueActivity, QueueCounts, StoreInfo,
+};
+use crate::time::Millis;
 
 /// Rows deleted per purge transaction: small enough that workers waiting for the write
 /// lock are not held up noticeably, large enough that a big purge finishes quickly.
@@ -90,8 +93,44 @@ impl Store {
 
     /// For each queue with claimable jobs, when the one visible longest became visible
     /// (the age of the oldest pending job, for metrics).
-    pub fn oldest_pending(&mut self) -> Result<Vec<(String, crate::time::Millis)>> {
+    pub fn oldest_pending(&mut self) -> Result<Vec<(String, Millis)>> {
         self.db.oldest_pending()
+    }
+
+    /// The jobs that finished (done or dead) at `since` or later, per queue and stretch of
+    /// `bucket` milliseconds from `since`: throughput, for the dashboard and `top`.
+    pub fn finished(&mut self, since: Millis, bucket: Millis) -> Result<Vec<Finished>> {
+        self.db.finished(since, bucket)
+    }
+
+    /// Every queue's counts and settings, with the jobs that finished over the last `window`
+    /// and the age of its oldest claimable job, on the engine's clock (for `top`).
+    pub fn activity(&mut self, window: Millis) -> Result<Activity> {
+        let at = self.now()?;
+        let queues = self.queues()?;
+        let oldest = self.oldest_pending()?;
+        let finished = self.finished(at - window, window)?;
+        let queues = queues
+            .into_iter()
+            .map(|q| {
+                let (done, dead) = finished
+                    .iter()
+                    .filter(|f| f.queue == q.queue)
+                    .fold((0, 0), |(done, dead), f| (done + f.done, dead + f.dead));
+                QueueActivity {
+                    oldest_pending: oldest
+                        .iter()
+                        .find(|(queue, _)| *queue == q.queue)
+                        .map(|(_, since)| *since),
+                    paused: q.settings.paused,
+                    queue: q.queue,
+                    counts: q.counts,
+                    done,
+                    dead,
+                }
+            })
+            .collect();
+        Ok(Activity { at, window, queues })
     }
 
     /// Counts the jobs a purge would remove.

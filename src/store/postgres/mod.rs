@@ -25,7 +25,7 @@ use postgres::{Client, SimpleQueryMessage};
 
 use super::backend::{Backend, BatchFn, Changed, ReadBackFn, Readiness, Seq, Stored, WriteFn};
 use super::{OpenOptions, Synchronous};
-use crate::job::{Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings};
+use crate::job::{Finished, Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings};
 use crate::time::Millis;
 use crate::tokens::Token;
 use errors::explain;
@@ -395,6 +395,12 @@ impl Backend for Db {
 
     fn oldest_pending(&mut self) -> Result<Vec<(String, Millis)>> {
         self.reading("read", serving::oldest_pending)
+    }
+
+    fn finished(&mut self, since: Millis, bucket: Millis) -> Result<Vec<Finished>> {
+        self.reading("read", |client, sql| {
+            reads::finished(client, sql, since, bucket)
+        })
     }
 
     fn tokens(&mut self) -> Result<Vec<Token>> {

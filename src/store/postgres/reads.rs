@@ -8,7 +8,9 @@ use postgres::types::{ToSql, Type};
 use postgres::Client;
 
 use super::sql::{job_from_row, Sql};
-use crate::job::{Counts, Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings, Status};
+use crate::job::{
+    Counts, Finished, Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings, Status,
+};
 use crate::store::backend::{Readiness, Stored};
 use crate::time::Millis;
 
@@ -298,4 +300,31 @@ pub fn has_unfinished(
         )?,
     };
     Ok(row.try_get(0)?)
+}
+
+/// Finished jobs per queue and stretch of time, read through `jobs_finished` from `since`
+/// on: the cost follows the jobs that finished since then, not the jobs kept.
+pub fn finished(
+    client: &mut Client,
+    sql: &Sql,
+    since: Millis,
+    bucket: Millis,
+) -> Result<Vec<Finished>> {
+    let rows = client.query_typed(
+        &sql.of("SELECT queue, (finished_at - $1) / $2 AS bucket, \
+             count(*) FILTER (WHERE status = 'done'), count(*) FILTER (WHERE status = 'dead') \
+             FROM @jobs WHERE status IN ('done', 'dead') AND finished_at >= $1 \
+             GROUP BY queue, bucket ORDER BY queue, bucket"),
+        &[(&since, Type::INT8), (&bucket.max(1), Type::INT8)],
+    )?;
+    rows.iter()
+        .map(|row| {
+            Ok(Finished {
+                queue: row.try_get(0)?,
+                bucket: row.try_get::<_, i64>(1)?.max(0) as u64,
+                done: row.try_get::<_, i64>(2)?.max(0) as u64,
+                dead: row.try_get::<_, i64>(3)?.max(0) as u64,
+            })
+        })
+        .collect()
 }

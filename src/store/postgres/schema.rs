@@ -13,6 +13,7 @@ use super::sql::quote_ident;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_init.sql"),
     include_str!("migrations/002_tokens.sql"),
+    include_str!("migrations/003_finished.sql"),
 ];
 
 /// The schema version this build writes.

@@ -26,7 +26,7 @@ use super::backend::{
     AddedRows, Backend, BatchFn, Changed, NewRow, ReadBackFn, Readiness, Seq, Stored, WriteFn,
 };
 use super::{OpenOptions, Synchronous};
-use crate::job::{Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings};
+use crate::job::{Finished, Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings};
 use crate::time::{self, Millis};
 use crate::tokens::Token;
 use errors::explain;
@@ -307,6 +307,10 @@ impl Backend for Db {
 
     fn oldest_pending(&mut self) -> Result<Vec<(String, Millis)>> {
         self.reading(serving::oldest_pending)
+    }
+
+    fn finished(&mut self, since: Millis, bucket: Millis) -> Result<Vec<Finished>> {
+        self.reading(|conn| reads::finished(conn, since, bucket))
     }
 
     fn tokens(&mut self) -> Result<Vec<Token>> {

@@ -6,7 +6,9 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use super::rows::{job_from_row, stored_from_db, JOB_COLUMNS};
-use crate::job::{Counts, Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings, Status};
+use crate::job::{
+    Counts, Finished, Job, ListFilter, PurgeFilter, QueueCounts, QueueSettings, Status,
+};
 use crate::store::backend::Readiness;
 use crate::time::Millis;
 
@@ -279,4 +281,25 @@ pub(super) fn has_unfinished(
             ))?
             .query_row([queue, t], |row| row.get(0))?,
     })
+}
+
+/// Finished jobs per queue (`?1`: since, `?2`: the stretch in milliseconds).
+pub(super) const FINISHED_SQL: &str = "SELECT queue, (finished_at - ?1) / ?2 AS bucket, \
+     SUM(status = 'done'), SUM(status = 'dead') FROM jobs \
+     WHERE status IN ('done', 'dead') AND finished_at >= ?1 \
+     GROUP BY queue, bucket ORDER BY queue, bucket";
+
+/// Finished jobs per queue and stretch of time, read through `jobs_finished` from `since`
+/// on: the cost follows the jobs that finished since then, not the jobs kept.
+pub(super) fn finished(conn: &Connection, since: Millis, bucket: Millis) -> Result<Vec<Finished>> {
+    let mut stmt = conn.prepare_cached(FINISHED_SQL)?;
+    let rows = stmt.query_map(params![since, bucket.max(1)], |row| {
+        Ok(Finished {
+            queue: row.get(0)?,
+            bucket: row.get::<_, i64>(1)?.max(0) as u64,
+            done: row.get::<_, i64>(2)?.max(0) as u64,
+            dead: row.get::<_, i64>(3)?.max(0) as u64,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -16,6 +16,7 @@ use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_init.sql"),
     include_str!("migrations/002_tokens.sql"),
+    include_str!("migrations/003_finished.sql"),
 ];
 
 /// The schema version this build writes.

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use super::reads::list_sql;
+use super::reads::{list_sql, FINISHED_SQL};
 use super::tx::{ready_sql, GROUP_HAS_LIVE, GROUP_HAS_QUEUED, GROUP_NEXT_QUEUED};
 use crate::job::{Backoff, ClaimRequest, NewJob, Status};
 use crate::lifecycle::FailOptions;
@@ -85,6 +85,48 @@ fn hot_queries_walk_an_index_in_order_instead_of_sorting() {
         assert!(steps.contains(&format!("INDEX {index} ")), "{steps}");
         assert!(!sorted(&probe), "{steps}");
     }
+}
+
+#[test]
+fn throughput_reads_only_the_jobs_finished_since_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let _created = store_with_clock(&dir);
+    let store = rusqlite::Connection::open(dir.path().join("q.db")).unwrap();
+    let sql = FINISHED_SQL.replace("?1", "5").replace("?2", "60000");
+    let plan = plan(&store, &sql);
+    assert!(
+        plan.contains("USING COVERING INDEX jobs_finished"),
+        "{plan}"
+    );
+}
+
+#[test]
+fn finished_jobs_are_counted_in_the_stretch_they_finished_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, now) = store_with_clock(&dir);
+    let start = now.load(Ordering::SeqCst);
+    store
+        .enqueue(&[new_job(0, None), new_job(0, None), new_job(0, None)])
+        .unwrap();
+    let first = claim_one(&mut store, 60_000).remove(0);
+    store.complete(&first.id, None, None, &[]).unwrap();
+    now.fetch_add(61_000, Ordering::SeqCst);
+    let second = claim_one(&mut store, 60_000).remove(0);
+    store.complete(&second.id, None, None, &[]).unwrap();
+    let third = claim_one(&mut store, 60_000).remove(0);
+    let dead = FailOptions {
+        dead: true,
+        ..FailOptions::default()
+    };
+    store.fail(&third.id, None, "x", dead).unwrap();
+    let mut counts = |since| -> Vec<(u64, u64, u64)> {
+        let rows = store.finished(since, 60_000).unwrap();
+        rows.into_iter()
+            .map(|f| (f.bucket, f.done, f.dead))
+            .collect()
+    };
+    assert_eq!(counts(start), vec![(0, 1, 0), (1, 1, 1)]);
+    assert_eq!(counts(start + 1), vec![(1, 1, 1)], "finished before since");
 }
 
 #[test]

@@ -192,6 +192,8 @@ fn good_value(arg: &Arg, key: &str, value_name: &str) -> OsString {
         "OBJECT|@FILE|-" => r#"{"queue":"next","payload":1}"#,
         // A claim lasts at least 1s.
         "DUR" if key == "--timeout" => "1s",
+        // top's frames come at least 100ms apart (and --once ends it at once).
+        "DUR" if key == "--interval" => "100ms",
         // Short enough that --wait, --interval or --grace end at once.
         "DUR" => "1ms",
         "N" => "1",
@@ -264,6 +266,7 @@ fn minimal_invocation(subcommand: &str) -> Vec<(&'static str, Vec<&'static str>)
         "completions" => vec![("<SHELL>", vec!["bash"])],
         "purge" => vec![("--all", vec!["--all"])],
         "sweep" => vec![("--once", vec!["--once"])],
+        "top" => vec![("--once", vec!["--once"])],
         // On an address already taken, so that serve exits (1) instead of serving.
         "serve" => vec![("--listen", vec!["--listen", held_address()])],
         "work" => vec![

@@ -12,7 +12,7 @@ use crate::harness::{Counts, Job, TestEnv};
 /// "QPRM", queueprim's `application_id`.
 const APPLICATION_ID: i64 = 0x5150_524D;
 /// The schema version this build writes.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 fn pragma(db: &Path, name: &str) -> i64 {
     let conn = rusqlite::Connection::open(db).expect("open with rusqlite");
@@ -182,9 +182,10 @@ fn a_dump_whose_tables_differ_is_refused_with_a_hint_and_untouched() {
 fn a_database_at_schema_version_1_is_migrated_keeping_its_jobs() {
     let env = TestEnv::new();
     let job = database_with_a_job(&env);
-    // What the build before API tokens left: version 1, no token table.
+    // What the build before API tokens left: version 1, no token table (nor the index of
+    // finished jobs that came after it).
     let conn = rusqlite::Connection::open(env.db()).unwrap();
-    conn.execute_batch("DROP TABLE api_tokens; PRAGMA user_version = 1")
+    conn.execute_batch("DROP TABLE api_tokens; DROP INDEX jobs_finished; PRAGMA user_version = 1")
         .unwrap();
     drop(conn);
     let got: Job = env.json(&["get", &job.id]);
