@@ -52,6 +52,8 @@ struct Watched {
     since: Instant,
     /// The last signal the guard sent: none yet, SIGTERM or SIGKILL.
     sent: Option<i32>,
+    /// When the guard sent its first signal.
+    stopped_at: Option<Instant>,
 }
 
 impl Watched {
@@ -97,6 +99,7 @@ impl Guard {
             lease,
             since,
             sent: None,
+            stopped_at: None,
         };
         self.state().watched.insert(key, watched);
         self.shared.changed.notify_one();
@@ -121,12 +124,16 @@ impl Guard {
             .is_some_and(|watched| watched.sent.is_some())
     }
 
-    /// The command has ended: stop watching it. Returns whether the guard stopped it.
-    pub fn forget(&self, key: u64) -> bool {
+    /// The command has ended, at `ended`: stop watching it. Returns whether the guard
+    /// stopped it. A command that ended on its own before the guard's first signal was not
+    /// stopped, even if the runner hears of its exit only later (held up, say, by a database
+    /// that went away): its result stands.
+    pub fn forget(&self, key: u64, ended: Instant) -> bool {
         self.state()
             .watched
             .remove(&key)
-            .is_some_and(|watched| watched.sent.is_some())
+            .and_then(|watched| watched.stopped_at)
+            .is_some_and(|stopped_at| stopped_at <= ended)
     }
 }
 
@@ -160,6 +167,7 @@ fn keep_watch(shared: &Shared) {
                 // this return ESRCH, harmlessly.
                 signal_group(watched.group, signal);
                 watched.sent = Some(signal);
+                watched.stopped_at.get_or_insert(now);
             }
         }
         state = match wake_at {
@@ -218,7 +226,10 @@ mod tests {
             Some(libc::SIGTERM | libc::SIGKILL)
         ));
         assert!(guard.stopping(1));
-        assert!(guard.forget(1), "the guard says it stopped it");
+        assert!(
+            guard.forget(1, Instant::now()),
+            "the guard says it stopped it"
+        );
     }
 
     #[test]
@@ -232,7 +243,7 @@ mod tests {
             ended_by(&mut child),
             Some(libc::SIGTERM | libc::SIGKILL)
         ));
-        assert!(guard.forget(1));
+        assert!(guard.forget(1, Instant::now()));
     }
 
     #[test]
@@ -244,9 +255,29 @@ mod tests {
         guard.renewed(7, Instant::now());
         assert!(!guard.stopping(7));
         assert!(child.try_wait().unwrap().is_none());
-        assert!(!guard.forget(7), "the guard did not stop it");
+        assert!(
+            !guard.forget(7, Instant::now()),
+            "the guard did not stop it"
+        );
         child.kill().unwrap();
         child.wait().unwrap();
+    }
+
+    #[test]
+    fn a_command_that_ended_before_the_guard_signalled_was_not_stopped_by_it() {
+        let guard = Guard::start().unwrap();
+        let mut child = sleeper();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let ended = Instant::now();
+        // Its exit is heard of only after the guard's time came.
+        guard.watch(3, child.id(), Duration::from_millis(300), ended);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !guard.stopping(3) {
+            assert!(Instant::now() < deadline, "the guard never acted");
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!guard.forget(3, ended), "it ended on its own");
     }
 
     #[test]

@@ -334,8 +334,9 @@ impl Runner<'_> {
                 let mut slot = self.slots.swap_remove(index);
                 slot.process.mark_finished();
                 self.watchdog.forget_group(slot.process.group());
-                let late = self.guard.forget(slot.key);
-                self.record(slot, finished?, late)?;
+                let finished = finished?;
+                let late = self.guard.forget(slot.key, finished.ended);
+                self.record(slot, finished, late)?;
             }
             next = self.done_rx.try_recv().ok();
         }

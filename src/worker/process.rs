@@ -31,6 +31,8 @@ pub struct Finished {
     pub stdout: Captured,
     pub stderr_tail: String,
     pub duration: Duration,
+    /// When the command exited, as soon as it was seen to.
+    pub ended: Instant,
 }
 
 /// A running command. A thread waits for it and sends its [`Finished`] on the channel given
@@ -96,6 +98,7 @@ impl JobProcess {
         let started = Instant::now();
         thread::spawn(move || {
             let result = child.wait().map(|status| {
+                let ended = Instant::now();
                 // Anything the command left running in its group dies with it, so the output
                 // pipes close and nothing outlives the job.
                 signal_group(pid, libc::SIGKILL);
@@ -103,7 +106,8 @@ impl JobProcess {
                     status,
                     stdout: stdout.join().unwrap_or_else(|_| empty()),
                     stderr_tail: stderr.join().unwrap_or_default(),
-                    duration: started.elapsed(),
+                    duration: ended - started,
+                    ended,
                 }
             });
             let _ = done.send((key, result));

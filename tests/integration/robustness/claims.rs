@@ -156,6 +156,68 @@ fn a_command_whose_claim_cannot_be_renewed_is_stopped_before_the_claim_expires()
     assert!(!dir.join("overlaps").exists());
 }
 
+/// A command that ends on its own while no renewal can land keeps its result. Here the
+/// runner is stuck in a renewal (the test holds the write lock) when the command exits, so
+/// it hears of the exit only after the guard's time came; but the guard stopped nothing, and
+/// nobody else took the job meanwhile.
+#[test]
+fn a_command_that_ends_on_its_own_while_a_renewal_waits_is_recorded_done() {
+    let env = TestEnv::new();
+    let dir = env.dir();
+    let script = dir.join("job.sh");
+    fs::write(
+        &script,
+        format!(
+            r#"#!/bin/sh
+touch "{dir}/started"
+while [ ! -f "{dir}/go" ]; do sleep 0.01; done
+echo '{{"ok":true}}'
+touch "{dir}/finished"
+"#,
+            dir = dir.display()
+        ),
+    )
+    .unwrap();
+    let job = env.enqueue("q", "1", &[]);
+    // Renewals every 3 s; the guard's time at 6 s; the deadline at 9 s.
+    let runner = env
+        .cmd(["work", "q", "--timeout", "9s", "--worker", "A", "--", "sh"])
+        .args([script.to_str().unwrap()])
+        .spawn();
+    eventually(GENEROUS, "the job to start", || {
+        dir.join("started").exists()
+    });
+    let holder = rusqlite::Connection::open(env.db()).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let claimed: Job = env.json(&["get", &job.id]);
+    let deadline = millis(claimed.visible_after.as_deref().unwrap());
+    // Once the first renewal waits for the lock, the command ends, well before the guard's
+    // time. (Were the machine so slow that the runner had not begun renewing, it would
+    // record the result at once, and the test would pass without testing the guard.)
+    sleep_until(deadline - 4_500);
+    fs::write(dir.join("go"), "").unwrap();
+    eventually(GENEROUS, "the command to finish", || {
+        dir.join("finished").exists()
+    });
+    // Past the guard's time, short of the deadline: the guard acts on a command that is gone.
+    sleep_until(deadline - 1_000);
+    holder.execute_batch("ROLLBACK").unwrap();
+
+    eventually(GENEROUS, "the result to be recorded", || {
+        let now: Job = env.json(&["get", &job.id]);
+        now.status != "claimed"
+    });
+    let after: Job = env.json(&["get", &job.id]);
+    assert_eq!(after.status, "done", "{after:?}");
+    assert!(after.errors.is_empty(), "{:?}", after.errors);
+    assert_eq!(
+        after.output.as_ref().map(|o| o.to_string()).as_deref(),
+        Some(r#"{"ok":true}"#)
+    );
+    let output = stop(runner);
+    assert!(output.status.success(), "{output:?}");
+}
+
 #[test]
 fn runners_sharing_a_queue_never_run_one_job_twice_at_once() {
     let env = TestEnv::new();
