@@ -241,7 +241,8 @@ pub async fn release(
     one_job(&app, &caller, write, &id).await
 }
 
-/// `POST /v1/jobs/{id}/retry`: a dead (or done) job back to pending, fresh attempts.
+/// `POST /v1/jobs/{id}/retry`: a dead (or done) job back to pending, fresh attempts; the
+/// answer is an array of that one job, as `retry` prints.
 pub async fn retry(
     State(app): Shared,
     Extension(caller): Extension<Caller>,
@@ -249,7 +250,14 @@ pub async fn retry(
     Body(Empty {}): Body<Empty>,
 ) -> ApiResult<Response> {
     caller.require_consumer()?;
-    one_job(&app, &caller, Write::Retry { id: id.clone() }, &id).await
+    match write_job(&app, &caller, Write::Retry { id: id.clone() }, &id).await? {
+        // An array, as `retry ID…` prints, like a cancel's list of ids.
+        Written::Job(job) => respond(
+            StatusCode::OK,
+            &[JobJson::new(&job).map_err(ApiError::internal)?],
+        ),
+        _ => Err(ApiError::internal("a retry answered something else")),
+    }
 }
 
 /// `DELETE /v1/jobs/{id}`: cancels a pending job.

@@ -47,7 +47,7 @@ fn errors(codes: &[&str]) -> Map<String, Value> {
     for code in codes {
         let description = match *code {
             "400" => "Bad input (usage or invalid_input)",
-            "401" => "No valid token",
+            "401" => "No valid token (without tokens: a request not addressed to loopback, or sent by another site's page)",
             "404" => "No such job or queue, or not one this token reaches",
             "409" => "The job's state does not allow it, or the claim is no longer yours",
             "413" => "The body is over the limit",
@@ -166,7 +166,9 @@ fn paths() -> Value {
         "/v1/jobs/{id}/fail": { "post": job_action("Record a failed attempt; the retry rule decides", "Fail") },
         "/v1/jobs/{id}/extend": { "post": job_action("Push a claim's deadline further", "Extend") },
         "/v1/jobs/{id}/release": { "post": job_action("Give a claimed job back without counting an attempt", "Release") },
-        "/v1/jobs/{id}/retry": { "post": job_action("Bring a dead (or done) job back to pending", "Retry") },
+        "/v1/jobs/{id}/retry": {
+            "post": operation("Bring a dead (or done) job back to pending; an array of the one job, as retry prints", vec![id_param()], Some(reference("Retry")), ("200", array(reference("Job"))), WRITE),
+        },
         "/metrics": {
             "get": {
                 "summary": "Prometheus metrics of the queues this token reaches",

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::handler::Handler;
 use axum::http::header::CONTENT_LENGTH;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, MethodRouter};
@@ -117,6 +117,8 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(open().router)
         .merge(dashboard::router())
         .fallback(no_route)
+        // After every route: it applies to the routes added so far.
+        .method_not_allowed_fallback(no_method)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn(refuse_declared_too_large))
         .layer(middleware::from_fn(access_log))
@@ -125,6 +127,20 @@ pub fn router(app: Arc<App>) -> Router {
 
 async fn no_route() -> ApiError {
     ApiError::not_found("no such route: see /openapi.json")
+}
+
+/// A route asked with a method it does not have: 405, with the methods it has in `Allow`
+/// (which axum adds), and a JSON error like every other.
+async fn no_method(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "usage",
+        format!(
+            "{} is not a method of {}: see the allow header or /openapi.json",
+            visible(method.as_str(), 20),
+            visible(uri.path(), 300)
+        ),
+    )
 }
 
 /// `GET /healthz`: 200 while the database answers, 503 otherwise.

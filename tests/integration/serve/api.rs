@@ -138,13 +138,13 @@ fn a_producer_and_a_worker_go_round_trip_with_the_cli_s_json() {
         (failed.status.as_str(), failed.errors[0].reason.as_str()),
         ("dead", "smtp down")
     );
-    let retried: Job = serde_json::from_value(
+    let retried: Vec<Job> = serde_json::from_value(
         server
             .post(&format!("/v1/jobs/{}/retry", second.id), &tok, "")
             .expect(200),
     )
     .unwrap();
-    assert_eq!(retried.status, "pending");
+    assert_eq!(retried[0].status, "pending");
 
     let third = &claimed[2];
     let released: Job = serde_json::from_value(
@@ -349,7 +349,7 @@ fn bad_requests_get_json_errors_with_the_status_that_fits() {
 }
 
 /// Sends `head` as it is and reads the answer until the server closes the connection.
-fn raw_request(url: &str, head: &str) -> String {
+pub fn raw_request(url: &str, head: &str) -> String {
     use std::io::{Read, Write};
     let address = url.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(address).unwrap();
@@ -360,4 +360,46 @@ fn raw_request(url: &str, head: &str) -> String {
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
     String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn a_method_a_route_does_not_have_is_a_json_error_naming_the_methods_it_has() {
+    let env = TestEnv::new();
+    let tok = token(&env, "*", &[]);
+    let server = Server::with_tokens(&env);
+    for (method, path) in [
+        ("PATCH", "/v1/jobs/q_0000000000"),
+        ("DELETE", "/v1/stats"),
+        ("POST", "/v1/queues"),
+        ("GET", "/v1/jobs/q_0000000000/complete"),
+    ] {
+        for token in [Some(tok.as_str()), None] {
+            let answer = server.call(method, path, token, None);
+            let message = answer.expect_error(405, "usage");
+            assert!(message.contains(method), "{method} {path}: {message}");
+            assert!(answer.header("allow").is_some(), "{method} {path}");
+        }
+    }
+}
+
+#[test]
+fn retrying_a_job_answers_what_retry_prints() {
+    let env = TestEnv::new();
+    let tok = token(&env, "*", &[]);
+    let server = Server::with_tokens(&env);
+    let mut dead = Vec::new();
+    for _ in 0..2 {
+        let job = env.enqueue("q", "{}", &[]);
+        env.dequeue("q", &[]);
+        env.cmd(["fail", &job.id, "--dead"]).expect_status(0);
+        dead.push(job.id);
+    }
+    let from_cli: Value = env.json(&["retry", &dead[0]]);
+    let over_http = server
+        .post(&format!("/v1/jobs/{}/retry", dead[1]), &tok, "")
+        .expect(200);
+    assert!(from_cli.is_array(), "{from_cli}");
+    assert!(over_http.is_array(), "{over_http}");
+    let now: Value = env.json(&["get", &dead[1]]);
+    assert_eq!(over_http, json!([now]));
 }
