@@ -16,12 +16,13 @@ use crate::input::{
 use crate::text::{escape_invalid_utf8, printable};
 use crate::time::{parse_duration, parse_positive_duration, parse_timestamp, Millis};
 
-/// A durable work queue on a single SQLite file.
+/// A durable work queue on one SQLite file, or on a PostgreSQL server (--db postgresql://…).
 ///
 /// Producers enqueue JSON jobs; workers dequeue them with a visibility timeout, then complete
 /// or fail them. Jobs survive restarts, run highest priority first, retry on failure and end
 /// dead when they cannot succeed. Every command opens the database, runs one transaction,
-/// prints its result and exits; any number may run at once on one file.
+/// prints its result and exits; any number may run at once on one database. `serve` puts
+/// the same queue behind an HTTP API, with a dashboard.
 ///
 /// Output: JSON when stdout is not a terminal, a table when it is (see --format). Errors are
 /// one line on stderr; with --format json, one JSON object: {"error":{"kind":..,"message":..}}.
@@ -391,7 +392,7 @@ fn parse_wait(s: &str) -> Result<Wait, String> {
 /// late complete, after the claim expired but before anyone else claimed the job, is
 /// accepted with that token, even when the expiry made the job dead: it becomes done.
 ///
-/// Example: queueprim complete q_7f3k2m9x4c --claim c_8k2m4x7q9r1t --output '{"sent":true}'
+/// Example: queueprim complete q_1m8nqj814jqfwrx --claim c_8k2m4x7q9r1t --output '{"sent":true}'
 #[derive(Debug, Args)]
 pub struct CompleteArgs {
     /// The job's id
@@ -438,7 +439,7 @@ fn parse_follow_up(s: &str) -> Result<(String, String), String> {
 /// While attempt_count < max_retries the job goes back to pending for another try; otherwise,
 /// or with --dead, it becomes dead. The reason is kept in the job's errors.
 ///
-/// Example: queueprim fail q_7f3k2m9x4c --claim c_8k2m4x7q9r1t --reason "smtp timeout"
+/// Example: queueprim fail q_1m8nqj814jqfwrx --claim c_8k2m4x7q9r1t --reason "smtp timeout"
 #[derive(Debug, Args)]
 pub struct FailArgs {
     /// The job's id
@@ -467,7 +468,7 @@ pub struct FailArgs {
 /// The new deadline is the old one plus DUR, or now plus DUR if the old one has passed and
 /// nobody has taken the job yet.
 ///
-/// Example: queueprim extend q_7f3k2m9x4c --by 30m --claim c_8k2m4x7q9r1t
+/// Example: queueprim extend q_1m8nqj814jqfwrx --by 30m --claim c_8k2m4x7q9r1t
 #[derive(Debug, Args)]
 pub struct ExtendArgs {
     /// The job's id
@@ -485,7 +486,7 @@ pub struct ExtendArgs {
 
 /// Print one job.
 ///
-/// Example: queueprim get q_7f3k2m9x4c
+/// Example: queueprim get q_1m8nqj814jqfwrx
 #[derive(Debug, Args)]
 pub struct GetArgs {
     /// The job's id
@@ -669,8 +670,10 @@ pub struct WorkArgs {
 /// Bring dead jobs back to pending with a fresh attempt budget.
 ///
 /// Give job ids (of dead or done jobs), or --queue to retry every dead job of a queue (or
-/// every done one, with --status done, to run them again). Retried jobs keep their error history and their place
-/// in line. All or nothing: if one id cannot be retried, none is.
+/// every done one, with --status done, to run them again). Retried jobs keep their error
+/// history and their place in line. With ids, all or nothing: if one id cannot be retried,
+/// none is. With --queue, every job that can be: one whose dedup key an unfinished job of
+/// the queue holds stays as it is, and a note on stderr counts those.
 ///
 /// Example: queueprim retry --queue emails
 #[derive(Debug, Args)]
@@ -696,7 +699,7 @@ pub enum RetryStatus {
 
 /// Give a claimed job back to the queue without counting a failed attempt.
 ///
-/// Example: queueprim release q_7f3k2m9x4c --claim c_8k2m4x7q9r1t
+/// Example: queueprim release q_1m8nqj814jqfwrx --claim c_8k2m4x7q9r1t
 #[derive(Debug, Args)]
 pub struct ReleaseArgs {
     /// The job's id
@@ -715,7 +718,7 @@ pub struct ReleaseArgs {
 /// deletes those). All or nothing: if one id cannot be cancelled, none is. Cancelling frees
 /// the job's dedup key and lets the next job of its group go. Prints the ids cancelled.
 ///
-/// Example: queueprim cancel q_7f3k2m9x4c q_9w2n5b8d1e
+/// Example: queueprim cancel q_1m8nqj814jqfwrx q_9w2n5b8d1e
 #[derive(Debug, Args)]
 pub struct CancelArgs {
     /// Jobs to cancel

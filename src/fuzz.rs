@@ -159,7 +159,7 @@ mod tests {
     const VALUES: &[&str] = &[
         "q",
         "tenant/acme:v1",
-        "q_7f3k2m9x4c",
+        "q_1m8nqj814jqfwrx",
         "c_8k2m4x7q9r1t",
         "{\"to\":\"a@b.c\"}",
         "next={\"n\":1}",

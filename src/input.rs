@@ -89,7 +89,7 @@ pub fn parse_job_id(s: &str) -> Result<String, String> {
             printable(s)
         ));
     }
-    check_token(s, "q_", "job id", "an id like q_7f3k2m9x4c")
+    check_token(s, "q_", "job id", "an id like q_1m8nqj814jqfwrx")
 }
 
 fn check_token(s: &str, prefix: &str, what: &str, expected: &str) -> Result<String, String> {

@@ -22,10 +22,16 @@ pub fn run(args: RetryArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
                 Some(mut store) => store.replay_queue(queue, status)?,
                 None => (Vec::new(), 0),
             };
-            if skipped > 0 {
-                out.note(&format!(
-                    "{skipped} jobs left as they are: their dedup key is taken by an unfinished job"
-                ));
+            // A script must hear of it too: the jobs it asked back are not all back.
+            match skipped {
+                0 => {}
+                1 => out.notice(
+                    "1 job left as it is: its dedup key is taken by an unfinished job of the queue",
+                )?,
+                n => out.notice(&format!(
+                    "{n} jobs left as they are: their dedup keys are taken by unfinished jobs of \
+                     the queue"
+                ))?,
             }
             jobs
         }

@@ -20,7 +20,7 @@ use crate::time;
 const SIGNAL_CHECK: Duration = Duration::from_millis(100);
 
 pub fn run(args: TopArgs, ctx: &Context, out: &mut Printer) -> Result<()> {
-    let mut store = ctx.open_if_there()?;
+    let mut store = ctx.open_existing()?;
     // The first reading decides: a database that cannot be read at all is an error.
     let first = read(&mut store, args.interval)?;
     if args.once {

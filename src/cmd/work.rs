@@ -71,14 +71,14 @@ fn check_runnable(program: &OsStr) -> Result<()> {
             .is_some_and(|dirs| std::env::split_paths(&dirs).any(|dir| dir.join(path).is_file()))
     };
     if found {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!(
-            "cannot run '{}': no such command (give a path, or a program on PATH)",
-            program.to_string_lossy()
-        ))
-        .into())
+        return Ok(());
     }
+    let why = if path.is_dir() {
+        "a folder, not a command"
+    } else {
+        "no such command (give a path, or a program on PATH)"
+    };
+    Err(Error::invalid(format!("cannot run '{}': {why}", program.to_string_lossy())).into())
 }
 
 /// `HOST:PID`, which tells apart runners on one machine and across machines sharing a disk.

@@ -12,7 +12,11 @@ use crate::fuzz::{check, check_message, config, input, near, text};
 
 const NAMES: &[&str] = &["q", "emails", "tenant/acme:v1.2_x-y", "a-b.c_d"];
 const FREE_TEXT: &[&str] = &["worker-1", "host 7 / pid 42", "order:42", "é日本🙂"];
-const TOKENS: &[&str] = &["q_7f3k2m9x4c", "c_8k2m4x7q9r1t", "\"q_7f3k2m9x4c\""];
+const TOKENS: &[&str] = &[
+    "q_1m8nqj814jqfwrx",
+    "c_8k2m4x7q9r1t",
+    "\"q_1m8nqj814jqfwrx\"",
+];
 const PRIORITIES: &[&str] = &["high", "normal", "LOW", "-3", "2147483647", "-2147483648"];
 const JSON: &[&str] = &[
     "{\"to\":\"a@b.c\",\"n\":[1,2.50,-3e4]}",

@@ -294,7 +294,7 @@ fn examples(command: &str) -> Vec<Para> {
         )],
         "get" => &[(
             "Look at one job, or one field of it:",
-            &["queueprim get q_7f3k2m9x4c", "queueprim get q_7f3k2m9x4c | jq -r .status"],
+            &["queueprim get q_1m8nqj814jqfwrx", "queueprim get q_1m8nqj814jqfwrx | jq -r .status"],
         )],
         "list" => &[
             (
@@ -343,7 +343,7 @@ fn examples(command: &str) -> Vec<Para> {
         ],
         "retry" => &[(
             "Run dead jobs again, by id or all of a queue:",
-            &["queueprim retry q_7f3k2m9x4c q_9w2n5b8d1e", "queueprim retry --queue emails"],
+            &["queueprim retry q_1m8nqj814jqfwrx q_9w2n5b8d1e", "queueprim retry --queue emails"],
         )],
         "release" => &[(
             "Give a job back without counting a failure:",

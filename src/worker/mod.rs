@@ -11,11 +11,13 @@ mod watchdog;
 
 use std::ffi::OsString;
 use std::io;
+use std::path::Path;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use crate::error::Error;
 use crate::job::{ClaimRequest, Job};
 use crate::lifecycle::FailOptions;
 use crate::reconnect::reconnect;
@@ -314,8 +316,16 @@ impl Runner<'_> {
                 // The command could not start at all: not the job's fault, so give it back.
                 self.store.release(&job.id, job.claim.as_deref())?;
                 let program = self.settings.command.first().map(|c| c.to_string_lossy());
-                Err(anyhow::Error::new(e)
-                    .context(format!("cannot run {}", program.unwrap_or_default())))
+                let program = program.unwrap_or_default();
+                // The program was found before the first claim, so a file that is "not
+                // found" now is the interpreter its #! line names.
+                if e.kind() == std::io::ErrorKind::NotFound && Path::new(&*program).is_file() {
+                    return Err(Error::invalid(format!(
+                        "cannot run {program}: the interpreter its #! line names was not found"
+                    ))
+                    .into());
+                }
+                Err(anyhow::Error::new(e).context(format!("cannot run {program}")))
             }
         }
     }

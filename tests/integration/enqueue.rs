@@ -733,7 +733,7 @@ fn jobs_with_ids_of_the_earlier_random_kind_keep_working_beside_new_ones() {
     let env = TestEnv::new();
     let job = env.enqueue("e", "1", &["--key", "k"]);
     // A database from before time-ordered ids: q_ and 10 random characters.
-    let old = "q_7f3k2m9x4c";
+    let old = "q_1m8nqj814jqfwrx";
     let rename = format!("UPDATE {{jobs}} SET id = '{old}' WHERE id = '{}'", job.id);
     match env.schema() {
         Some(schema) => {

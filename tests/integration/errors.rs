@@ -737,12 +737,17 @@ fn ids_and_tokens_mixed_up_get_a_hint() {
     env.cmd(["complete", "c_8k2m4x7q9r1t"])
         .expect_status(2)
         .expect_stderr_contains("is a claim token, not a job id");
-    env.cmd(["get", "\"q_7f3k2m9x4c\""])
+    env.cmd(["get", "\"q_1m8nqj814jqfwrx\""])
         .expect_status(2)
         .expect_stderr_contains("use jq -r");
-    env.cmd(["complete", "q_7f3k2m9x4c", "--claim", "q_7f3k2m9x4c"])
-        .expect_status(2)
-        .expect_stderr_contains("invalid claim token");
+    env.cmd([
+        "complete",
+        "q_1m8nqj814jqfwrx",
+        "--claim",
+        "q_1m8nqj814jqfwrx",
+    ])
+    .expect_status(2)
+    .expect_stderr_contains("invalid claim token");
 }
 
 #[test]

@@ -28,7 +28,7 @@ fn a_payload_under_another_name_points_at_payload() {
 #[test]
 fn extend_with_a_bare_duration_points_at_by() {
     let env = TestEnv::new();
-    let err = refusal(&env, &["extend", "q_7f3k2m9x4c", "30s"]);
+    let err = refusal(&env, &["extend", "q_1m8nqj814jqfwrx", "30s"]);
     assert!(err.contains("--by 30s"), "{err}");
 }
 
@@ -43,7 +43,7 @@ fn work_with_the_command_before_the_dashes_points_at_them() {
 fn a_claim_token_without_its_flag_points_at_claim() {
     let env = TestEnv::new();
     for verb in ["complete", "fail", "extend", "release"] {
-        let err = refusal(&env, &[verb, "q_7f3k2m9x4c", "c_8k2m4x7q9r1t"]);
+        let err = refusal(&env, &[verb, "q_1m8nqj814jqfwrx", "c_8k2m4x7q9r1t"]);
         assert!(err.contains("--claim c_8k2m4x7q9r1t"), "{verb}: {err}");
     }
 }
@@ -53,6 +53,57 @@ fn retry_with_nothing_to_retry_mentions_queue() {
     let env = TestEnv::new();
     let err = refusal(&env, &["retry"]);
     assert!(err.contains("--queue"), "{err}");
+}
+
+#[test]
+fn work_says_why_a_command_it_found_cannot_run() {
+    let env = TestEnv::new();
+    env.enqueue("q", "1", &[]);
+    let folder = env.dir().join("tools");
+    std::fs::create_dir(&folder).unwrap();
+    let err = refusal(&env, &["work", "q", "--", folder.to_str().unwrap()]);
+    assert!(err.contains("a folder, not a command"), "{err}");
+    let script = env.dir().join("job.sh");
+    std::fs::write(&script, "#!/no/such/interpreter\necho hi\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let err = refusal(
+        &env,
+        &["work", "q", "--until-empty", "--", script.to_str().unwrap()],
+    );
+    assert!(
+        err.contains("the interpreter its #! line names was not found"),
+        "{err}"
+    );
+    let stats: Counts = env.json(&["stats"]);
+    assert_eq!(stats.pending, 1, "the job was given back: {stats:?}");
+}
+
+#[test]
+fn a_database_in_a_missing_folder_is_named_once() {
+    let env = TestEnv::new();
+    let db = env.dir().join("nowhere").join("q.db");
+    let run = env
+        .cmd([
+            "enqueue",
+            "q",
+            "--payload",
+            "1",
+            "--db",
+            db.to_str().unwrap(),
+        ])
+        .expect_status(1);
+    assert_eq!(
+        run.stderr.matches("cannot open database").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("does not exist (create it"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -209,6 +260,11 @@ fn reading_a_database_that_is_not_there_says_so_on_stderr() {
             .expect_stdout(stdout)
             .expect_stderr_contains(&format!("no database at {missing} (from --db)"));
     }
+    let top = env
+        .cmd(["top", "--once", "--format", "json", "--db", missing])
+        .expect_status(0)
+        .expect_stderr_contains(&format!("no database at {missing} (from --db)"));
+    assert!(top.stdout.contains(r#""queues":[]"#), "{}", top.stdout);
     assert!(!std::path::Path::new(missing).exists());
     env.enqueue("q", "1", &[]);
     let run = env.cmd(["list"]).expect_status(0);

@@ -29,9 +29,8 @@ pub fn look(path: &Path) -> Result<Found> {
     let meta = match fs::metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Found::Nothing),
-        Err(e) => {
-            return Err(e).with_context(|| format!("cannot open database {}", path.display()))
-        }
+        // The caller names the database.
+        Err(e) => return Err(e.into()),
     };
     let kind = meta.file_type();
     let what = if kind.is_file() {
@@ -80,8 +79,7 @@ fn prepare_file_syncing(path: &Path, create_dir: bool, sync: &mut SyncDir<'_>) -
     if !dir.exists() {
         if !create_dir {
             bail!(
-                "cannot open database {}: folder {} does not exist (create it, or pick another --db)",
-                path.display(),
+                "folder {} does not exist (create it, or pick another --db)",
                 dir.display()
             );
         }
