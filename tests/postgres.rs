@@ -20,6 +20,11 @@ macro_rules! sqlite_only {
     ($($item:item)*) => {};
 }
 
+/// Tests of PostgreSQL's own behaviour (its server restarted), kept here.
+macro_rules! postgres_only {
+    ($($item:item)*) => { $($item)* };
+}
+
 // Shared with the SQLite binary, which uses some helpers this one does not.
 #[allow(dead_code)]
 #[path = "integration/harness.rs"]

@@ -5,6 +5,9 @@
 //! claim deadline or delayed job they know of, their own time limit, and shutdown; they
 //! never poll the database. Of the waiters of one queue and job type, only one looks per
 //! change: the others see that a look at least as new as their wake-up found nothing.
+//! A look that fails once the claim is waiting (the database went away) does not end it: it
+//! waits on, and the watcher's reconnecting wakes it to look again; only a wait that runs
+//! out with its last look failed answers the failure instead of `[]`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,7 +19,7 @@ use anyhow::Result;
 use tokio::sync::watch;
 use tokio::time::sleep_until;
 
-use super::db::Opener;
+use super::db::{is_database_error, Opener};
 use super::App;
 use crate::job::{ClaimRequest, Job};
 use crate::store::{Changed, Scoped, Store, Write, Written};
@@ -96,6 +99,8 @@ struct Looked {
     at: Instant,
     /// When something it saw stored falls due.
     due: Option<Instant>,
+    /// Whether it failed (the database away) rather than found nothing.
+    failed: bool,
 }
 
 /// Starts the watcher thread; it stops once `stop` is set.
@@ -118,8 +123,12 @@ fn watch_loop(hub: &Hub, store: Store, open: &Opener, stop: &AtomicBool) {
             store = open()
                 .map_err(|e| eprintln!("queueprim serve: cannot reopen the database: {e:#}"))
                 .ok();
-            // Whatever happened meanwhile went unheard.
-            hub.changed(&Changed::Everything);
+            if store.is_some() {
+                // Whatever happened meanwhile went unheard. (Not before: waiters woken while
+                // the database is away would only fail to look.)
+                eprintln!("queueprim serve: hearing the wake-ups of waiting claims again");
+                hub.changed(&Changed::Everything);
+            }
             continue;
         };
         match watching.wait_for_any_change(WATCH_SLICE) {
@@ -160,9 +169,14 @@ pub async fn claim(
     let mut due_at = due_in.map(|ms| Instant::now() + Duration::from_millis(ms.max(0) as u64));
     let mut shutdown = app.shutdown.clone();
     let mut since = Instant::now();
+    // The failure of the last look this claim relied on, answered if the wait runs out.
+    let mut failure: Option<anyhow::Error> = None;
     loop {
-        if Instant::now() >= give_up || *shutdown.borrow() {
+        if *shutdown.borrow() {
             return Ok(Vec::new());
+        }
+        if Instant::now() >= give_up {
+            return failure.map_or(Ok(Vec::new()), Err);
         }
         let wake = [Some(give_up), due_at, Some(since + RECHECK)]
             .into_iter()
@@ -182,18 +196,37 @@ pub async fn claim(
         // look that started after what woke them, and wait again.
         let mut looked = watch.looked.lock().await;
         match looked.get(&req.job_type) {
-            Some(last) if last.version >= seen && last.at >= since => due_at = last.due,
-            _ => {
-                let (jobs, due_in) = look(app, &req, &scoped).await?;
-                if !jobs.is_empty() {
-                    return Ok(jobs);
+            Some(last) if last.version >= seen && last.at >= since => {
+                due_at = last.due;
+                if !last.failed {
+                    failure = None;
                 }
+            }
+            _ => {
+                let (due_in, failed) = match look(app, &req, &scoped).await {
+                    Ok((jobs, _)) if !jobs.is_empty() => return Ok(jobs),
+                    Ok((_, due_in)) => {
+                        failure = None;
+                        (due_in, false)
+                    }
+                    Err(e) if is_database_error(&e) => {
+                        eprintln!(
+                            "queueprim serve: a waiting claim on {} could not look, and waits on: {}",
+                            crate::text::visible(&req.queue, 80),
+                            crate::error::one_line(&e)
+                        );
+                        failure = Some(e);
+                        (None, true)
+                    }
+                    Err(e) => return Err(e),
+                };
                 let now = Instant::now();
                 due_at = due_in.map(|ms| now + Duration::from_millis(ms.max(0) as u64));
                 let last = Looked {
                     version: seen,
                     at: now,
                     due: due_at,
+                    failed,
                 };
                 looked.insert(req.job_type.clone(), last);
                 since = now;

@@ -22,6 +22,11 @@ macro_rules! sqlite_only {
     ($($item:item)*) => { $($item)* };
 }
 
+/// Tests of PostgreSQL's own behaviour (its server restarted) are left out here.
+macro_rules! postgres_only {
+    ($($item:item)*) => {};
+}
+
 // Shared with the PostgreSQL binary, which uses some helpers this one does not.
 #[allow(dead_code)]
 mod harness;

@@ -1,9 +1,12 @@
 //! `queueprim serve` over real HTTP: a server process per test on a free port, on this
 //! binary's engine, and a plain HTTP client. `api` covers the routes and their errors,
 //! `tenants` tries to cross from one tenant to another as an attacker would, `running`
-//! covers waiting claims, group commit, shutdown, tokens and the access log.
+//! covers waiting claims, group commit, shutdown, tokens and the access log, `faults` the
+//! server killed under load, the database server restarted under it, its limits and its
+//! metrics.
 
 mod api;
+mod faults;
 mod running;
 mod tenants;
 
@@ -69,11 +72,13 @@ impl Answer {
 impl Server {
     /// Starts `serve` with `args` on a free port, and waits until it listens.
     pub fn start(env: &TestEnv, args: &[&str]) -> Server {
-        let mut process = Reaped::new(
-            env.cmd(["serve", "--listen", "127.0.0.1:0"])
-                .args(args)
-                .spawn(),
-        );
+        Server::start_cmd(env.cmd(["serve", "--listen", "127.0.0.1:0"]).args(args))
+    }
+
+    /// Starts `command` (a `serve` on port 0 set up as the test needs), and waits until it
+    /// listens.
+    pub fn start_cmd(command: crate::harness::Cmd) -> Server {
+        let mut process = Reaped::new(command.spawn());
         let stderr = process.child().stderr.take().expect("stderr");
         let log = Arc::new(Mutex::new(String::new()));
         let (listening, address) = mpsc::channel();
