@@ -32,6 +32,14 @@ pub enum Caller {
 pub struct TokenId(pub String);
 
 impl Caller {
+    /// The hash of the caller's token, to check it again later; `None` without tokens.
+    pub fn token_hash(&self) -> Option<String> {
+        match self {
+            Caller::Anyone => None,
+            Caller::Token(token) => Some(token.hash.clone()),
+        }
+    }
+
     /// Whether the caller reaches `queue`.
     pub fn reaches(&self, queue: &str) -> bool {
         match self {

@@ -122,9 +122,12 @@ pub async fn claim(
         write: Write::Claim(req.clone()),
         scope: caller.scope(),
     };
-    let jobs = waiting::claim(&app, req, scoped, wait)
+    let jobs = waiting::claim(&app, req, scoped, caller.token_hash(), wait)
         .await
-        .map_err(|e| ApiError::from_store(e, || format!("no queue {queue}")))?;
+        .map_err(|e| match e.downcast_ref::<waiting::TokenGone>() {
+            Some(gone) => ApiError::unauthorized(gone.to_string()),
+            None => ApiError::from_store(e, || format!("no queue {queue}")),
+        })?;
     let items = jobs
         .iter()
         .map(JobJson::new)

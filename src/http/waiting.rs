@@ -147,6 +147,7 @@ pub async fn claim(
     app: &App,
     req: ClaimRequest,
     scoped: Scoped,
+    token: Option<String>,
     wait: Duration,
 ) -> Result<Vec<Job>> {
     let give_up = Instant::now() + wait;
@@ -159,7 +160,8 @@ pub async fn claim(
         version.borrow_and_update();
         version
     });
-    let (jobs, due_in) = look(app, &req, &scoped).await?;
+    // The caller's token was checked as the request came in: only later looks check again.
+    let (jobs, due_in) = look(app, &req, &scoped, None).await?;
     let (Some(watch), Some(mut version)) = (watch, version) else {
         return Ok(jobs);
     };
@@ -203,12 +205,13 @@ pub async fn claim(
                 }
             }
             _ => {
-                let (due_in, failed) = match look(app, &req, &scoped).await {
+                let (due_in, failed) = match look(app, &req, &scoped, token.as_deref()).await {
                     Ok((jobs, _)) if !jobs.is_empty() => return Ok(jobs),
                     Ok((_, due_in)) => {
                         failure = None;
                         (due_in, false)
                     }
+                    Err(e) if e.is::<TokenGone>() => return Err(e),
                     Err(e) if is_database_error(&e) => {
                         eprintln!(
                             "queueprim serve: a waiting claim on {} could not look, and waits on: {}",
@@ -237,7 +240,24 @@ pub async fn claim(
 
 /// One look: a read that says whether a claim would find something, then the claim
 /// itself through the writer. Also says when something stored falls due.
-async fn look(app: &App, req: &ClaimRequest, scoped: &Scoped) -> Result<(Vec<Job>, Option<i64>)> {
+///
+/// `token`: the hash of the caller's token, to check first that it is still live: a token
+/// revoked (or expired) while its claim waited must not take the jobs that come after.
+async fn look(
+    app: &App,
+    req: &ClaimRequest,
+    scoped: &Scoped,
+    token: Option<&str>,
+) -> Result<(Vec<Job>, Option<i64>)> {
+    if let Some(hash) = token.map(str::to_string) {
+        let live = app
+            .readers
+            .read(move |store| store.authenticate(&hash))
+            .await?;
+        if live.is_none() {
+            return Err(TokenGone.into());
+        }
+    }
     let probe = req.clone();
     let (ready, due_in) = app
         .readers
@@ -262,3 +282,15 @@ async fn look(app: &App, req: &ClaimRequest, scoped: &Scoped) -> Result<(Vec<Job
         _ => Ok((Vec::new(), None)),
     }
 }
+
+/// A waiting claim's token was revoked, or expired, while it waited.
+#[derive(Debug)]
+pub struct TokenGone;
+
+impl std::fmt::Display for TokenGone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the token was revoked or expired while the claim waited; it took nothing")
+    }
+}
+
+impl std::error::Error for TokenGone {}

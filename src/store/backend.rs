@@ -146,6 +146,9 @@ pub trait Tx {
 
     /// The job with this id, locked for this transaction; `None` if there is none.
     fn load(&mut self, id: &str) -> Result<Option<(Seq, Job)>>;
+    /// The queue of the job with this id, read without locking it: whether a caller may
+    /// touch a job is asked before anything of it is locked.
+    fn queue_of(&mut self, id: &str) -> Result<Option<String>>;
     /// Writes back every column a transition may change.
     fn update(&mut self, seq: Seq, job: &Job, stored: Stored) -> Result<()>;
     fn insert(&mut self, job: &Job, stored: Stored) -> Result<Inserted>;

@@ -129,6 +129,14 @@ impl Tx for PgTx<'_> {
             .pop())
     }
 
+    fn queue_of(&mut self, id: &str) -> Result<Option<String>> {
+        let row = self.client.query_typed_opt(
+            &self.sql.of("SELECT queue FROM @jobs WHERE id = $1"),
+            &[(&id, Type::TEXT)],
+        )?;
+        Ok(row.map(|row| row.try_get(0)).transpose()?)
+    }
+
     fn update(&mut self, seq: Seq, job: &Job, stored: Stored) -> Result<()> {
         let errors = serde_json::to_string(&job.errors)?;
         self.execute(

@@ -118,6 +118,14 @@ impl Tx for SqliteTx<'_> {
             .optional()?)
     }
 
+    fn queue_of(&mut self, id: &str) -> Result<Option<String>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT queue FROM jobs WHERE id = ?1")?
+            .query_row([id], |row| row.get(0))
+            .optional()?)
+    }
+
     fn update(&mut self, seq: Seq, job: &Job, stored: Stored) -> Result<()> {
         let errors = serde_json::to_string(&job.errors)?;
         self.tx

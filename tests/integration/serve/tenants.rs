@@ -290,7 +290,6 @@ fn without_tokens_pages_of_other_sites_and_other_host_names_are_refused() {
 /// A claim waits up to two minutes after its token was checked: revoking the token must stop
 /// it taking jobs that come afterwards.
 #[test]
-#[ignore = "open: a waiting claim checks its token only when it starts (see src/http/waiting.rs)"]
 fn a_claim_waiting_when_its_token_is_revoked_takes_nothing() {
     let env = TestEnv::new();
     let made: Value = env.json(&["token", "create", "--queues", "tenant/acme/*"]);
@@ -307,6 +306,52 @@ fn a_claim_waiting_when_its_token_is_revoked_takes_nothing() {
         let job = env.enqueue(queue, "1", &[]);
         let answer = waiting.join().unwrap();
         assert!(!answer.body.contains(&job.id), "{}", answer.body);
+        assert_eq!(answer.status, 401, "{}", answer.body);
         assert_eq!(env.json::<Job>(&["get", &job.id]).status, "pending");
     });
+}
+
+postgres_only! {
+    /// A write naming another tenant's job must not lock it: holding the row (as its own
+    /// worker's transaction might), the victim's job still answers the attacker 404 at
+    /// once, instead of making the attacker wait for the lock (which would show that the id
+    /// exists, and hold up the victim's work behind the attacker's group commit).
+    #[test]
+    fn another_tenant_s_job_is_not_locked_by_a_write_naming_it() {
+        use crate::support::postgres::Session;
+
+        let env = TestEnv::new();
+        let victim = token(&env, "tenant/victim/*", &[]);
+        let attacker = token(&env, "tenant/attacker/*", &[]);
+        let server = Server::with_tokens(&env);
+        let path = format!("/v1/queues/{}/jobs", encoded(THEIRS));
+        let id = server.post(&path, &victim, r#"{"payload":1}"#).expect(201)["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let schema = env.schema().unwrap();
+        let mut holder = Session::open();
+        let mut hold = holder.0.transaction().unwrap();
+        let locked = hold
+            .execute(
+                &format!("SELECT 1 FROM \"{schema}\".jobs WHERE id = $1 FOR UPDATE"),
+                &[&id],
+            )
+            .unwrap();
+        assert_eq!(locked, 1);
+        for (verb, body) in [
+            ("complete", "{}"),
+            ("fail", "{}"),
+            ("extend", r#"{"by":"1m"}"#),
+            ("release", "{}"),
+            ("retry", "{}"),
+        ] {
+            let answer = server.post(&format!("/v1/jobs/{id}/{verb}"), &attacker, body);
+            assert_eq!(answer.status, 404, "{verb}: {}", answer.body);
+        }
+        let answer = server.call("DELETE", &format!("/v1/jobs/{id}"), Some(&attacker), None);
+        assert_eq!(answer.status, 404, "cancel: {}", answer.body);
+        hold.rollback().unwrap();
+        assert_eq!(env.json::<Job>(&["get", &id]).status, "pending");
+    }
 }
