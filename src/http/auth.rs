@@ -85,9 +85,9 @@ impl Caller {
     }
 }
 
-/// The answer for a queue the caller does not reach.
+/// The answer for a queue the caller does not reach, the same whether it exists or not.
 pub fn no_queue(queue: &str) -> ApiError {
-    ApiError::not_found(format!("no queue {queue}"))
+    ApiError::not_found(format!("queue {queue} is not one this token reaches"))
 }
 
 /// Middleware: finds the caller of every request it guards, or answers 401.

@@ -13,7 +13,8 @@ use serde_json::value::RawValue;
 
 use super::auth::{no_queue, Caller};
 use super::body::{
-    self, Body, ClaimBody, CompleteBody, Empty, ExtendBody, FailBody, JobId, QueueName, ReleaseBody,
+    self, Body, ClaimBody, CompleteBody, Empty, ExtendBody, FailBody, JobId, QueueName,
+    ReleaseBody, MOST_CLAIMED,
 };
 use super::errors::{ApiError, ApiResult};
 use super::{respond, waiting, App};
@@ -28,8 +29,6 @@ use crate::time::{parse_duration, parse_positive_duration};
 
 /// The most jobs one enqueue request may carry.
 const MOST_IN_BATCH: usize = 10_000;
-/// The most jobs one claim may take, as `dequeue --count`.
-const MOST_CLAIMED: u32 = 10_000;
 /// The longest a claim may wait for work: past this, proxies and clients tend to give up
 /// on a request; ask again when it returns `[]`.
 pub const MOST_WAIT: Duration = Duration::from_secs(120);
@@ -37,6 +36,7 @@ pub const MOST_WAIT: Duration = Duration::from_secs(120);
 type Shared = State<Arc<App>>;
 
 /// `POST /v1/queues/{queue}/jobs`: one job object, or an array of them (all or nothing).
+/// 201 when a job was made; 200 when every job's dedup key was taken, so nothing was.
 pub async fn enqueue(
     State(app): Shared,
     Extension(caller): Extension<Caller>,
@@ -44,11 +44,7 @@ pub async fn enqueue(
     Body(body): Body<Box<RawValue>>,
 ) -> ApiResult<Response> {
     caller.require_queue(&queue)?;
-    let batch = body.get().trim_start().starts_with('[');
-    let specs: Vec<follow_up::Spec> = match batch {
-        true => body::parse_json(body.get().as_bytes())?,
-        false => vec![body::parse_json(body.get().as_bytes())?],
-    };
+    let (batch, specs) = body::parse_jobs(&body)?;
     if specs.len() > MOST_IN_BATCH {
         return Err(ApiError::invalid(format!(
             "a batch holds at most {MOST_IN_BATCH} jobs; send several"
@@ -65,24 +61,28 @@ pub async fn enqueue(
         })
         .collect::<ApiResult<Vec<NewJob>>>()?;
     let written = commit(&app, &caller, Write::Enqueue(jobs), || {
-        format!("no queue {queue}")
+        no_queue(&queue).message
     })
     .await?;
     let Written::Enqueued(list) = written else {
         return Err(ApiError::internal("an enqueue answered something else"));
+    };
+    let status = match list.iter().any(|e| !e.deduplicated) {
+        true => StatusCode::CREATED,
+        false => StatusCode::OK,
     };
     if batch {
         let items = list
             .iter()
             .map(EnqueuedJson::new)
             .collect::<anyhow::Result<Vec<_>>>();
-        respond(StatusCode::CREATED, &items.map_err(ApiError::internal)?)
+        respond(status, &items.map_err(ApiError::internal)?)
     } else {
         let first = list
             .first()
             .ok_or_else(|| ApiError::internal("an enqueue added no job"))?;
         respond(
-            StatusCode::CREATED,
+            status,
             &EnqueuedJson::new(first).map_err(ApiError::internal)?,
         )
     }
@@ -126,7 +126,7 @@ pub async fn claim(
         .await
         .map_err(|e| match e.downcast_ref::<waiting::TokenGone>() {
             Some(gone) => ApiError::unauthorized(gone.to_string()),
-            None => ApiError::from_store(e, || format!("no queue {queue}")),
+            None => ApiError::from_store(e, || no_queue(&queue).message),
         })?;
     let items = jobs
         .iter()

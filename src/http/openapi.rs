@@ -5,6 +5,8 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
+use super::errors::ErrorKind;
+
 /// Serves the document.
 pub async fn serve() -> Response {
     ([(CONTENT_TYPE, "application/json")], document().to_string()).into_response()
@@ -47,11 +49,11 @@ fn errors(codes: &[&str]) -> Map<String, Value> {
     for code in codes {
         let description = match *code {
             "400" => "Bad input (usage or invalid_input)",
-            "401" => "No valid token (without tokens: a request not addressed to loopback, or sent by another site's page)",
-            "404" => "No such job or queue, or not one this token reaches",
-            "409" => "The job's state does not allow it, or the claim is no longer yours",
-            "413" => "The body is over the limit",
-            _ => "The database is unavailable, or the request took too long",
+            "401" => "No valid token (unauthorized; without tokens: a request not addressed to loopback, or sent by another site's page)",
+            "404" => "No such job or queue, or not one this token reaches (not_found)",
+            "409" => "The job's state does not allow it, or the claim is no longer yours (conflict)",
+            "413" => "The body is over 1 MiB and 64 KiB (too_large)",
+            _ => "The database is unavailable (database), or the request took too long (timeout)",
         };
         responses.insert(
             (*code).to_string(),
@@ -91,6 +93,30 @@ fn array(of: Value) -> Value {
     json!({ "type": "array", "items": of })
 }
 
+/// Enqueue answers 201 when it made a job, 200 when every dedup key was taken.
+fn enqueue() -> Value {
+    let answer = json!({ "oneOf": [reference("Enqueued"), array(reference("Enqueued"))] });
+    let mut op = operation(
+        "Enqueue a job, or a batch of jobs (a JSON array; all or nothing). 201 when a job was \
+         created (in a batch: any job), 200 when every dedup key was already taken and the \
+         answer is the jobs that hold them (deduplicated: true)",
+        vec![queue_param()],
+        Some(json!({ "oneOf": [reference("NewJob"), array(reference("NewJob"))] })),
+        ("201", answer.clone()),
+        WRITE,
+    );
+    if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+        responses.insert(
+            "200".into(),
+            json!({
+                "description": "Nothing was created: every job's dedup key is held by an unfinished job, which is answered",
+                "content": { "application/json": { "schema": answer } }
+            }),
+        );
+    }
+    op
+}
+
 fn paths() -> Value {
     let job_action = |summary: &str, body: &str| {
         operation(
@@ -103,13 +129,7 @@ fn paths() -> Value {
     };
     json!({
         "/v1/queues/{queue}/jobs": {
-            "post": operation(
-                "Enqueue a job, or a batch of jobs (a JSON array; all or nothing)",
-                vec![queue_param()],
-                Some(json!({ "oneOf": [reference("NewJob"), array(reference("NewJob"))] })),
-                ("201", json!({ "oneOf": [reference("Enqueued"), array(reference("Enqueued"))] })),
-                WRITE,
-            ),
+            "post": enqueue(),
             "get": operation(
                 "List a queue's jobs, newest first",
                 vec![
@@ -226,6 +246,15 @@ fn job_schema() -> Value {
     })
 }
 
+/// Every kind of error the API answers.
+fn error_kind() -> Value {
+    let kinds: Vec<&str> = ErrorKind::ALL.iter().map(|kind| kind.as_str()).collect();
+    json!({
+        "type": "string", "enum": kinds,
+        "description": "usage, invalid_input: 400 (usage also 405); unauthorized: 401; not_found: 404; conflict: 409; too_large: 413; database, timeout: 503; internal: 500"
+    })
+}
+
 fn with(base: Value, extra: Value) -> Value {
     json!({ "allOf": [base, extra] })
 }
@@ -255,7 +284,7 @@ fn schemas() -> Value {
     json!({
         "Error": {
             "type": "object", "required": ["error"],
-            "properties": { "error": { "type": "object", "required": ["kind", "message"], "properties": { "kind": { "type": "string" }, "message": { "type": "string" } } } }
+            "properties": { "error": { "type": "object", "required": ["kind", "message"], "properties": { "kind": error_kind(), "message": { "type": "string" } } } }
         },
         "Job": job_schema(),
         "Enqueued": with(reference("Job"), json!({ "type": "object", "required": ["deduplicated"], "properties": { "deduplicated": { "type": "boolean" } } })),
@@ -351,6 +380,20 @@ mod tests {
         served.sort();
         assert_eq!(documented, served);
         assert_eq!(doc["openapi"], "3.1.0");
+    }
+
+    /// The document's error kinds are every kind there is, and the 413 its limit.
+    #[test]
+    fn the_error_kinds_and_the_limit_are_the_server_s() {
+        let doc = document();
+        let kinds = &doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]
+            ["kind"]["enum"];
+        assert_eq!(kinds.as_array().unwrap().len(), ErrorKind::ALL.len());
+        let limit = super::super::body::in_binary_units(super::super::body::MAX_BODY);
+        assert!(
+            doc.to_string().contains(&format!("over {limit}")),
+            "{limit}"
+        );
     }
 
     /// Every schema a document refers to is defined.

@@ -10,7 +10,9 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::auth::Caller;
-use super::body::{self, Body, ListParams, Params, PurgeParams, QueueName, SettingsBody};
+use super::body::{
+    self, Body, ListParams, Params, PurgeParams, QueueName, SettingsBody, MOST_LISTED,
+};
 use super::errors::{ApiError, ApiResult};
 use super::{respond, App};
 use crate::cli::parse_claim_timeout;
@@ -23,9 +25,6 @@ use crate::store::{Scoped, SettingsChange, Write, Written};
 use crate::time::{parse_duration, parse_positive_duration};
 
 type Shared = State<Arc<App>>;
-
-/// The most jobs one list returns.
-const MOST_LISTED: u64 = 1_000;
 
 fn status(value: Option<&str>) -> ApiResult<Option<Status>> {
     body::field("status", value, Status::parse)

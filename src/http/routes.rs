@@ -16,7 +16,7 @@ use axum::Router;
 
 use super::auth::{authenticate, TokenId};
 use super::body::{too_large, MAX_BODY};
-use super::errors::ApiError;
+use super::errors::{ApiError, ErrorKind};
 use super::{activity, dashboard, jobs, openapi, queues, App};
 use crate::text::visible;
 use crate::time::{now, rfc3339};
@@ -125,8 +125,27 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-async fn no_route() -> ApiError {
-    ApiError::not_found("no such route: see /openapi.json")
+async fn no_route(uri: Uri) -> ApiError {
+    match unencoded_queue(uri.path()) {
+        Some(queue) => ApiError::not_found(format!(
+            "no such route: a queue name's slashes are written %2F in a path, so the queue \
+             {} is {} there (see /openapi.json)",
+            visible(queue, 300),
+            visible(&queue.replace('/', "%2F"), 400)
+        )),
+        None => ApiError::not_found("no such route: see /openapi.json"),
+    }
+}
+
+/// The queue a path under `/v1/queues/` that matched no route seems to name with its
+/// slashes unencoded (`/v1/queues/tenant/acme/mail/jobs`), if it seems to name one.
+fn unencoded_queue(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/v1/queues/")?.trim_end_matches('/');
+    let queue = match rest.rsplit_once('/') {
+        Some((queue, "jobs" | "claims" | "retry")) => queue,
+        _ => rest,
+    };
+    queue.contains('/').then_some(queue)
 }
 
 /// A route asked with a method it does not have: 405, with the methods it has in `Allow`
@@ -134,7 +153,7 @@ async fn no_route() -> ApiError {
 async fn no_method(method: Method, uri: Uri) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "usage",
+        ErrorKind::Usage,
         format!(
             "{} is not a method of {}: see the allow header or /openapi.json",
             visible(method.as_str(), 20),
@@ -176,7 +195,7 @@ async fn timeout(limit: Duration, req: Request, next: Next) -> Response {
         Ok(response) => response,
         Err(_) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
+            ErrorKind::Timeout,
             format!("the request took over {}s; retry later", limit.as_secs()),
         )
         .into_response(),

@@ -615,6 +615,12 @@ function tokenFromFragment() {
 
 async function boot() {
   document.getElementById("sign-out").addEventListener("click", () => signOut(""));
+  // The skip link only moves the focus: the address's fragment is the page's route, and
+  // following "#main" would leave the page for the Queues overview.
+  document.querySelector("a.skip").addEventListener("click", (event) => {
+    event.preventDefault();
+    document.getElementById("main").focus();
+  });
   window.addEventListener("hashchange", () => {
     if (tokenFromFragmentAndStart()) return;
     refresh().then(() => document.getElementById("main").focus({ preventScroll: true }));

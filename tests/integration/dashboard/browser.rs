@@ -214,6 +214,20 @@ fn actions_do_what_the_commands_do_and_the_page_follows_without_reloading() {
     browser.run("window.sameDocument = true", json!([]));
     browser.click(&format!("a[href='#/queue/{}']", OURS.replace('/', "%2F")));
     browser.find("main[data-loaded=queue]");
+    // The skip link moves the focus to the content and leaves the page where it is.
+    let route = browser.run("return location.hash", json!([]));
+    browser.run(
+        "const skip = document.querySelector('a.skip'); skip.focus(); skip.click()",
+        json!([]),
+    );
+    assert_eq!(
+        browser.run(
+            "return [location.hash, document.activeElement.id]",
+            json!([])
+        ),
+        json!([route, "main"])
+    );
+    browser.find("main[data-loaded=queue]");
     let queue = || -> serde_json::Value {
         let all: Vec<serde_json::Value> = env.json(&["queues"]);
         all.into_iter().find(|q| q["queue"] == OURS).unwrap()

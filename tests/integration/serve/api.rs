@@ -4,6 +4,8 @@ use serde_json::{json, Value};
 
 use super::{encoded, token, Server};
 use crate::harness::{Counts, Job, QueueCounts, QueueSettings, TestEnv};
+use crate::support::process::kill_group;
+use crate::support::wait::{eventually, GENEROUS};
 
 const Q: &str = "tenant/acme/mail";
 
@@ -30,6 +32,7 @@ fn a_producer_and_a_worker_go_round_trip_with_the_cli_s_json() {
         (Q, 10, 2)
     );
     assert_eq!(job.deduplicated, Some(false));
+    // A key that an unfinished job holds creates nothing: 200, not 201.
     let again: Job = serde_json::from_value(
         server
             .post(
@@ -37,13 +40,41 @@ fn a_producer_and_a_worker_go_round_trip_with_the_cli_s_json() {
                 &tok,
                 r#"{"payload":{"to":"bob"},"key":"k1"}"#,
             )
-            .expect(201),
+            .expect(200),
     )
     .unwrap();
     assert_eq!(
         (again.id.as_str(), again.deduplicated),
         (job.id.as_str(), Some(true))
     );
+    let all_taken: Vec<Job> = serde_json::from_value(
+        server
+            .post(&jobs_path(Q), &tok, r#"[{"payload":1,"key":"k1"}]"#)
+            .expect(200),
+    )
+    .unwrap();
+    assert_eq!(all_taken[0].deduplicated, Some(true));
+    let one_new: Vec<Job> = serde_json::from_value(
+        server
+            .post(
+                &jobs_path(Q),
+                &tok,
+                r#"[{"payload":1,"key":"k1"},{"payload":2,"key":"k2"}]"#,
+            )
+            .expect(201),
+    )
+    .unwrap();
+    let dedup: Vec<Option<bool>> = one_new.iter().map(|j| j.deduplicated).collect();
+    assert_eq!(dedup, [Some(true), Some(false)]);
+    let cancelled = server
+        .call(
+            "DELETE",
+            &format!("/v1/jobs/{}", one_new[1].id),
+            Some(&tok),
+            None,
+        )
+        .expect(200);
+    assert_eq!(cancelled, json!({"cancelled": [one_new[1].id]}));
 
     // The JSON of a job is exactly what the CLI prints for it.
     let over_http = server
@@ -265,7 +296,23 @@ fn bad_requests_get_json_errors_with_the_status_that_fits() {
 
     for (body, needle) in [
         ("{", "invalid body"),
-        (r#"{"payload":1,"prio":1}"#, "unknown field `prio`"),
+        (
+            r#"{"payload":1,"prio":1}"#,
+            "unknown field `prio`: a job takes payload, priority,",
+        ),
+        (
+            r#"[{"payload":1},{"payload":1,"prio":1}]"#,
+            "job 2: unknown field `prio`",
+        ),
+        (
+            r#"{"payload":1,"max_retries":-1}"#,
+            "\"max_retries\" must be a whole number from 0 to 4294967295, not integer -1",
+        ),
+        (
+            r#"[{"payload":1},{"payload":1,"max_retries":"x"}]"#,
+            "job 2: \"max_retries\" must be",
+        ),
+        ("5", "the body must be a JSON object, not integer 5"),
         (r#"{"priority":1}"#, "missing field `payload`"),
         (r#"{"payload":1,"delay":"soon"}"#, "\"delay\""),
         (r#"{"payload":1,"priority":"urgent"}"#, "\"priority\""),
@@ -279,7 +326,53 @@ fn bad_requests_get_json_errors_with_the_status_that_fits() {
             .post(&jobs, &tok, body)
             .expect_error(400, "invalid_input");
         assert!(message.contains(needle), "{body}: {message}");
+        // The path names the queue: a job's fields never offer one, nor the parser's types.
+        for leak in ["`queue`, ", "u32", "expected one of"] {
+            assert!(!message.contains(leak), "{body}: {message}");
+        }
     }
+    // A value of the wrong type or range names its field and what it takes, in one line.
+    for (method, path, body, needle) in [
+        (
+            "POST",
+            claims.clone(),
+            r#"{"count":-1}"#,
+            "\"count\" must be a whole number from 1 to 10000, not integer -1",
+        ),
+        (
+            "POST",
+            claims.clone(),
+            r#"{"wait":60}"#,
+            "\"wait\" must be a duration in a string, like \"30s\", not integer 60",
+        ),
+        (
+            "DELETE",
+            format!("{jobs}?all=yes"),
+            "",
+            "invalid query: \"all\" must be true or false, not \"yes\"",
+        ),
+        (
+            "GET",
+            format!("{jobs}?limit=-1"),
+            "",
+            "invalid query: \"limit\" must be a whole number from 1 to 1000, not \"-1\"",
+        ),
+        (
+            "PATCH",
+            "/v1/queues/q".to_string(),
+            r#"{"paused":"yes"}"#,
+            "\"paused\" must be true or false, not string \"yes\"",
+        ),
+    ] {
+        let message = server
+            .call(method, &path, Some(&tok), Some(body))
+            .expect_error(400, "invalid_input");
+        assert_eq!(message, needle, "{method} {path} {body}");
+    }
+    let message = server
+        .get(&format!("{jobs}?colour=red"), &tok)
+        .expect_error(400, "invalid_input");
+    assert!(message.contains("unknown field `colour`"), "{message}");
     assert_eq!(
         env.json::<Counts>(&["stats"]).total,
         0,
@@ -338,6 +431,26 @@ fn bad_requests_get_json_errors_with_the_status_that_fits() {
     let answer = raw_request(&server.url, &head);
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains(r#""kind":"too_large""#), "{answer}");
+    // In the README's words.
+    assert!(answer.contains("over 1 MiB and 64 KiB"), "{answer}");
+
+    // A queue's slashes written as they are: the 404 says how to write it.
+    for (method, path) in [
+        ("POST", "/v1/queues/tenant/acme/mail/jobs"),
+        ("GET", "/v1/queues/tenant/acme/mail"),
+    ] {
+        let message = server
+            .call(method, path, Some(&tok), Some("{}"))
+            .expect_error(404, "not_found");
+        assert!(
+            message.contains("tenant/acme/mail is tenant%2Facme%2Fmail"),
+            "{message}"
+        );
+    }
+    let message = server
+        .get("/v1/nowhere", &tok)
+        .expect_error(404, "not_found");
+    assert_eq!(message, "no such route: see /openapi.json");
 
     let openapi = server.call("GET", "/openapi.json", None, None).expect(200);
     assert_eq!(openapi["openapi"], "3.1.0");
@@ -402,4 +515,158 @@ fn retrying_a_job_answers_what_retry_prints() {
     assert!(over_http.is_array(), "{over_http}");
     let now: Value = env.json(&["get", &dead[1]]);
     assert_eq!(over_http, json!([now]));
+}
+
+/// Every kind of error the API can answer is in its OpenAPI document, and the README's
+/// serve section names each.
+#[test]
+fn every_error_kind_is_in_the_openapi_document_and_the_readme() {
+    let env = TestEnv::new();
+    let server = Server::with_tokens(&env);
+    let doc = server.call("GET", "/openapi.json", None, None).expect(200);
+    let kinds =
+        &doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["kind"]["enum"];
+    let kinds: Vec<&str> = kinds
+        .as_array()
+        .unwrap_or_else(|| panic!("Error.kind is not an enum: {kinds}"))
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    for seen in [
+        "usage",
+        "invalid_input",
+        "unauthorized",
+        "not_found",
+        "conflict",
+        "too_large",
+        "database",
+        "timeout",
+        "internal",
+    ] {
+        assert!(kinds.contains(&seen), "{seen} missing from {kinds:?}");
+    }
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let serving = readme
+        .split("## Serving over HTTP")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README has a serve section");
+    for kind in &kinds {
+        assert!(
+            serving.contains(&format!("`{kind}`")),
+            "README's serve section does not name {kind}"
+        );
+    }
+}
+
+/// The README's curl worker loop, run as written against a real server: it does the jobs,
+/// and an error answer makes it pause instead of asking again at once.
+#[test]
+fn the_readme_s_curl_worker_loop_works_and_pauses_on_errors() {
+    let env = TestEnv::new();
+    let tok = token(&env, "tenant/acme/*", &[]);
+    let server = Server::with_tokens(&env);
+    let good = env.enqueue(Q, r#"{"to":"ada"}"#, &[]);
+    let bad = env.enqueue(Q, r#"{"from":"bob"}"#, &[]);
+
+    let finished = |id: &str| {
+        let job: Job = env.json(&["get", id]);
+        matches!(job.status.as_str(), "done" | "dead")
+    };
+    let run = CurlLoop::start(&server, &tok);
+    eventually(GENEROUS, "the loop to finish both jobs", || {
+        finished(&good.id) && finished(&bad.id)
+    });
+    assert!(!run.paused(), "{}", run.stderr());
+    drop(run);
+    let good: Job = env.json(&["get", &good.id]);
+    assert_eq!(
+        (good.status.as_str(), good.output),
+        ("done", Some(json!({"ok": true})))
+    );
+    let bad: Job = env.json(&["get", &bad.id]);
+    assert_eq!(
+        (bad.status.as_str(), bad.errors[0].reason.as_str()),
+        ("dead", "do_work failed")
+    );
+
+    // A refused token: one claim, then the pause (a `sleep` that never ends here).
+    let run = CurlLoop::start(&server, "qp_not_a_token");
+    eventually(GENEROUS, "the loop to pause", || run.paused());
+    let refused = " POST /v1/queues/tenant%2Facme%2Fmail/claims 401 ";
+    eventually(GENEROUS, "the refused claim in the log", || {
+        server.log().contains(refused)
+    });
+    assert_eq!(server.log().matches(refused).count(), 1, "{}", server.log());
+    assert!(
+        run.stderr().contains("claim refused: {"),
+        "{}",
+        run.stderr()
+    );
+}
+
+/// The README's curl loop running in a process group of its own, with `sleep` replaced by
+/// one that notes the pause and then waits until the test ends.
+struct CurlLoop {
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+}
+
+impl CurlLoop {
+    fn start(server: &Server, token: &str) -> CurlLoop {
+        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::process::CommandExt;
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let script = readme
+            .split("```bash\n")
+            .filter_map(|block| block.split("```").next())
+            .find(|block| block.contains("$Q/claims"))
+            .expect("the curl worker loop is a ```bash block in README.md")
+            .replace("http://queue.internal:8080", &server.url);
+        let dir = tempfile::tempdir().unwrap();
+        let write_program = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        };
+        write_program("do_work", "#!/bin/sh\njq -e .to >/dev/null\n");
+        write_program(
+            "sleep",
+            "#!/bin/sh\necho \"$@\" >>\"$(dirname \"$0\")/slept\"\nexec /bin/sleep 600\n",
+        );
+        let path = format!(
+            "{}:{}",
+            dir.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let child = std::process::Command::new("bash")
+            .args(["-c", &script])
+            .current_dir(dir.path())
+            .env("PATH", path)
+            .env("TOKEN", token)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap())
+            .process_group(0)
+            .spawn()
+            .expect("bash");
+        CurlLoop { child, dir }
+    }
+
+    /// Whether it paused (called `sleep`).
+    fn paused(&self) -> bool {
+        self.dir.path().join("slept").exists()
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
+    }
+}
+
+impl Drop for CurlLoop {
+    fn drop(&mut self) {
+        kill_group(self.child.id());
+        let _ = self.child.wait();
+    }
 }

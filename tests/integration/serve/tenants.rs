@@ -91,8 +91,28 @@ fn another_tenant_s_jobs_and_queues_are_not_there_however_they_are_asked_for() {
     ] {
         let answer = server.call(method, &path, Some(&attacker), body);
         let message = answer.expect_error(404, "not_found");
-        assert_eq!(message, format!("no queue {THEIRS}"), "{method} {path}");
+        assert_eq!(
+            message,
+            format!("queue {THEIRS} is not one this token reaches"),
+            "{method} {path}"
+        );
     }
+    // Enqueue creates queues, so its 404 speaks of the token, and says the same of a queue
+    // that exists and of one that does not.
+    let enqueue_into = |queue: &str| {
+        server
+            .post(
+                &format!("/v1/queues/{}/jobs", encoded(queue)),
+                &attacker,
+                r#"{"payload":1}"#,
+            )
+            .expect_error(404, "not_found")
+            .replace(queue, "QUEUE")
+    };
+    assert_eq!(
+        enqueue_into(THEIRS),
+        enqueue_into("tenant/victim/never-made")
+    );
     // A follow-up into their queue is refused, and the completion with it.
     server
         .post(
