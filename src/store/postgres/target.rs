@@ -199,8 +199,10 @@ fn display_name(config: &Config, schema: &str) -> String {
             let port = config.get_ports().get(i).or(config.get_ports().first());
             let host = match host {
                 Host::Tcp(name) => name.clone(),
+                // Percent-encoded, as libpq reads a socket folder in a URL's host: plain, the
+                // folder would run into the database name after it.
                 #[cfg(unix)]
-                Host::Unix(path) => path.display().to_string(),
+                Host::Unix(path) => socket_host(&path.display().to_string()),
             };
             match port {
                 Some(port) => format!("{host}:{port}"),
@@ -300,6 +302,19 @@ fn decode(value: &str) -> Result<String> {
     })
 }
 
+/// A socket folder as a URL's host: every byte but letters, digits and `-._~` escaped.
+fn socket_host(folder: &str) -> String {
+    folder
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,7 +358,7 @@ mod tests {
         assert_eq!(target.schema, DEFAULT_SCHEMA);
         assert_eq!(
             target.name(),
-            "postgresql://u@/tmp/pg/jobs (schema queueprim)"
+            "postgresql://u@%2Ftmp%2Fpg/jobs (schema queueprim)"
         );
     }
 

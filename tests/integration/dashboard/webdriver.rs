@@ -143,23 +143,31 @@ impl Browser {
     /// Clicks the first element matching `css`, once it is there, as a person would.
     #[track_caller]
     pub fn click(&self, css: &str) {
-        let element = self.find(css);
-        self.call(
-            "POST",
-            &format!("/element/{element}/click"),
-            Some(json!({})),
-        );
+        self.act_on(css, "click", json!({}));
     }
 
     /// Types `text` into the element matching `css`.
     #[track_caller]
     pub fn type_into(&self, css: &str, text: &str) {
-        let element = self.find(css);
-        self.call(
-            "POST",
-            &format!("/element/{element}/value"),
-            Some(json!({ "text": text })),
-        );
+        self.act_on(css, "value", json!({ "text": text }));
+    }
+
+    /// Finds the element matching `css` and sends it `action`. The page redraws itself
+    /// every few seconds, replacing its elements with equal new ones: one found just before
+    /// a redraw is gone ("stale") by the time it is acted on, so it is found again, as a
+    /// person would see the new one.
+    #[track_caller]
+    fn act_on(&self, css: &str, action: &str, body: Value) {
+        let start = Instant::now();
+        loop {
+            let element = self.find(css);
+            let url = format!("{}/element/{element}/{action}", self.session);
+            match request(&self.agent, "POST", &url, Some(body.clone())) {
+                Ok(_) => return,
+                Err(e) if e.contains("stale element reference") && start.elapsed() < PAGE => {}
+                Err(e) => panic!("webdriver {action} on {css}: {e}"),
+            }
+        }
     }
 
     /// The text of the first element matching `css`, as it is rendered ("" when none).

@@ -54,7 +54,7 @@ fn info_names_the_server_the_schema_and_the_engine() {
     assert_eq!(info["backend"], "postgresql");
     let schema = env.schema().expect("a schema");
     let db = info["db"].as_str().expect("db");
-    assert!(db.starts_with("postgresql://postgres@/"), "{db}");
+    assert!(db.starts_with("postgresql://postgres@%2F"), "{db}");
     assert!(db.ends_with(&format!("/qp (schema {schema})")), "{db}");
     assert_eq!(info["schema_version"], info["supported_schema_version"]);
     assert_eq!(info["counts"]["total"], 1);
