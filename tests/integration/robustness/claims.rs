@@ -179,9 +179,10 @@ touch "{dir}/finished"
     )
     .unwrap();
     let job = env.enqueue("q", "1", &[]);
-    // Renewals every 3 s; the guard's time at 6 s; the deadline at 9 s.
+    // Renewals every 10 s; the guard's time at 20 s; the deadline at 30 s. Wide margins: on
+    // a slow machine each step below may come seconds late.
     let runner = env
-        .cmd(["work", "q", "--timeout", "9s", "--worker", "A", "--", "sh"])
+        .cmd(["work", "q", "--timeout", "30s", "--worker", "A", "--", "sh"])
         .args([script.to_str().unwrap()])
         .spawn();
     eventually(GENEROUS, "the job to start", || {
@@ -194,13 +195,13 @@ touch "{dir}/finished"
     // Once the first renewal waits for the lock, the command ends, well before the guard's
     // time. (Were the machine so slow that the runner had not begun renewing, it would
     // record the result at once, and the test would pass without testing the guard.)
-    sleep_until(deadline - 4_500);
+    sleep_until(deadline - 17_000);
     fs::write(dir.join("go"), "").unwrap();
     eventually(GENEROUS, "the command to finish", || {
         dir.join("finished").exists()
     });
     // Past the guard's time, short of the deadline: the guard acts on a command that is gone.
-    sleep_until(deadline - 1_000);
+    sleep_until(deadline - 5_000);
     holder.execute_batch("ROLLBACK").unwrap();
 
     eventually(GENEROUS, "the result to be recorded", || {
