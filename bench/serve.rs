@@ -1,9 +1,11 @@
-//! Load test of `queueprim serve` on loopback, behind BENCHMARKS.md's "HTTP" section:
-//! requests/s and p50/p99 latency for enqueue and for claim + complete, with 1 and 32
-//! clients (threads with keep-alive connections), against the CLI doing the same and
-//! against one-row durable SQLite transactions, all measured in one run, round by round;
-//! then how soon a waiting claim wakes for another process's enqueue, and what 200 idle
-//! long-polls cost the server. `cargo bench --bench serve`; `BENCH_QUICK=1` for a smoke run.
+//! Load test of `queueprim serve` on loopback, behind BENCHMARKS.md's "HTTP" section, on
+//! SQLite and on a throwaway PostgreSQL server: requests/s and p50/p99 latency for enqueue
+//! and for claim + complete, with 1 and 32 clients (threads with keep-alive connections),
+//! against the CLI doing the same and against one-row durable transactions on the same
+//! engine, all measured in one run, round by round; then how soon a waiting claim wakes
+//! for another process's enqueue, and what 200 idle long-polls cost. `cargo bench --bench
+//! serve`; `BENCH_QUICK=1` for a smoke run; `PG_BIN` names the PostgreSQL server binaries'
+//! folder when they are not in /usr/lib/postgresql/*/bin.
 
 // A benchmark harness fails loudly on a broken setup and indexes what it built itself:
 // the product's lints against panics (Cargo.toml [lints]) are for the shipped code.
@@ -15,6 +17,7 @@
 )]
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -97,17 +100,211 @@ fn median_figures(all: &[Figures]) -> Figures {
     }
 }
 
+/// A throwaway PostgreSQL cluster: initdb and postgres in a temporary folder owned by the
+/// server's user, durable as a production server is (`fsync` and `synchronous_commit` on,
+/// the defaults), reachable only through a Unix socket in that folder.
+struct Cluster {
+    dir: PathBuf,
+    /// The shell that runs the server. When its stdin closes, as the harness ends however
+    /// it ends (a panic, an abort or Ctrl-C included), it stops the server and removes the
+    /// folder.
+    keeper: Child,
+}
+
+/// The database every schema of the benchmark lives in.
+const DATABASE: &str = "bench";
+
+impl Cluster {
+    fn start() -> Cluster {
+        let bin = server_bin();
+        let dir = tempfile::Builder::new()
+            .prefix("queueprim-bench-pg-")
+            .tempdir()
+            .unwrap()
+            .keep();
+        let as_owner = server_user(&dir);
+        let initdb = in_shell(&format!(
+            "{as_owner} '{}' -D '{}/data' -U postgres -A trust -E UTF8 --locale=C --no-sync \
+             --no-instructions",
+            bin.join("initdb").display(),
+            dir.display()
+        ))
+        .current_dir(&dir)
+        .output()
+        .expect("run initdb");
+        assert!(
+            initdb.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&initdb.stderr)
+        );
+        // Sized as bench/common.sh's pg_start: enough connections for 32 CLI processes and
+        // the server's pool at once.
+        let script = format!(
+            "{as_owner} '{postgres}' -D '{dir}/data' -k '{dir}' -c listen_addresses='' \
+             -c max_connections=200 -c shared_buffers=256MB >>'{dir}/server.log' 2>&1 & \
+             pid=$!; cat >/dev/null; kill -INT $pid; wait $pid; rm -rf '{dir}'",
+            postgres = bin.join("postgres").display(),
+            dir = dir.display()
+        );
+        let keeper = in_shell(&script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            // Out of the terminal's process group, so that Ctrl-C ends the harness and the
+            // keeper then stops the server, rather than both dying at once.
+            .process_group(0)
+            .spawn()
+            .expect("start the PostgreSQL server");
+        let cluster = Cluster { dir, keeper };
+        let mut admin = cluster.connect("postgres");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {DATABASE}"))
+            .unwrap();
+        cluster
+    }
+
+    /// A connection to `database`, once the server takes them.
+    fn connect(&self, database: &str) -> postgres::Client {
+        let started = Instant::now();
+        loop {
+            match postgres::Config::new()
+                .host_path(&self.dir)
+                .user("postgres")
+                .dbname(database)
+                .connect(postgres::NoTls)
+            {
+                Ok(client) => return client,
+                Err(e) => assert!(
+                    started.elapsed() < Duration::from_secs(60),
+                    "the PostgreSQL server did not start: {e}\n{}",
+                    std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+                ),
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// queueprim's URL for `schema` in the benchmark's database, over the Unix socket.
+    fn url(&self, schema: &str) -> String {
+        format!(
+            "postgresql:///{DATABASE}?host={}&user=postgres&schema={schema}",
+            self.dir.display()
+        )
+    }
+
+    /// CPU time of the server's processes (the postmaster and its children), from /proc.
+    fn cpu_time(&self) -> Duration {
+        let pid_file = std::fs::read_to_string(self.dir.join("data/postmaster.pid")).unwrap();
+        let postmaster: u32 = pid_file.lines().next().unwrap().trim().parse().unwrap();
+        let children = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&pid| stat_fields(pid).is_some_and(|f| f[1] == postmaster.to_string()));
+        std::iter::once(postmaster)
+            .chain(children)
+            .map(|pid| stat_fields(pid).map_or(Duration::ZERO, |f| cpu_of(&f)))
+            .sum()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        drop(self.keeper.stdin.take());
+        let _ = self.keeper.wait();
+    }
+}
+
+/// Where the PostgreSQL server binaries are: `PG_BIN`, or the newest of Debian's.
+fn server_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("PG_BIN") {
+        return PathBuf::from(bin);
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path().join("bin"))
+        .filter(|bin| bin.join("initdb").exists())
+        .collect();
+    found.sort_by_key(|bin| {
+        let version = bin.parent().and_then(|v| v.file_name());
+        version.and_then(|v| v.to_str()?.parse::<u32>().ok())
+    });
+    found.pop().expect(
+        "bench: PostgreSQL server binaries not found (apt-get install postgresql, or set PG_BIN)",
+    )
+}
+
+/// The prefix that runs a command as the server's user: as root, the `postgres` user (initdb
+/// and postgres refuse root), who then owns `dir`; otherwise nothing.
+fn server_user(dir: &Path) -> &'static str {
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 {
+        return "";
+    }
+    let chowned = Command::new("chown")
+        .arg("postgres:")
+        .arg(dir)
+        .status()
+        .expect("run chown");
+    assert!(
+        chowned.success(),
+        "cannot hand {} to the postgres user",
+        dir.display()
+    );
+    "setpriv --reuid=postgres --regid=postgres --init-groups"
+}
+
+fn in_shell(script: &str) -> Command {
+    let mut command = Command::new("sh");
+    command.args(["-c", script]);
+    command
+}
+
+/// Where a measurement's queues live.
+enum Engine {
+    /// Files in the scratch folder.
+    Sqlite(PathBuf),
+    /// Schemas on the throwaway server.
+    Postgres(Cluster),
+}
+
+impl Engine {
+    fn name(&self) -> &'static str {
+        match self {
+            Engine::Sqlite(_) => "SQLite",
+            Engine::Postgres(_) => "PostgreSQL",
+        }
+    }
+
+    /// `--db` for a fresh database called `name`: a file, or a schema of its own.
+    fn db(&self, name: &str) -> String {
+        match self {
+            Engine::Sqlite(dir) => dir.join(format!("{name}.db")).display().to_string(),
+            Engine::Postgres(cluster) => cluster.url(name),
+        }
+    }
+
+    /// CPU time of the database server, when there is one.
+    fn server_cpu_time(&self) -> Option<Duration> {
+        match self {
+            Engine::Sqlite(_) => None,
+            Engine::Postgres(cluster) => Some(cluster.cpu_time()),
+        }
+    }
+}
+
 /// A running server on a fresh database.
 struct Server {
     child: Child,
     url: String,
     token: String,
-    db: PathBuf,
+    db: String,
 }
 
 impl Server {
-    fn start(dir: &Path, name: &str) -> Server {
-        let db = dir.join(format!("{name}.db"));
+    fn start(db: String) -> Server {
         let made: Value = json_of(
             Command::new(QP)
                 .env("QUEUEPRIM_DB", &db)
@@ -141,7 +338,6 @@ impl Server {
             db,
         }
     }
-
     fn agent() -> ureq::Agent {
         ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -243,7 +439,7 @@ fn http_claim_complete(server: &Server, clients: usize, total: usize) -> Figures
 }
 
 /// `count` pending jobs in `queue`, in one batch.
-fn seed(db: &Path, queue: &str, count: usize) {
+fn seed(db: &str, queue: &str, count: usize) {
     let lines: String = (0..count).map(|n| format!("{n}\n")).collect();
     let mut child = Command::new(QP)
         .env("QUEUEPRIM_DB", db)
@@ -256,7 +452,7 @@ fn seed(db: &Path, queue: &str, count: usize) {
     assert!(child.wait().unwrap().success());
 }
 
-fn cli(db: &Path, args: &[&str]) -> String {
+fn cli(db: &str, args: &[&str]) -> String {
     let out = Command::new(QP)
         .env("QUEUEPRIM_DB", db)
         .args(args)
@@ -270,14 +466,14 @@ fn cli(db: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn cli_enqueue(db: &Path, clients: usize, total: usize) -> Figures {
+fn cli_enqueue(db: &str, clients: usize, total: usize) -> Figures {
     let (wall, latencies) = load(clients, total, |_| {
         cli(db, &["enqueue", "bench", "--payload", r#"{"n":1}"#]);
     });
     figures(total, wall, latencies)
 }
 
-fn cli_claim_complete(db: &Path, clients: usize, total: usize) -> Figures {
+fn cli_claim_complete(db: &str, clients: usize, total: usize) -> Figures {
     seed(db, "work", total);
     let (wall, latencies) = load(clients, total, |_| {
         let job: Value =
@@ -295,35 +491,82 @@ fn cli_claim_complete(db: &Path, clients: usize, total: usize) -> Figures {
     figures(total, wall, latencies)
 }
 
-/// A connection for the baseline: one-row durable write transactions one after another, as
-/// `cli.rs` measures them (a one-column table, WAL, synchronous=FULL, the statement prepared
-/// once). It stays open for the whole run, as the server's connections do, and starts with
-/// a WAL that has been filled and restarted once: a WAL file that is still growing costs a
-/// metadata sync per commit, which the server's long-lived WAL does not pay either.
-fn raw_connection(db: &Path) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    conn.execute_batch(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (n INTEGER);",
-    )
-    .unwrap();
-    raw_transactions(&conn, 1_200);
-    conn
+/// The baseline's connection: one-row durable write transactions one after another, over
+/// one connection kept open for the whole run, as the server's connections are.
+enum Baseline {
+    Sqlite(rusqlite::Connection),
+    Postgres(postgres::Client, postgres::Statement),
 }
 
-fn raw_transactions(conn: &rusqlite::Connection, count: usize) -> Figures {
-    let mut latencies = Vec::with_capacity(count);
-    let started = Instant::now();
-    for n in 0..count {
-        let t = Instant::now();
-        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
-        conn.prepare_cached("INSERT INTO t VALUES (?1)")
-            .unwrap()
-            .execute([n as i64])
-            .unwrap();
-        conn.execute_batch("COMMIT").unwrap();
-        latencies.push(t.elapsed());
+impl Baseline {
+    /// On SQLite as `cli.rs` measures them (a one-column table, WAL, synchronous=FULL, the
+    /// statement prepared once), starting with a WAL that has been filled and restarted
+    /// once: a WAL file that is still growing costs a metadata sync per commit, which the
+    /// server's long-lived WAL does not pay either. On PostgreSQL BEGIN, an INSERT prepared
+    /// once and COMMIT into a one-column table of its own schema on the same server,
+    /// warmed the same way.
+    fn open(engine: &Engine) -> Baseline {
+        let mut baseline = match engine {
+            Engine::Sqlite(dir) => {
+                let conn = rusqlite::Connection::open(dir.join("raw.db")).unwrap();
+                conn.execute_batch(
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (n INTEGER);",
+                )
+                .unwrap();
+                Baseline::Sqlite(conn)
+            }
+            Engine::Postgres(cluster) => {
+                let mut client = cluster.connect(DATABASE);
+                client
+                    .batch_execute("CREATE SCHEMA raw; CREATE TABLE raw.t (n integer)")
+                    .unwrap();
+                let insert = client.prepare("INSERT INTO raw.t VALUES ($1)").unwrap();
+                Baseline::Postgres(client, insert)
+            }
+        };
+        baseline.run(1_200);
+        baseline
     }
-    figures(count, started.elapsed(), latencies)
+
+    fn label(&self) -> &'static str {
+        match self {
+            Baseline::Sqlite(_) => {
+                "one-row durable SQLite transactions, one after another (baseline)"
+            }
+            Baseline::Postgres(..) => {
+                "one-row durable PostgreSQL INSERT transactions, one after another over one connection (baseline)"
+            }
+        }
+    }
+
+    fn run(&mut self, count: usize) -> Figures {
+        let mut latencies = Vec::with_capacity(count);
+        let started = Instant::now();
+        for n in 0..count {
+            let t = Instant::now();
+            self.one(n as i32);
+            latencies.push(t.elapsed());
+        }
+        figures(count, started.elapsed(), latencies)
+    }
+
+    fn one(&mut self, n: i32) {
+        match self {
+            Baseline::Sqlite(conn) => {
+                conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+                conn.prepare_cached("INSERT INTO t VALUES (?1)")
+                    .unwrap()
+                    .execute([n])
+                    .unwrap();
+                conn.execute_batch("COMMIT").unwrap();
+            }
+            Baseline::Postgres(client, insert) => {
+                let mut tx = client.transaction().unwrap();
+                tx.execute(&*insert, &[&n]).unwrap();
+                tx.commit().unwrap();
+            }
+        }
+    }
 }
 
 /// Milliseconds from an enqueue by another process to the claim of a waiting request, by
@@ -379,11 +622,16 @@ fn wait_for_waiters(server: &Server, queue: &str, n: usize) {
     }
 }
 
-/// The server's CPU time (user + system), from /proc.
-fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after = stat.rsplit_once(')').unwrap().1;
-    let fields: Vec<&str> = after.split_whitespace().collect();
+/// The fields of /proc/PID/stat after the process's name (the state first, then the
+/// parent's pid), or None when the process is gone.
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    Some(after.split_whitespace().map(str::to_string).collect())
+}
+
+/// CPU time (user + system) from a process's stat fields.
+fn cpu_of(fields: &[String]) -> Duration {
     // utime and stime are fields 14 and 15 of stat: 12 and 13 after the name.
     let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
     // SAFETY: sysconf has no preconditions.
@@ -391,23 +639,37 @@ fn cpu_time(pid: u32) -> Duration {
     Duration::from_secs_f64(ticks as f64 / per_second)
 }
 
-/// Share of one core the server spends while `waiters` claims wait on an empty queue.
-fn idle_cost(server: &Server, waiters: usize, window: Duration) -> f64 {
+fn cpu_time(pid: u32) -> Duration {
+    cpu_of(&stat_fields(pid).expect("the server runs"))
+}
+
+/// Shares of one core that `serve`, and the database server if there is one, spend while
+/// `waiters` claims wait on an empty queue.
+fn idle_cost(
+    engine: &Engine,
+    server: &Server,
+    waiters: usize,
+    window: Duration,
+) -> (f64, Option<f64>) {
     let agents: Vec<ureq::Agent> = (0..waiters).map(|_| Server::agent()).collect();
     thread::scope(|s| {
         for agent in &agents {
             s.spawn(move || server.post(agent, "/v1/queues/idle/claims", r#"{"wait":"120s"}"#));
         }
         wait_for_waiters(server, "idle", waiters);
-        let before = cpu_time(server.pid());
+        let before = (cpu_time(server.pid()), engine.server_cpu_time());
         let started = Instant::now();
         thread::sleep(window);
-        let share =
-            (cpu_time(server.pid()) - before).as_secs_f64() / started.elapsed().as_secs_f64();
+        let (serve, database) = (cpu_time(server.pid()), engine.server_cpu_time());
+        let elapsed = started.elapsed().as_secs_f64();
+        let share = |spent: Duration| spent.as_secs_f64() / elapsed;
+        let database = database
+            .zip(before.1)
+            .map(|(after, was)| share(after - was));
         // Ends the waits: the server answers them [] as it stops.
         // SAFETY: kill(2) on our own child; no memory effects.
         unsafe { libc::kill(server.pid() as libc::pid_t, libc::SIGTERM) };
-        share
+        (share(serve - before.0), database)
     })
 }
 
@@ -421,92 +683,146 @@ fn row(what: &str, f: Figures, base: f64) {
     );
 }
 
-fn main() {
-    let plan = plan();
-    let dir = tempfile::tempdir().unwrap();
-    let (mut raw, mut enq1, mut enq32, mut cc1, mut cc32) =
-        (vec![], vec![], vec![], vec![], vec![]);
-    let (mut cli_enq, mut cli_cc) = (vec![], vec![]);
-    let baseline = raw_connection(&dir.path().join("raw.db"));
-    for round in 0..plan.rounds {
-        let name = |what: &str| format!("{what}{round}");
-        // The baseline runs between the subjects, so that a disk that is slower for a while
-        // (other work on the machine) weighs on both alike.
-        raw.push(raw_transactions(&baseline, plan.transactions));
-        {
-            let server = Server::start(dir.path(), &name("http"));
-            enq1.push(http_enqueue(&server, 1, plan.requests / 8));
-            enq32.push(http_enqueue(&server, 32, plan.requests));
-            raw.push(raw_transactions(&baseline, plan.transactions));
-            cc1.push(http_claim_complete(&server, 1, plan.requests / 8));
-            cc32.push(http_claim_complete(&server, 32, plan.requests));
-        }
-        raw.push(raw_transactions(&baseline, plan.transactions));
-        let db = dir.path().join(name("cli.db"));
-        cli_enq.push(cli_enqueue(&db, 32, plan.commands));
-        cli_cc.push(cli_claim_complete(&db, 32, plan.commands));
-        eprintln!("round {} of {} done", round + 1, plan.rounds);
+/// Every measurement of the throughput table, one per round.
+#[derive(Default)]
+struct Lanes {
+    raw: Vec<Figures>,
+    enq1: Vec<Figures>,
+    enq32: Vec<Figures>,
+    cli_enq: Vec<Figures>,
+    cc1: Vec<Figures>,
+    cc32: Vec<Figures>,
+    cli_cc: Vec<Figures>,
+}
+
+/// One round on one engine: the subjects each on a fresh database, with the baseline run
+/// between them, so that a disk that is slower for a while (other work on the machine)
+/// weighs on both alike.
+fn measure_round(
+    engine: &Engine,
+    baseline: &mut Baseline,
+    plan: &Plan,
+    round: usize,
+    lanes: &mut Lanes,
+) {
+    lanes.raw.push(baseline.run(plan.transactions));
+    {
+        let server = Server::start(engine.db(&format!("http{round}")));
+        lanes.enq1.push(http_enqueue(&server, 1, plan.requests / 8));
+        lanes.enq32.push(http_enqueue(&server, 32, plan.requests));
+        lanes.raw.push(baseline.run(plan.transactions));
+        lanes
+            .cc1
+            .push(http_claim_complete(&server, 1, plan.requests / 8));
+        lanes
+            .cc32
+            .push(http_claim_complete(&server, 32, plan.requests));
     }
-    let raw = median_figures(&raw);
+    lanes.raw.push(baseline.run(plan.transactions));
+    let db = engine.db(&format!("cli{round}"));
+    lanes.cli_enq.push(cli_enqueue(&db, 32, plan.commands));
+    lanes
+        .cli_cc
+        .push(cli_claim_complete(&db, 32, plan.commands));
+}
+
+fn report(engine: &Engine, baseline: &Baseline, lanes: &Lanes, rounds: usize) {
+    let raw = median_figures(&lanes.raw);
+    let [enq1, enq32, cli_enq, cc1, cc32, cli_cc] = [
+        &lanes.enq1,
+        &lanes.enq32,
+        &lanes.cli_enq,
+        &lanes.cc1,
+        &lanes.cc32,
+        &lanes.cli_cc,
+    ]
+    .map(|all| median_figures(all));
     println!(
-        "## HTTP: enqueue and claim + complete ({} rounds, medians)\n",
-        plan.rounds
+        "\n## HTTP on {}: enqueue and claim + complete ({rounds} rounds, medians)\n",
+        engine.name()
     );
     println!("| what | per second | p50 ms | p99 ms | vs raw durable transactions |");
     println!("|---|---|---|---|---|");
-    row(
-        "one-row durable SQLite transactions, one after another (baseline)",
-        raw,
-        raw.per_second,
+    let base = raw.per_second;
+    row(baseline.label(), raw, base);
+    row("HTTP enqueue, 1 client", enq1, base);
+    row("HTTP enqueue, 32 clients", enq32, base);
+    row("CLI enqueue, 32 processes at a time", cli_enq, base);
+    row("HTTP claim + complete, 1 client (pairs)", cc1, base);
+    row("HTTP claim + complete, 32 clients (pairs)", cc32, base);
+    row("CLI dequeue + complete, 32 at a time (pairs)", cli_cc, base);
+    println!(
+        "\n{}, 32 at a time: HTTP ÷ CLI enqueue {:.1}x, claim + complete {:.1}x; \
+         HTTP ÷ baseline enqueue {:.1}x, claim + complete {:.1}x",
+        engine.name(),
+        enq32.per_second / cli_enq.per_second,
+        cc32.per_second / cli_cc.per_second,
+        enq32.per_second / base,
+        cc32.per_second / base,
     );
-    row(
-        "HTTP enqueue, 1 client",
-        median_figures(&enq1),
-        raw.per_second,
-    );
-    row(
-        "HTTP enqueue, 32 clients",
-        median_figures(&enq32),
-        raw.per_second,
-    );
-    row(
-        "CLI enqueue, 32 processes at a time",
-        median_figures(&cli_enq),
-        raw.per_second,
-    );
-    row(
-        "HTTP claim + complete, 1 client (pairs)",
-        median_figures(&cc1),
-        raw.per_second,
-    );
-    row(
-        "HTTP claim + complete, 32 clients (pairs)",
-        median_figures(&cc32),
-        raw.per_second,
-    );
-    row(
-        "CLI dequeue + complete, 32 at a time (pairs)",
-        median_figures(&cli_cc),
-        raw.per_second,
-    );
-    let enqueue_ratio = median_figures(&enq32).per_second / median_figures(&cli_enq).per_second;
-    let pair_ratio = median_figures(&cc32).per_second / median_figures(&cli_cc).per_second;
-    println!("\nHTTP ÷ CLI with 32 at a time: enqueue {enqueue_ratio:.1}x, claim + complete {pair_ratio:.1}x");
+}
 
-    let server = Server::start(dir.path(), "wake");
+/// Wake-up latency and idle cost on `engine`.
+fn waiting(engine: &Engine, plan: &Plan) {
+    let server = Server::start(engine.db("wake"));
     let mut woke = wakeups(&server, plan.wakeups);
     woke.sort_by(f64::total_cmp);
     println!(
-        "\nWake-up, enqueue by another process to claim by a waiting request ({} rounds): median {:.0} ms, max {:.0} ms",
+        "\n{}: wake-up, enqueue by another process to claim by a waiting request ({} rounds): median {:.0} ms, max {:.0} ms",
+        engine.name(),
         woke.len(),
         median(woke.clone()),
         woke.last().copied().unwrap_or(0.0)
     );
-    let share = idle_cost(&server, plan.idle_waiters, plan.idle_for);
+    let (serve, database) = idle_cost(engine, &server, plan.idle_waiters, plan.idle_for);
+    let database = database.map_or(String::new(), |share| {
+        format!(", the PostgreSQL server's processes {:.2}%", share * 100.0)
+    });
     println!(
-        "Idle cost: {} waiting claims for {:?}: {:.2}% of one core",
+        "{}: idle cost, {} waiting claims for {:?}: serve {:.2}% of one core{database}",
+        engine.name(),
         plan.idle_waiters,
         plan.idle_for,
-        share * 100.0
+        serve * 100.0
     );
+}
+
+fn main() {
+    let plan = plan();
+    eprintln!("load average at the start: {}", load_average());
+    let dir = tempfile::tempdir().unwrap();
+    // Started first, so that a machine without PostgreSQL's server binaries fails at once.
+    let engines = [
+        Engine::Sqlite(dir.path().to_path_buf()),
+        Engine::Postgres(Cluster::start()),
+    ];
+    let mut baselines: Vec<Baseline> = engines.iter().map(Baseline::open).collect();
+    let mut lanes: Vec<Lanes> = engines.iter().map(|_| Lanes::default()).collect();
+    for round in 0..plan.rounds {
+        for ((engine, baseline), lanes) in engines.iter().zip(&mut baselines).zip(&mut lanes) {
+            measure_round(engine, baseline, &plan, round, lanes);
+        }
+        eprintln!("round {} of {} done", round + 1, plan.rounds);
+    }
+    for ((engine, baseline), lanes) in engines.iter().zip(&baselines).zip(&lanes) {
+        report(engine, baseline, lanes, plan.rounds);
+    }
+    drop(baselines);
+    for engine in &engines {
+        waiting(engine, &plan);
+    }
+    println!(
+        "\nLoad average at the end (1, 5, 15 minutes): {}",
+        load_average()
+    );
+}
+
+/// The machine's load average over 1, 5 and 15 minutes: these machines are shared, and
+/// only ratios measured in one run compare.
+fn load_average() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    load.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
