@@ -284,14 +284,16 @@ fn job_timeout_stops_the_command_and_fails_the_job() {
 fn sigterm_mid_job_gives_the_job_back_and_leaves_no_process_behind() {
     let env = TestEnv::new();
     let job = env.enqueue("q", "{}", &[]);
-    // The job starts a grandchild; both must be gone when the runner has exited.
-    let marker = "37.0417";
+    // The job starts a grandchild; both must be gone when the runner has exited. The marker
+    // names this test process, so a copy of the suite running beside it is not mistaken
+    // for this one.
+    let marker = format!("37.{:07}", std::process::id());
     let script = format!("sleep {marker} & wait");
     let mut runner = env
         .cmd(["work", "q", "--grace", "300ms", "--", "sh", "-c", &script])
         .spawn();
     eventually(GENEROUS, "the job to start", || {
-        !processes_with(marker).is_empty()
+        !processes_with(&marker).is_empty()
     });
     send_signal(&runner, libc::SIGTERM);
     let status = wait_for(&mut runner, GENEROUS, "queueprim work");
@@ -302,7 +304,7 @@ fn sigterm_mid_job_gives_the_job_back_and_leaves_no_process_behind() {
         ("pending", 0)
     );
     assert!(released.errors.is_empty());
-    assert_eq!(processes_with(marker), Vec::<String>::new());
+    assert_eq!(processes_with(&marker), Vec::<String>::new());
     let stats: Counts = env.json(&["stats"]);
     assert_eq!(stats.claimed, 0);
 }
