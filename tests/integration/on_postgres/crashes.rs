@@ -5,7 +5,7 @@
 
 use std::fs::{self, File};
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::harness::{QueueCounts, TestEnv, BIN};
@@ -13,79 +13,84 @@ use crate::support::integrity::assert_intact;
 use crate::support::postgres::{cluster, Gate};
 use crate::support::process::{ended, kill_and_reap, Ended};
 use crate::support::rng::Rng;
+use crate::support::wait::GENEROUS;
 
 const BATCH_LINES: usize = 2_000;
 
 /// How a round's process is stopped.
 #[derive(Debug, Clone, Copy)]
-enum Kill {
+pub(super) enum Kill {
     Never,
     /// This long after it started.
     After(Duration),
-    /// Once it stands just before its COMMIT, every line added.
+    /// Once it stands just before its COMMIT, all its rows written.
     AtCommit,
 }
 
 /// What a round left: how the process ended, the jobs in the queue, and whether the server
 /// rolled back a transaction the process left open.
 #[derive(Debug)]
-struct Round {
-    ended: Ended,
-    jobs: usize,
-    cut: bool,
-    took: Duration,
+pub(super) struct Round {
+    pub ended: Ended,
+    pub jobs: usize,
+    pub cut: bool,
+    pub took: Duration,
 }
 
-fn spawn_batch(env: &TestEnv, input: &Path, application: &str, gate: Option<&Gate>) -> Child {
-    let mut command = env.isolated(BIN);
-    command
-        .env("QUEUEPRIM_DB", env.db_arg_as(application))
-        .args(["enqueue", "big", "--batch"])
-        .stdin(File::open(input).expect("open the batch input"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if let Some(gate) = gate {
-        command.env("QUEUEPRIM_TEST_HOLD_COMMIT", gate.key());
-    }
-    command.spawn().expect("spawn enqueue --batch")
-}
-
-fn batch_round(input: &Path, n: usize, kill: Kill) -> Round {
+/// Runs queueprim `args` with `input` on stdin in a fresh schema (`tag` names the round in
+/// the server's log), stops it as `kill` says, and checks that `queue` then holds all
+/// `expected` jobs or none.
+pub(super) fn stdin_round(
+    args: &[&str],
+    input: &Path,
+    queue: &str,
+    expected: usize,
+    tag: &str,
+    kill: Kill,
+) -> Round {
     let env = TestEnv::new();
     env.enqueue("probe", "0", &[]);
-    let application = format!("{}-batch{n}", env.schema().expect("a schema"));
+    let application = format!("{}-{tag}", env.schema().expect("a schema"));
+    let mut command = env.isolated(BIN);
+    command
+        .env("QUEUEPRIM_DB", env.db_arg_as(&application))
+        .args(args)
+        .stdin(File::open(input).expect("open the input"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let gate = matches!(kill, Kill::AtCommit).then(Gate::close);
+    if let Some(gate) = &gate {
+        command.env("QUEUEPRIM_TEST_HOLD_COMMIT", gate.key());
+    }
     let started = Instant::now();
-    let ended = match kill {
-        Kill::AtCommit => {
-            let mut gate = Gate::close();
-            let mut child = spawn_batch(&env, input, &application, Some(&gate));
+    let mut child = command.spawn().expect("spawn queueprim");
+    let ended = match (kill, gate) {
+        (Kill::AtCommit, Some(mut gate)) => {
             gate.wait_for(&application);
             let ended = kill_and_reap(&mut child);
             gate.open();
             ended
         }
-        Kill::Never | Kill::After(_) => {
-            let mut child = spawn_batch(&env, input, &application, None);
-            loop {
-                if let Some(status) = child.try_wait().expect("try_wait") {
-                    break ended(status);
-                }
-                if matches!(kill, Kill::After(delay) if started.elapsed() >= delay) {
-                    break kill_and_reap(&mut child);
-                }
-                std::thread::sleep(Duration::from_micros(500));
+        _ => loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                break ended(status);
             }
-        }
+            if matches!(kill, Kill::After(delay) if started.elapsed() >= delay) {
+                break kill_and_reap(&mut child);
+            }
+            assert!(started.elapsed() < GENEROUS * 6, "{args:?} hangs");
+            std::thread::sleep(Duration::from_micros(500));
+        },
     };
     let took = started.elapsed();
     let queues: Vec<QueueCounts> = env.json(&["queues"]);
     let jobs = queues
         .iter()
-        .find(|q| q.queue == "big")
+        .find(|q| q.queue == queue)
         .map_or(0, |q| q.total as usize);
     assert!(
-        jobs == 0 || jobs == BATCH_LINES,
-        "a killed batch left {jobs} of its {BATCH_LINES} jobs ({kill:?}, {ended:?})"
+        jobs == 0 || jobs == expected,
+        "a killed {args:?} left {jobs} of its {expected} jobs ({kill:?}, {ended:?})"
     );
     assert_intact(&env);
     let cut = cluster().transactions_cut(&application) > 0;
@@ -95,6 +100,11 @@ fn batch_round(input: &Path, n: usize, kill: Kill) -> Round {
         cut,
         took,
     }
+}
+
+fn batch_round(input: &Path, n: usize, kill: Kill) -> Round {
+    let args = ["enqueue", "big", "--batch"];
+    stdin_round(&args, input, "big", BATCH_LINES, &format!("batch{n}"), kill)
 }
 
 #[test]

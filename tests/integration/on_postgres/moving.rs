@@ -2,18 +2,17 @@
 //! into `import`, two real processes. Every job comes out byte for byte as it went in. And
 //! an import killed with its transaction open on the server adds nothing.
 
-use std::fs::{self, File};
+use std::fs;
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::harness::{QueueCounts, TestEnv, BIN};
+use super::crashes::{stdin_round, Kill, Round};
+use crate::harness::TestEnv;
 use crate::moving::{body, populate, Db};
-use crate::support::integrity::assert_intact;
-use crate::support::postgres::{cluster, Gate};
-use crate::support::process::{ended, kill_and_reap, Ended, Reaped};
+use crate::support::process::{Ended, Reaped};
 use crate::support::rng::Rng;
 use crate::support::wait::GENEROUS;
 
@@ -78,79 +77,15 @@ fn a_queue_moved_from_sqlite_to_postgresql_and_back_keeps_every_job_byte_for_byt
 
 const JOBS: usize = 5_000;
 
-/// How a round's import is stopped.
-#[derive(Debug, Clone, Copy)]
-enum Kill {
-    Never,
-    /// This long after it started.
-    After(Duration),
-    /// Once it stands just before its COMMIT, every job inserted.
-    AtCommit,
-}
-
-/// How a round ended, the jobs it left, and whether the server rolled back a transaction
-/// the import left open.
-#[derive(Debug)]
-struct Round {
-    ended: Ended,
-    jobs: usize,
-    cut: bool,
-    took: Duration,
-}
-
 fn import_round(input: &Path, n: usize, kill: Kill) -> Round {
-    let env = TestEnv::new();
-    env.enqueue("probe", "0", &[]);
-    let application = format!("{}-import{n}", env.schema().expect("a schema"));
-    let mut command = env.isolated(BIN);
-    command
-        .env("QUEUEPRIM_DB", env.db_arg_as(&application))
-        .arg("import")
-        .stdin(File::open(input).expect("open the export"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let gate = matches!(kill, Kill::AtCommit).then(Gate::close);
-    if let Some(gate) = &gate {
-        command.env("QUEUEPRIM_TEST_HOLD_COMMIT", gate.key());
-    }
-    let started = Instant::now();
-    let mut child = command.spawn().expect("spawn import");
-    let ended = match (kill, gate) {
-        (Kill::AtCommit, Some(mut gate)) => {
-            gate.wait_for(&application);
-            let ended = kill_and_reap(&mut child);
-            gate.open();
-            ended
-        }
-        _ => loop {
-            if let Some(status) = child.try_wait().expect("try_wait") {
-                break ended(status);
-            }
-            if matches!(kill, Kill::After(delay) if started.elapsed() >= delay) {
-                break kill_and_reap(&mut child);
-            }
-            assert!(started.elapsed() < GENEROUS * 6, "the import hangs");
-            std::thread::sleep(Duration::from_micros(500));
-        },
-    };
-    let took = started.elapsed();
-    let queues: Vec<QueueCounts> = env.json(&["queues"]);
-    let jobs = queues
-        .iter()
-        .find(|q| q.queue == "moved")
-        .map_or(0, |q| q.total as usize);
-    assert!(
-        jobs == 0 || jobs == JOBS,
-        "a killed import left {jobs} of its {JOBS} jobs ({kill:?}, {ended:?})"
-    );
-    assert_intact(&env);
-    let cut = cluster().transactions_cut(&application) > 0;
-    Round {
-        ended,
-        jobs,
-        cut,
-        took,
-    }
+    stdin_round(
+        &["import"],
+        input,
+        "moved",
+        JOBS,
+        &format!("import{n}"),
+        kill,
+    )
 }
 
 #[test]
