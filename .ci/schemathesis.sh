@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The HTTP API against its own OpenAPI document: schemathesis (from PyPI, in a virtualenv
 # under target/) generates requests for every route from /openapi.json, and no answer may be
-# a 5xx. Bounded: --max-time for the generation, timeout for the whole run.
+# a 5xx. Bounded: --max-time for the generation, timeout for the whole run. The request
+# timeout is above the longest wait a claim may ask for (120s), so a long-poll that runs its
+# course is an answer, never a network error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +27,7 @@ address=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$work/serve.log" | he
 
 timeout 600 "$venv/bin/st" run "$address/openapi.json" \
   --header "Authorization: Bearer $token" \
-  --checks not_a_server_error --max-examples 25 --max-time 120 --request-timeout 30 \
+  --checks not_a_server_error --max-examples 25 --max-time 120 --request-timeout 130 \
   --generation-database none --seed "${SCHEMATHESIS_SEED:-1}"
 # The access log's fifth field is the status.
 if awk '$5 ~ /^5[0-9][0-9]$/ { found = 1; print } END { exit !found }' "$work/serve.log" >&2; then

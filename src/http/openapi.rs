@@ -22,7 +22,13 @@ fn nullable(kind: &str) -> Value {
 
 /// A duration as the CLI writes it.
 fn duration(what: &str) -> Value {
-    json!({ "type": "string", "description": format!("{what}, as humantime: 90s, 30m, 1h 30m, 7d"), "examples": ["30s"] })
+    duration_like(what, "30s")
+}
+
+/// A duration field whose example differs from the usual one: a wait's example is short,
+/// because clients that try the examples (schemathesis among them) really wait that long.
+fn duration_like(what: &str, example: &str) -> Value {
+    json!({ "type": "string", "description": format!("{what}, as humantime: 90s, 30m, 1h 30m, 7d"), "examples": [example] })
 }
 
 fn queue_param() -> Value {
@@ -304,7 +310,7 @@ fn schemas() -> Value {
             "properties": {
                 "worker": { "type": "string" }, "timeout": duration("How long the claim lasts, at least 1s"),
                 "count": { "type": "integer", "minimum": 1, "maximum": 10000 }, "type": { "type": "string" },
-                "wait": duration("How long to wait for a job, at most 120s")
+                "wait": duration_like("How long to wait for a job, at most 120s", "2s")
             }
         },
         "Complete": {
