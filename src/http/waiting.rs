@@ -7,10 +7,11 @@
 //! change: the others see that a look at least as new as their wake-up found nothing.
 //! A look that fails once the claim is waiting (the database went away) does not end it: it
 //! waits on, and the watcher's reconnecting wakes it to look again; only a wait that runs
-//! out with its last look failed answers the failure instead of `[]`.
+//! out with its last look failed answers the failure instead of `[]`. A claim whose first
+//! look fails answers at once: it never began to wait, and its caller may as well retry.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -41,6 +42,9 @@ pub struct Hub {
 /// One queue's counter, and what its waiters last found.
 struct QueueWatch {
     version: watch::Sender<u64>,
+    /// Claims past their first look, waiting. (Subscribers of `version` are more: a claim
+    /// subscribes before its first look, so that a commit during the look still wakes it.)
+    waiting: AtomicUsize,
     /// Per job type (`None`: any): the newest look that found nothing. Held while looking,
     /// so waiters of one queue look one at a time.
     looked: tokio::sync::Mutex<HashMap<Option<String>, Looked>>,
@@ -53,18 +57,19 @@ impl Hub {
         let entry = queues.entry(queue.to_string()).or_insert_with(|| {
             Arc::new(QueueWatch {
                 version: watch::channel(0).0,
+                waiting: AtomicUsize::new(0),
                 looked: tokio::sync::Mutex::new(HashMap::new()),
             })
         });
         Arc::clone(entry)
     }
 
-    /// How many claims wait on each queue now.
+    /// How many claims wait on each queue now: those whose first look found nothing.
     pub fn waiting(&self) -> Vec<(String, usize)> {
         let queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
         let mut waiting: Vec<(String, usize)> = queues
             .iter()
-            .map(|(queue, watch)| (queue.clone(), watch.version.receiver_count()))
+            .map(|(queue, watch)| (queue.clone(), watch.waiting.load(Ordering::SeqCst)))
             .filter(|(_, n)| *n > 0)
             .collect();
         waiting.sort();
@@ -168,6 +173,7 @@ pub async fn claim(
     if !jobs.is_empty() {
         return Ok(jobs);
     }
+    let _counted = Waiting::count(&watch);
     let mut due_at = due_in.map(|ms| Instant::now() + Duration::from_millis(ms.max(0) as u64));
     let mut shutdown = app.shutdown.clone();
     let mut since = Instant::now();
@@ -235,6 +241,23 @@ pub async fn claim(
                 since = now;
             }
         }
+    }
+}
+
+/// A claim counted among its queue's waiting claims until it ends (answered, or dropped
+/// with a request that went away).
+struct Waiting(Arc<QueueWatch>);
+
+impl Waiting {
+    fn count(watch: &Arc<QueueWatch>) -> Waiting {
+        watch.waiting.fetch_add(1, Ordering::SeqCst);
+        Waiting(Arc::clone(watch))
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
