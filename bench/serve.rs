@@ -1,6 +1,7 @@
 //! Load test of `queueprim serve` on loopback, behind BENCHMARKS.md's "HTTP" section, on
 //! SQLite and on a throwaway PostgreSQL server: requests/s and p50/p99 latency for enqueue
-//! and for claim + complete, with 1 and 32 clients (threads with keep-alive connections),
+//! and for claim + complete, with 1 and 32 clients (keep-alive connections driven from one
+//! event loop, as wrk drives them),
 //! against the CLI doing the same and against one-row durable transactions on the same
 //! engine, all measured in one run, round by round; then how soon a waiting claim wakes
 //! for another process's enqueue, and what 200 idle long-polls cost. `cargo bench --bench
@@ -24,6 +25,10 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
 use serde_json::Value;
 
 const QP: &str = env!("CARGO_BIN_EXE_queueprim");
@@ -406,34 +411,104 @@ fn load(clients: usize, total: usize, each: impl Fn(usize) + Sync) -> (Duration,
     (started.elapsed(), latencies)
 }
 
+/// One keep-alive connection of the load client.
+struct Conn {
+    send: SendRequest<Full<Bytes>>,
+    host: String,
+    auth: String,
+}
+
+impl Conn {
+    async fn open(server: &Server) -> Conn {
+        let host = server.url.trim_start_matches("http://").to_string();
+        let stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let (send, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::task::spawn_local(connection);
+        Conn {
+            send,
+            host,
+            auth: format!("Bearer {}", server.token),
+        }
+    }
+
+    async fn post(&mut self, path: &str, body: &str) -> (u16, Bytes) {
+        let request = hyper::Request::post(path)
+            .header("host", &self.host)
+            .header("authorization", &self.auth)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::copy_from_slice(body.as_bytes())))
+            .unwrap();
+        let response = self.send.send_request(request).await.expect("a request");
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, body)
+    }
+}
+
+/// Runs `each` over `clients` keep-alive connections until `total` calls are made; wall
+/// time and every call's latency. The connections share one thread's event loop, as wrk's
+/// do: threads with blocking clients cost more CPU than the server they load, on a machine
+/// whose cores the two share, and would measure the client.
+fn load_http(
+    server: &Server,
+    clients: usize,
+    total: usize,
+    each: impl AsyncFn(&mut Conn),
+) -> (Duration, Vec<Duration>) {
+    let per_client = total / clients;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tokio::task::LocalSet::new().block_on(&runtime, async {
+        let mut conns = Vec::with_capacity(clients);
+        for _ in 0..clients {
+            conns.push(Conn::open(server).await);
+        }
+        let each = &each;
+        let started = Instant::now();
+        let runs = conns.into_iter().map(|mut conn| async move {
+            let mut latencies = Vec::with_capacity(per_client);
+            for _ in 0..per_client {
+                let t = Instant::now();
+                each(&mut conn).await;
+                latencies.push(t.elapsed());
+            }
+            latencies
+        });
+        let latencies = futures_util::future::join_all(runs).await;
+        (started.elapsed(), latencies.into_iter().flatten().collect())
+    })
+}
+
 fn http_enqueue(server: &Server, clients: usize, total: usize) -> Figures {
-    let agents: Vec<ureq::Agent> = (0..clients).map(|_| Server::agent()).collect();
-    let (wall, latencies) = load(clients, total, |client| {
-        let (status, body) = server.post(
-            &agents[client],
-            "/v1/queues/bench/jobs",
-            r#"{"payload":{"n":1}}"#,
-        );
-        assert_eq!(status, 201, "{body}");
+    let (wall, latencies) = load_http(server, clients, total, async |conn: &mut Conn| {
+        let (status, body) = conn
+            .post("/v1/queues/bench/jobs", r#"{"payload":{"n":1}}"#)
+            .await;
+        assert_eq!(status, 201, "{body:?}");
     });
     figures(total, wall, latencies)
 }
 
 fn http_claim_complete(server: &Server, clients: usize, total: usize) -> Figures {
     seed(&server.db, "work", total);
-    let agents: Vec<ureq::Agent> = (0..clients).map(|_| Server::agent()).collect();
-    let (wall, latencies) = load(clients, total, |client| {
-        let agent = &agents[client];
-        let (status, body) = server.post(agent, "/v1/queues/work/claims", r#"{"worker":"bench"}"#);
-        assert_eq!(status, 200, "{body}");
-        let jobs: Value = serde_json::from_str(&body).unwrap();
+    let (wall, latencies) = load_http(server, clients, total, async |conn: &mut Conn| {
+        let (status, body) = conn
+            .post("/v1/queues/work/claims", r#"{"worker":"bench"}"#)
+            .await;
+        assert_eq!(status, 200, "{body:?}");
+        let jobs: Value = serde_json::from_slice(&body).unwrap();
         let job = &jobs[0];
         let path = format!(
             "/v1/jobs/{}/complete",
             job["id"].as_str().expect("a job to claim")
         );
         let claim = format!(r#"{{"claim":"{}"}}"#, job["claim"].as_str().unwrap());
-        assert_eq!(server.post(agent, &path, &claim).0, 200);
+        assert_eq!(conn.post(&path, &claim).await.0, 200);
     });
     figures(total, wall, latencies)
 }

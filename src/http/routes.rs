@@ -2,6 +2,7 @@
 //! document's test checks the document names exactly these routes. Claims may wait, so
 //! they get their own, longer, request timeout.
 
+use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -221,11 +222,14 @@ async fn access_log(req: Request, next: Next) -> Response {
         .extensions()
         .get::<TokenId>()
         .map_or("-", |id| id.0.as_str());
-    eprintln!(
-        "{} {peer} {method} {path} {} {:.1}ms {token}",
+    // Formatted first and written at once: stderr is unbuffered, and `eprintln!` would
+    // make a system call of every piece of the line.
+    let line = format!(
+        "{} {peer} {method} {path} {} {:.1}ms {token}\n",
         rfc3339(now()),
         response.status().as_u16(),
         started.elapsed().as_secs_f64() * 1000.0
     );
+    let _ = std::io::stderr().write_all(line.as_bytes());
     response
 }
