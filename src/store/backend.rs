@@ -224,6 +224,10 @@ pub trait Tx {
     fn release_savepoint(&mut self) -> Result<()>;
     /// Undoes what was done since the savepoint, and forgets it.
     fn rollback_to_savepoint(&mut self) -> Result<()>;
+    /// Whether a write's failure was the engine ending the whole transaction so that it
+    /// can be run again (PostgreSQL breaking a deadlock), rather than a refusal of the
+    /// write: a group commit then runs every write of it again instead of failing one.
+    fn ended_to_retry(&self, err: &anyhow::Error) -> bool;
 
     /// Stores a new API token (its secret only as a hash).
     fn insert_token(&mut self, token: &Token) -> Result<()>;

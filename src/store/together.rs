@@ -121,6 +121,10 @@ impl Store {
                         tx.release_savepoint()?;
                         results.push(Ok(written));
                     }
+                    // The engine broke a deadlock by ending this write: the others' locks
+                    // may be part of it too, so the whole transaction runs again (the
+                    // backend's write does that), rather than this caller hearing a failure.
+                    Err(e) if tx.ended_to_retry(&e) => return Err(e),
                     Err(e) => {
                         tx.rollback_to_savepoint()?;
                         results.push(Err(e));

@@ -498,6 +498,10 @@ impl Tx for PgTx<'_> {
         serving::rollback_to_savepoint(self.client)
     }
 
+    fn ended_to_retry(&self, err: &anyhow::Error) -> bool {
+        super::errors::is_retryable(err)
+    }
+
     fn insert_token(&mut self, token: &Token) -> Result<()> {
         serving::insert_token(self.client, self.sql, token)
     }

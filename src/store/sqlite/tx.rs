@@ -419,6 +419,11 @@ impl Tx for SqliteTx<'_> {
         serving::rollback_to_savepoint(self.tx)
     }
 
+    fn ended_to_retry(&self, _err: &anyhow::Error) -> bool {
+        // A write transaction holds SQLite's one write lock: nothing can deadlock with it.
+        false
+    }
+
     fn insert_token(&mut self, token: &Token) -> Result<()> {
         serving::insert_token(self.tx, token)
     }

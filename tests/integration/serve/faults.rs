@@ -640,3 +640,63 @@ fn metrics_count_jobs_and_move_with_claims_completions_failures_and_expiries() {
         serde_json::json!({"ok": true})
     );
 }
+
+postgres_only! {
+    /// A group commit that PostgreSQL ends to break a deadlock runs again, and its callers
+    /// hear how it went the second time, not a 503. Forced, not hoped for: the test's own
+    /// transaction holds the next job of a group, so completing the group's live job waits
+    /// for it, then asks for the live job itself. With its deadlock_timeout far longer than
+    /// the server's, it is the server's transaction that PostgreSQL ends.
+    #[test]
+    fn a_group_commit_ended_by_a_deadlock_runs_again() {
+        use crate::support::postgres::Session;
+        let env = TestEnv::new();
+        let tok = token(&env, "*", &[]);
+        let live = env.enqueue("q", "1", &["--group", "g"]);
+        let next = env.enqueue("q", "2", &["--group", "g"]);
+        let claimed = env.dequeue("q", &[]);
+        assert_eq!(claimed.id, live.id);
+        let server = Server::start_cmd(
+            env.cmd(["serve", "--listen", "127.0.0.1:0"])
+                .env("QUEUEPRIM_DB", env.db_arg_as("serve-deadlock")),
+        );
+        let schema = env.schema().expect("a PostgreSQL schema");
+        let mut holder = Session::open();
+        let mut watcher = Session::open();
+        holder
+            .0
+            .batch_execute(&format!(
+                "SET deadlock_timeout = '60s'; BEGIN; \
+                 UPDATE {schema}.jobs SET priority = priority WHERE id = '{}'",
+                next.id
+            ))
+            .unwrap();
+        thread::scope(|s| {
+            let complete = s.spawn(|| {
+                server.post(
+                    &format!("/v1/jobs/{}/complete", live.id),
+                    &tok,
+                    &format!(r#"{{"claim":"{}"}}"#, claimed.claim.as_deref().unwrap()),
+                )
+            });
+            // The complete has marked the live job done and waits for the next one.
+            eventually(GENEROUS, "the server's complete to wait for the held job", || {
+                watcher.waits("serve-deadlock", "transactionid")
+            });
+            // Waits in turn for the live job: a deadlock, which the server's side detects
+            // first and is ended for. This returns once that transaction is rolled back.
+            holder
+                .0
+                .batch_execute(&format!(
+                    "UPDATE {schema}.jobs SET priority = priority WHERE id = '{}'",
+                    live.id
+                ))
+                .unwrap();
+            holder.0.batch_execute("ROLLBACK").unwrap();
+            let done = complete.join().unwrap();
+            assert_eq!(done.status, 200, "{}", server.log());
+        });
+        assert_eq!(env.json::<Job>(&["get", &live.id]).status, "done");
+        assert_eq!(env.dequeue("q", &[]).id, next.id, "the group went on");
+    }
+}
