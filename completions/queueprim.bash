@@ -1417,7 +1417,7 @@ _queueprim() {
             return 0
             ;;
         queueprim__subcmd__serve)
-            opts="-h --listen --no-auth --max-connections --db --format --synchronous --help"
+            opts="-h --listen --no-auth --max-connections --idle-timeout --db --format --synchronous --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1428,6 +1428,10 @@ _queueprim() {
                     return 0
                     ;;
                 --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

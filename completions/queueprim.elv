@@ -284,6 +284,7 @@ set edit:completion:arg-completer[queueprim] = {|@words|
         &'queueprim;serve'= {
             cand --listen 'Address and port to listen on (port 0 picks a free one; the log says which)'
             cand --max-connections 'Connections served at once; more wait to be accepted'
+            cand --idle-timeout 'Close a connection that sends no request (or not the rest of its headers) for this long'
             cand --db 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]'
             cand --format 'Output format [default: table on a terminal, json otherwise]'
             cand --synchronous 'full syncs every commit to disk; normal survives a crash of queueprim, not of the machine holding the database'

@@ -296,6 +296,7 @@ complete -c queueprim -n "__fish_queueprim_using_subcommand import" -l skip-exis
 complete -c queueprim -n "__fish_queueprim_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c queueprim -n "__fish_queueprim_using_subcommand serve" -l listen -d 'Address and port to listen on (port 0 picks a free one; the log says which)' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand serve" -l max-connections -d 'Connections served at once; more wait to be accepted' -r
+complete -c queueprim -n "__fish_queueprim_using_subcommand serve" -l idle-timeout -d 'Close a connection that sends no request (or not the rest of its headers) for this long' -r
 complete -c queueprim -n "__fish_queueprim_using_subcommand serve" -l db -d 'Database: a SQLite file, or a PostgreSQL server as postgresql://USER@HOST/DB [default: ~/.local/share/queueprim/queueprim.db; see info]' -r -F
 complete -c queueprim -n "__fish_queueprim_using_subcommand serve" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''

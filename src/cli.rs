@@ -854,6 +854,11 @@ pub struct ServeArgs {
     /// Connections served at once; more wait to be accepted
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = utf8(clap::value_parser!(u32).range(1..=100_000)))]
     pub max_connections: u32,
+
+    /// Close a connection that sends no request (or not the rest of its headers) for this
+    /// long
+    #[arg(long, value_name = "DUR", default_value = "60s", value_parser = utf8(parse_positive_duration))]
+    pub idle_timeout: Millis,
 }
 
 /// An address to listen on, as `HOST:PORT` with a numeric host.

@@ -28,6 +28,7 @@ pub fn run(args: ServeArgs, ctx: &Context) -> Result<()> {
         listen: args.listen,
         auth: !args.no_auth,
         max_connections: args.max_connections as usize,
+        idle_timeout: std::time::Duration::from_millis(args.idle_timeout.unsigned_abs()),
     };
     http::serve(options, Arc::new(ctx.opener()))
 }

@@ -42,6 +42,8 @@ pub struct Options {
     /// Requests need a token; off only on a loopback address.
     pub auth: bool,
     pub max_connections: usize,
+    /// How long a connection may sit without sending a request.
+    pub idle_timeout: std::time::Duration,
 }
 
 /// What every request handler shares.
@@ -90,6 +92,7 @@ pub fn serve(options: Options, open: Opener) -> Result<()> {
         Arc::clone(&app),
         listener,
         options.max_connections,
+        options.idle_timeout,
         stopping,
     ));
     // Dropping the runtime drops the last handles to the writer, which then finishes what

@@ -18,8 +18,6 @@ use tower::ServiceExt;
 use super::routes::{self, Peer};
 use super::App;
 
-/// How long a connection may sit without sending a request (or the rest of its headers).
-const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long requests in flight get to finish once shutdown starts.
 const GRACE: Duration = Duration::from_secs(30);
 
@@ -28,6 +26,7 @@ pub async fn run(
     app: Arc<App>,
     listener: std::net::TcpListener,
     max_connections: usize,
+    idle_timeout: Duration,
     stopping: watch::Sender<bool>,
 ) -> Result<()> {
     let listener = TcpListener::from_std(listener)?;
@@ -67,7 +66,7 @@ pub async fn run(
             });
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(IDLE_TIMEOUT)
+            .header_read_timeout(idle_timeout)
             .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let watched = graceful.watch(connection);
         tokio::spawn(async move {
