@@ -1,6 +1,7 @@
 //! `export`: every job with its whole state, and the queue settings, as the export line
 //! format on stdout, written as the pages are read.
 
+use std::collections::BTreeSet;
 use std::io::{self, BufWriter, Write};
 
 use anyhow::Result;
@@ -26,19 +27,46 @@ pub fn run(args: ExportArgs, ctx: &Context) -> Result<()> {
         return Ok(out.flush()?);
     };
     write_line(&mut out, &header(ctx, store.now()?))?;
+    let mut seen = BTreeSet::new();
     for (queue, settings) in store.export_settings(&args.queues)? {
         write_line(
             &mut out,
             &Line::Settings(SettingsLine::new(&queue, &settings)),
         )?;
         end.settings += 1;
+        seen.insert(queue);
     }
     store.export(&args.queues, |job, stored| {
         end.jobs += 1;
+        if !seen.contains(&job.queue) {
+            seen.insert(job.queue.clone());
+        }
         write_line(&mut out, &Line::Job(Box::new(JobLine::new(job, stored)?)))
     })?;
     write_line(&mut out, &Line::End(end))?;
-    Ok(out.flush()?)
+    out.flush()?;
+    note_empty_queues(&args.queues, &seen, store.name());
+    Ok(())
+}
+
+/// A queue asked for by name that had nothing to export is most likely a typo: a pipeline
+/// that moves a queue should not carry on believing it moved one. On stderr, in every
+/// format, after the export itself.
+fn note_empty_queues(asked: &[String], seen: &BTreeSet<String>, db: &str) {
+    let empty: BTreeSet<&str> = asked
+        .iter()
+        .filter(|queue| !seen.contains(*queue))
+        .map(String::as_str)
+        .collect();
+    let named = empty.into_iter().collect::<Vec<_>>();
+    match named.as_slice() {
+        [] => {}
+        [one] => eprintln!("note: queue {one} has no jobs or settings in {db}; none exported"),
+        many => eprintln!(
+            "note: queues {} have no jobs or settings in {db}; none exported",
+            many.join(", ")
+        ),
+    }
 }
 
 fn header(ctx: &Context, at: crate::time::Millis) -> Header {

@@ -67,6 +67,11 @@ impl Caller {
         }
     }
 
+    /// Whether the caller's token may only enqueue.
+    pub fn only_produces(&self) -> bool {
+        matches!(self, Caller::Token(token) if token.produce_only)
+    }
+
     /// Refuses a token that may only enqueue.
     pub fn require_consumer(&self) -> ApiResult<()> {
         match self {

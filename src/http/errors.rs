@@ -148,7 +148,8 @@ impl IntoResponse for ApiError {
                 message: &self.message,
             },
         };
-        let text = serde_json::to_string(&body).unwrap_or_default();
+        let mut text = serde_json::to_string(&body).unwrap_or_default();
+        text.push('\n');
         let mut response = (
             self.status,
             [(axum::http::header::CONTENT_TYPE, "application/json")],

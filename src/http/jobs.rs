@@ -64,9 +64,15 @@ pub async fn enqueue(
         no_queue(&queue).message
     })
     .await?;
-    let Written::Enqueued(list) = written else {
+    let Written::Enqueued(mut list) = written else {
         return Err(ApiError::internal("an enqueue answered something else"));
     };
+    if caller.only_produces() {
+        // A job that held the dedup key may be claimed: its claim token lets whoever holds
+        // it complete or fail the job, which a producer may not.
+        list.iter_mut()
+            .for_each(|enqueued| enqueued.job.claim = None);
+    }
     let status = match list.iter().any(|e| !e.deduplicated) {
         true => StatusCode::CREATED,
         false => StatusCode::OK,

@@ -107,9 +107,11 @@ pub fn serve(options: Options, open: Opener) -> Result<()> {
     served
 }
 
-/// A JSON answer.
+/// A JSON answer, ending in a newline as the CLI's output does (so `curl` in a terminal
+/// leaves the prompt on a line of its own).
 fn respond(status: StatusCode, value: &impl Serialize) -> ApiResult<Response> {
-    let text = serde_json::to_string(value).map_err(ApiError::internal)?;
+    let mut text = serde_json::to_string(value).map_err(ApiError::internal)?;
+    text.push('\n');
     Ok((
         status,
         [(axum::http::header::CONTENT_TYPE, "application/json")],

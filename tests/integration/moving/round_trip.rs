@@ -90,6 +90,16 @@ fn an_export_of_some_queues_holds_their_jobs_and_settings_only() {
             ("a", &Value::from(2))
         ]
     );
+    // A queue named that holds nothing (a typo, most likely) is said on stderr; the
+    // export is still the export of what there is.
+    let run = db
+        .cmd(["export", "--queue", "a", "--queue", "nope"])
+        .expect_status(0)
+        .expect_stderr_contains("note: queue nope has no jobs or settings in");
+    assert!(!run.stderr.contains(" a "), "{}", run.stderr);
+    assert_eq!(format::parse(&run.stdout).2.len(), 2);
+    let quiet = db.cmd(["export", "--queue", "b"]).expect_status(0);
+    assert_eq!(quiet.stderr, "");
 }
 
 #[test]

@@ -102,7 +102,7 @@ fn sigterm_answers_waiting_claims_with_nothing_and_exits_0() {
     let done = server.stop();
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     let (status, body) = waiting.join().unwrap();
-    assert_eq!((status, body.as_str()), (200, "[]"));
+    assert_eq!((status, body.as_str()), (200, "[]\n"));
     assert!(done.stderr.contains("stopping"), "{}", done.stderr);
     assert_eq!(env.json::<Counts>(&["stats"]).claimed, 0);
 }

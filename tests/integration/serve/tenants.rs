@@ -253,6 +253,17 @@ fn a_producer_token_may_only_enqueue() {
             .expect_error(404, "not_found");
     }
     assert_eq!(env.json::<Job>(&["get", id]).status, "pending");
+
+    // A dedup key held by a claimed job: the producer hears of the job, not its claim.
+    let keyed = r#"{"payload":2,"key":"k","priority":"high"}"#;
+    let made = server.post(&path, &producer, keyed).expect(201);
+    let claimed = env.dequeue("tenant/acme/in", &[]);
+    assert_eq!(claimed.id, made["id"].as_str().unwrap());
+    assert!(claimed.claim.is_some());
+    let again = server.post(&path, &producer, keyed).expect(200);
+    assert_eq!(again["id"], made["id"]);
+    assert_eq!(again["status"], "claimed");
+    assert_eq!(again["claim"], Value::Null, "{again}");
 }
 
 /// Without tokens the server trusts whoever reaches its loopback address, and a browser on
