@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo bench --bench cli
 cargo bench --bench serve
+bash bench/syncs.sh
 bash bench/work.sh
 bash bench/wait.sh
 bash bench/groups.sh
