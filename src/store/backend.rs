@@ -220,9 +220,10 @@ pub trait Tx {
     /// Marks a point this transaction can go back to. Each write of a group commit runs
     /// under one, so a write that fails is undone alone and the others commit.
     fn savepoint(&mut self) -> Result<()>;
-    /// Forgets the savepoint, keeping what was done since.
-    fn release_savepoint(&mut self) -> Result<()>;
-    /// Undoes what was done since the savepoint, and forgets it.
+    /// Keeps what was done since the savepoint and marks a new one, at once (on PostgreSQL
+    /// one round trip between two writes of a group commit, not two).
+    fn next_savepoint(&mut self) -> Result<()>;
+    /// Undoes what was done since the savepoint, which stays marked for the next write.
     fn rollback_to_savepoint(&mut self) -> Result<()>;
     /// Whether a write's failure was the engine ending the whole transaction so that it
     /// can be run again (PostgreSQL breaking a deadlock), rather than a refusal of the

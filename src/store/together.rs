@@ -114,22 +114,24 @@ impl Store {
         let name = self.name().to_string();
         self.write(|tx, ids, _| {
             let mut results = Vec::with_capacity(writes.len());
-            for scoped in writes {
-                tx.savepoint()?;
-                match apply(tx, ids, &name, scoped) {
-                    Ok(written) => {
-                        tx.release_savepoint()?;
-                        results.push(Ok(written));
-                    }
+            tx.savepoint()?;
+            for (n, scoped) in writes.iter().enumerate() {
+                let written = match apply(tx, ids, &name, scoped) {
                     // The engine broke a deadlock by ending this write: the others' locks
                     // may be part of it too, so the whole transaction runs again (the
                     // backend's write does that), rather than this caller hearing a failure.
                     Err(e) if tx.ended_to_retry(&e) => return Err(e),
-                    Err(e) => {
-                        tx.rollback_to_savepoint()?;
-                        results.push(Err(e));
-                    }
+                    written => written,
+                };
+                let last = n + 1 == writes.len();
+                match (&written, last) {
+                    // Undone; the savepoint stays for the next write.
+                    (Err(_), _) => tx.rollback_to_savepoint()?,
+                    (Ok(_), false) => tx.next_savepoint()?,
+                    // The commit keeps what the last savepoint holds.
+                    (Ok(_), true) => {}
                 }
+                results.push(written);
             }
             Ok(results)
         })

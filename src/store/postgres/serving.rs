@@ -17,15 +17,16 @@ pub fn savepoint(client: &mut Client) -> Result<()> {
     Ok(client.batch_execute(&format!("SAVEPOINT {SAVEPOINT}"))?)
 }
 
-pub fn release_savepoint(client: &mut Client) -> Result<()> {
-    Ok(client.batch_execute(&format!("RELEASE SAVEPOINT {SAVEPOINT}"))?)
+/// Both statements in one round trip.
+pub fn next_savepoint(client: &mut Client) -> Result<()> {
+    Ok(client.batch_execute(&format!(
+        "RELEASE SAVEPOINT {SAVEPOINT}; SAVEPOINT {SAVEPOINT}"
+    ))?)
 }
 
-/// Also what brings a transaction that met an error back to life.
+/// Also what brings a transaction that met an error back to life. The savepoint stays.
 pub fn rollback_to_savepoint(client: &mut Client) -> Result<()> {
-    Ok(client.batch_execute(&format!(
-        "ROLLBACK TO SAVEPOINT {SAVEPOINT}; RELEASE SAVEPOINT {SAVEPOINT}"
-    ))?)
+    Ok(client.batch_execute(&format!("ROLLBACK TO SAVEPOINT {SAVEPOINT}"))?)
 }
 
 const TOKEN_COLUMNS: &str =

@@ -490,8 +490,8 @@ impl Tx for PgTx<'_> {
         serving::savepoint(self.client)
     }
 
-    fn release_savepoint(&mut self) -> Result<()> {
-        serving::release_savepoint(self.client)
+    fn next_savepoint(&mut self) -> Result<()> {
+        serving::next_savepoint(self.client)
     }
 
     fn rollback_to_savepoint(&mut self) -> Result<()> {

@@ -19,13 +19,13 @@ pub fn savepoint(conn: &Connection) -> Result<()> {
     Ok(conn.execute_batch(&format!("SAVEPOINT {SAVEPOINT}"))?)
 }
 
-pub fn release_savepoint(conn: &Connection) -> Result<()> {
-    Ok(conn.execute_batch(&format!("RELEASE {SAVEPOINT}"))?)
+pub fn next_savepoint(conn: &Connection) -> Result<()> {
+    Ok(conn.execute_batch(&format!("RELEASE {SAVEPOINT}; SAVEPOINT {SAVEPOINT}"))?)
 }
 
-/// Rolling back to a savepoint keeps it open in SQLite: it is released after.
+/// Rolling back to a savepoint keeps it open, for the next write.
 pub fn rollback_to_savepoint(conn: &Connection) -> Result<()> {
-    Ok(conn.execute_batch(&format!("ROLLBACK TO {SAVEPOINT}; RELEASE {SAVEPOINT}"))?)
+    Ok(conn.execute_batch(&format!("ROLLBACK TO {SAVEPOINT}"))?)
 }
 
 const TOKEN_COLUMNS: &str =

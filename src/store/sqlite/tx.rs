@@ -411,8 +411,8 @@ impl Tx for SqliteTx<'_> {
         serving::savepoint(self.tx)
     }
 
-    fn release_savepoint(&mut self) -> Result<()> {
-        serving::release_savepoint(self.tx)
+    fn next_savepoint(&mut self) -> Result<()> {
+        serving::next_savepoint(self.tx)
     }
 
     fn rollback_to_savepoint(&mut self) -> Result<()> {

@@ -9,6 +9,7 @@ mod api;
 mod faults;
 mod running;
 mod tenants;
+mod together;
 
 use std::io::{BufRead, BufReader};
 use std::sync::{mpsc, Arc, Mutex};
