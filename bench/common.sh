@@ -1,7 +1,11 @@
 # Shared by the bench/*.sh scripts (sourced, not run): a release build, the binary's path,
-# a scratch folder removed on exit, and the median of numbers on stdin.
-cargo build --release --quiet
-QP="${CARGO_TARGET_DIR:-$PWD/target}/release/queueprim"
+# a scratch folder removed on exit, and the median of numbers on stdin. BENCH_PROFILE picks
+# another cargo profile (CI's smoke runs use the test suite's `dev` build: they check that
+# every script still runs, and their figures mean nothing anyway).
+BENCH_PROFILE=${BENCH_PROFILE:-release}
+cargo build --profile "$BENCH_PROFILE" --quiet
+case "$BENCH_PROFILE" in dev) profile_dir=debug ;; *) profile_dir=$BENCH_PROFILE ;; esac
+QP="${CARGO_TARGET_DIR:-$PWD/target}/$profile_dir/queueprim"
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }

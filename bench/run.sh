@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Every benchmark in BENCHMARKS.md, in one command. BENCH_QUICK=1 for the smoke modes.
+# Every benchmark in BENCHMARKS.md, in one command. BENCH_QUICK=1 for the smoke modes;
+# BENCH_PROFILE=dev builds nothing new after the test suite (see bench/common.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo bench --bench cli
-cargo bench --bench serve
+profile=()
+if [ -n "${BENCH_PROFILE:-}" ]; then profile=(--profile "$BENCH_PROFILE"); fi
+cargo bench "${profile[@]}" --bench cli
+cargo bench "${profile[@]}" --bench serve
 bash bench/syncs.sh
 bash bench/work.sh
 bash bench/wait.sh
