@@ -41,8 +41,8 @@ for tool in sqlite3 /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is required (Debian: sqlite3, time)" >&2; exit 1; }
 done
 source bench/common.sh
-cargo build --release --quiet --example batch_floor
-FLOOR="${CARGO_TARGET_DIR:-$PWD/target}/release/examples/batch_floor"
+cargo build --profile "$BENCH_PROFILE" --quiet --example batch_floor
+FLOOR="${CARGO_TARGET_DIR:-$PWD/target}/$profile_dir/examples/batch_floor"
 
 lines() { seq 1 "$1" | sed 's|.*|{"n":&,"task":"resize","path":"/img/&.png"}|'; }
 lines "$LINES" > "$WORK/input.jsonl"

@@ -4,7 +4,8 @@
 # every script still runs, and their figures mean nothing anyway).
 BENCH_PROFILE=${BENCH_PROFILE:-release}
 cargo build --profile "$BENCH_PROFILE" --quiet
-case "$BENCH_PROFILE" in dev) profile_dir=debug ;; *) profile_dir=$BENCH_PROFILE ;; esac
+# The folder cargo builds a profile into: the built-in profiles have their own names for it.
+case "$BENCH_PROFILE" in dev | test) profile_dir=debug ;; release | bench) profile_dir=release ;; *) profile_dir=$BENCH_PROFILE ;; esac
 QP="${CARGO_TARGET_DIR:-$PWD/target}/$profile_dir/queueprim"
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT

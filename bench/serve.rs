@@ -441,6 +441,10 @@ impl Conn {
             .header("content-type", "application/json")
             .body(Full::new(Bytes::copy_from_slice(body.as_bytes())))
             .unwrap();
+        self.send
+            .ready()
+            .await
+            .expect("the connection takes a request");
         let response = self.send.send_request(request).await.expect("a request");
         let status = response.status().as_u16();
         let body = response.into_body().collect().await.unwrap().to_bytes();

@@ -39,14 +39,19 @@ LUA
   port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/serve.log" | head -1)
   [ -n "$port" ] || { cat "$WORK/serve.log" >&2; exit 1; }
   writer=$(grep -l '^queueprim-write' /proc/"$server"/task/*/comm | cut -d/ -f5)
-  strace -c -e trace=fdatasync,fsync -p "$writer" -o "$WORK/strace.txt" 2>/dev/null &
+  strace -c -e trace=fdatasync,fsync -p "$writer" -o "$WORK/strace.txt" 2> "$WORK/strace.err" &
   tracer=$!
   sleep 0.5   # strace attaches
+  if ! kill -0 "$tracer" 2>/dev/null; then
+    cat "$WORK/strace.err" >&2
+    echo "bench: strace could not attach to the server (tracing another process needs root, or kernel.yama.ptrace_scope=0)" >&2
+    exit 1
+  fi
   wrk -t1 -c"$connections" -d"${SECONDS_EACH}s" -s "$WORK/post.lua" \
     "http://127.0.0.1:$port/v1/queues/bench/jobs" > "$WORK/wrk.txt"
   kill -INT "$tracer"; wait "$tracer" 2>/dev/null || true
   kill "$server"; wait "$server" 2>/dev/null || true
-  if grep -q 'Non-2xx' "$WORK/wrk.txt"; then cat "$WORK/wrk.txt" >&2; exit 1; fi
+  if grep -qE 'Non-2xx|Socket errors' "$WORK/wrk.txt"; then cat "$WORK/wrk.txt" >&2; exit 1; fi
   requests=$(awk '$1 ~ /^[0-9]+$/ && $2 == "requests" { print $1 }' "$WORK/wrk.txt")
   syncs=$(awk '$NF == "fdatasync" || $NF == "fsync" { n += $4 } END { print n + 0 }' "$WORK/strace.txt")
   stored=$(QUEUEPRIM_DB="$db" "$QP" stats --format json | sed 's/.*"total":\([0-9]*\).*/\1/')

@@ -9,7 +9,9 @@ use super::errors::ErrorKind;
 
 /// Serves the document.
 pub async fn serve() -> Response {
-    ([(CONTENT_TYPE, "application/json")], document().to_string()).into_response()
+    let mut text = document().to_string();
+    text.push('\n');
+    ([(CONTENT_TYPE, "application/json")], text).into_response()
 }
 
 fn reference(name: &str) -> Value {

@@ -169,7 +169,7 @@ async fn health(axum::extract::State(app): axum::extract::State<Arc<App>>) -> Re
         Ok(_) => (
             StatusCode::OK,
             [("content-type", "application/json")],
-            "{\"ok\":true}",
+            "{\"ok\":true}\n",
         )
             .into_response(),
         Err(e) => ApiError::from_store(e, String::new).into_response(),
