@@ -22,9 +22,6 @@ pub type Opener = Arc<dyn Fn() -> Result<Store> + Send + Sync>;
 
 /// Reading connections open at most at once.
 const READERS: usize = 4;
-/// The most writes one transaction takes: past this, a commit would keep its first
-/// callers waiting longer than a second sync would.
-const MOST_TOGETHER: usize = 512;
 /// How long a connection may sit unused before it is asked whether it is still there (one
 /// round trip): far shorter than a database server takes to restart, and long enough that a
 /// busy server never asks.
@@ -167,10 +164,12 @@ impl Writer {
 }
 
 fn write_loop(store: Store, open: Opener, arrived: Receiver<Waiting>) {
+    // How many writes one transaction takes depends on the engine (see the backends).
+    let most = store.most_writes_together();
     let mut store = Some((store, Instant::now()));
     while let Ok(first) = arrived.recv() {
         let mut batch = vec![first];
-        while batch.len() < MOST_TOGETHER {
+        while batch.len() < most {
             match arrived.try_recv() {
                 Ok(next) => batch.push(next),
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,

@@ -275,6 +275,8 @@ pub enum Changed {
 pub trait Backend: Send {
     /// The database as messages name it: a file, or a server and schema (never a password).
     fn name(&self) -> &str;
+    /// The most writes one group commit should take into its transaction.
+    fn most_writes_together(&self) -> usize;
     /// The engine's current time: the system clock for SQLite, the server's for PostgreSQL.
     fn now(&mut self) -> Result<Millis>;
     /// Runs `f` in one write transaction and commits it. With `fixed_now` (a test's clock),

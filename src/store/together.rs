@@ -107,6 +107,11 @@ pub struct Scoped {
 }
 
 impl Store {
+    /// The most writes [`Store::write_together`] should be given at once.
+    pub fn most_writes_together(&self) -> usize {
+        self.db.most_writes_together()
+    }
+
     /// Runs every write in one transaction, each under its own savepoint, and commits once.
     /// Each gets its own result; the outer error is for a transaction that failed whole
     /// (nothing of it was committed).

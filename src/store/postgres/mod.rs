@@ -240,6 +240,13 @@ impl Backend for Db {
         &self.name
     }
 
+    fn most_writes_together(&self) -> usize {
+        // Each write runs under a savepoint: a subtransaction. A backend keeps 64 of them in
+        // shared memory; past that every other session's snapshot has to look transactions
+        // up in pg_subtrans, a known way to slow a whole server.
+        64
+    }
+
     fn now(&mut self) -> Result<Millis> {
         self.reading("read the time of", |client, _| {
             let row = client.query_typed_one(

@@ -142,6 +142,12 @@ impl Backend for Db {
         &self.name
     }
 
+    fn most_writes_together(&self) -> usize {
+        // Past this, a commit keeps its first callers waiting longer than a second sync
+        // would.
+        512
+    }
+
     fn now(&mut self) -> Result<Millis> {
         Ok(time::now())
     }
